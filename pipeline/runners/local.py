@@ -1,0 +1,165 @@
+"""Run the pipeline on this machine: LocalDagRunner, SQLite MLMD, one run at a time, a record of every attempt.
+
+Order of one run: take the run lock (refuse when held) → cancel executions a killed run left RUNNING in MLMD →
+build the pipeline from the config (so the newest span is picked up on every call) → run it under a run id chosen
+here → find what it pushed (the version whose metadata names the run id) or why it did not → append the record
+to the run history.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+import time
+from typing import Callable, List, Optional
+
+from tfx import v1 as tfx
+from tfx.dsl.compiler import compiler, constants
+from tfx.orchestration.local.local_dag_runner import LocalDagRunner
+from tfx.orchestration.portable import runtime_parameter_utils
+
+from pipeline import metadata_store, pushed_versions
+from pipeline.configs import RunConfig
+from pipeline.run_history import RunRecord, append_record
+from pipeline.run_lock import RunLockHeld, run_lock
+
+PipelineFactory = Callable[..., "tfx.dsl.Pipeline"]
+
+
+def new_run_id() -> str:
+    """A run id that sorts by start time (UTC, microseconds)."""
+    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def run_local(config: RunConfig, pipeline_factory: Optional[PipelineFactory] = None,
+              trigger: str = "manual") -> RunRecord:
+    """Runs the whole pipeline once and records the outcome in the run history.
+
+    Args:
+      config: the run configuration; `config.home` holds the lock, MLMD, pipeline root and history.
+      pipeline_factory: `create_pipeline`-shaped callable; the project's pipeline when None.
+      trigger: who started the run ("manual", "schedule"), kept in the history.
+
+    Returns:
+      The history record: outcome pushed / refused / failed, with the version, reasons or error.
+
+    Raises:
+      RunLockHeld: another run holds the lock; a "skipped" record naming the holder is appended first.
+    """
+    if pipeline_factory is None:
+        from pipeline.pipeline import create_pipeline as pipeline_factory
+    run_id = new_run_id()
+    record = RunRecord(run_id=run_id, outcome="failed", started_at=_now(), trigger=trigger)
+    try:
+        with run_lock(config.run_lock_path, run_id) as grant:
+            _run_locked(config, pipeline_factory, record, grant.dead_holder)
+    except RunLockHeld as held:
+        record.outcome, record.reasons, record.finished_at = "skipped", [str(held)], _now()
+        append_record(config.run_history_path, record)
+        raise
+    append_record(config.run_history_path, record)
+    return record
+
+
+def _run_locked(config: RunConfig, pipeline_factory: PipelineFactory, record: RunRecord,
+                dead_holder: Optional[dict]) -> None:
+    os.makedirs(config.home, exist_ok=True)
+    store = metadata_store.open_store(config.metadata_path)
+    record.recovered_executions = metadata_store.cancel_orphaned_executions(
+        store, f"its run died without finishing; cancelled before run {record.run_id}")
+    if dead_holder:
+        dead = _dead_run_record(dead_holder, record)
+        dead.failed_component = ", ".join(metadata_store.node_id_of(store, e) for e in record.recovered_executions)
+        append_record(config.run_history_path, dead)
+    started = time.monotonic()
+    try:
+        _execute(config, pipeline_factory, record.run_id)
+    except Exception as error:  # noqa: BLE001 - every component failure becomes a "failed" record
+        record.error = f"{type(error).__name__}: {error}"
+        record.failed_component = _failed_node(store, record.run_id)
+    else:
+        _read_outcome(config, store, record)
+    finally:
+        record.wall_s = round(time.monotonic() - started, 3)
+        record.finished_at = _now()
+        record.spans = input_spans(store, record.run_id)
+
+
+def _dead_run_record(dead_holder: dict, successor: RunRecord) -> RunRecord:
+    """The record a killed run could not write itself, written by the next run that found its lock content."""
+    return RunRecord(
+        run_id=dead_holder.get("run_id", ""), outcome="failed", started_at=dead_holder.get("started_at", ""),
+        finished_at=successor.started_at, trigger="unknown",
+        error=(f"the run's process (pid {dead_holder.get('pid')} on {dead_holder.get('host')}) ended without "
+               f"finishing (killed or crashed); found by run {successor.run_id}"),
+        recovered_executions=list(successor.recovered_executions))
+
+
+def _execute(config: RunConfig, pipeline_factory: PipelineFactory, run_id: str) -> None:
+    connection = tfx.orchestration.metadata.sqlite_metadata_connection_config(config.metadata_path)
+    logical = pipeline_factory(config, connection)
+    for component in logical.components:
+        # The same step LocalDagRunner.run takes before compiling; run_with_ir below skips it.
+        if hasattr(component, "_resolve_pip_dependencies"):
+            component._resolve_pip_dependencies(logical.pipeline_info.pipeline_root)  # pylint: disable=protected-access
+    ir = compiler.Compiler().compile(logical)
+    # Choosing the run id here (instead of LocalDagRunner's local-time default) lets the record, MLMD and the
+    # pushed version's metadata share it.
+    runtime_parameter_utils.substitute_runtime_parameter(ir, {constants.PIPELINE_RUN_ID_PARAMETER_NAME: run_id})
+    LocalDagRunner().run_with_ir(ir)
+
+
+def _read_outcome(config: RunConfig, store, record: RunRecord) -> None:
+    version = pushed_versions.version_pushed_by(config.push.serving_root, config.push.model_name, record.run_id)
+    if version is not None:
+        record.outcome, record.version = "pushed", version
+    else:
+        record.outcome, record.reasons = "refused", refusal_reasons(store, record.run_id)
+
+
+def refusal_reasons(store, run_id: str) -> List[str]:
+    """Why a finished run pushed nothing, from what its components recorded in MLMD.
+
+    A reason comes from any output artifact of the run that says no: `blessed` = 0 (Evaluator, ServingCheck),
+    `pushed` = 0 (pusher), with its `reason`/`reasons` custom property when the component wrote one.
+    """
+    reasons = []
+    for node_id, execution in sorted(metadata_store.run_executions(store, run_id).items()):
+        for artifacts in metadata_store.run_outputs(store, execution.id).values():
+            for artifact in artifacts:
+                reasons += _artifact_refusals(node_id, artifact)
+    return reasons or ["no version pushed, and no component recorded a refusal"]
+
+
+def _artifact_refusals(node_id: str, artifact) -> List[str]:
+    said_no = [name for name in ("blessed", "pushed") if metadata_store.property_value(artifact, name) == 0]
+    if not said_no:
+        return []
+    detail = metadata_store.property_value(artifact, "reasons") or metadata_store.property_value(artifact, "reason")
+    verdict = "not blessed" if "blessed" in said_no else "not pushed"
+    return [f"{node_id}: {verdict}" + (f": {detail}" if detail else "")]
+
+
+def input_spans(store, run_id: str) -> List[int]:
+    """Spans the run read: the `span` of Examples made by a node that takes no Examples in (ExampleGen)."""
+    examples_type = metadata_store.type_id(store, "artifact", "Examples")
+    spans = set()
+    for execution in metadata_store.run_executions(store, run_id).values():
+        inputs = metadata_store.run_inputs(store, execution.id).values()
+        if any(a.type_id == examples_type for artifacts in inputs for a in artifacts):
+            continue
+        for artifacts in metadata_store.run_outputs(store, execution.id).values():
+            spans.update(int(a.properties["span"].int_value) for a in artifacts
+                         if a.type_id == examples_type and "span" in a.properties)
+    return sorted(spans)
+
+
+def _failed_node(store, run_id: str) -> str:
+    for node_id, execution in metadata_store.run_executions(store, run_id).items():
+        if execution.last_known_state == metadata_store.mlmd.Execution.FAILED:
+            return node_id
+    return ""
+
+
+def _now() -> str:
+    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
