@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime
 import os
 import time
-from typing import Callable, List, Optional
+from typing import Callable, List, Optional, Tuple
 
 from tfx import v1 as tfx
 from tfx.dsl.compiler import compiler, constants
@@ -33,7 +33,7 @@ def new_run_id() -> str:
 
 def run_local(config: RunConfig, pipeline_factory: Optional[PipelineFactory] = None,
               trigger: str = "manual") -> RunRecord:
-    """Runs the whole pipeline once and records the outcome in the run history.
+    """Runs the whole pipeline once, records the outcome in the run history, and raises what failed.
 
     Args:
       config: the run configuration; `config.home` holds the lock, MLMD, pipeline root and history.
@@ -41,28 +41,47 @@ def run_local(config: RunConfig, pipeline_factory: Optional[PipelineFactory] = N
       trigger: who started the run ("manual", "schedule"), kept in the history.
 
     Returns:
-      The history record: outcome pushed / refused / failed, with the version, reasons or error.
+      The history record of a run that finished: outcome pushed (with the version) or refused (with reasons).
 
     Raises:
       RunLockHeld: another run holds the lock; a "skipped" record naming the holder is appended first.
+      Exception: the component's own error when a component failed (after a "failed" record is appended).
     """
+    record, error = _attempt(config, pipeline_factory, trigger)
+    if error is not None:
+        raise error
+    return record
+
+
+def run_once(config: RunConfig, pipeline_factory: Optional[PipelineFactory] = None,
+             trigger: str = "schedule") -> RunRecord:
+    """Like `run_local`, but a failed run comes back as its "failed" record instead of raising (for schedules).
+
+    Raises:
+      RunLockHeld: another run holds the lock (a "skipped" record is appended first).
+    """
+    return _attempt(config, pipeline_factory, trigger)[0]
+
+
+def _attempt(config: RunConfig, pipeline_factory: Optional[PipelineFactory],
+             trigger: str) -> Tuple[RunRecord, Optional[Exception]]:
     if pipeline_factory is None:
         from pipeline.pipeline import create_pipeline as pipeline_factory
     run_id = new_run_id()
     record = RunRecord(run_id=run_id, outcome="failed", started_at=_now(), trigger=trigger)
     try:
         with run_lock(config.run_lock_path, run_id) as grant:
-            _run_locked(config, pipeline_factory, record, grant.dead_holder)
+            error = _run_locked(config, pipeline_factory, record, grant.dead_holder)
     except RunLockHeld as held:
         record.outcome, record.reasons, record.finished_at = "skipped", [str(held)], _now()
         append_record(config.run_history_path, record)
         raise
     append_record(config.run_history_path, record)
-    return record
+    return record, error
 
 
 def _run_locked(config: RunConfig, pipeline_factory: PipelineFactory, record: RunRecord,
-                dead_holder: Optional[dict]) -> None:
+                dead_holder: Optional[dict]) -> Optional[Exception]:
     os.makedirs(config.home, exist_ok=True)
     store = metadata_store.open_store(config.metadata_path)
     record.recovered_executions = metadata_store.cancel_orphaned_executions(
@@ -72,17 +91,19 @@ def _run_locked(config: RunConfig, pipeline_factory: PipelineFactory, record: Ru
         dead.failed_component = ", ".join(metadata_store.node_id_of(store, e) for e in record.recovered_executions)
         append_record(config.run_history_path, dead)
     started = time.monotonic()
+    failure: Optional[Exception] = None
     try:
         _execute(config, pipeline_factory, record.run_id)
     except Exception as error:  # noqa: BLE001 - every component failure becomes a "failed" record
+        failure = error
         record.error = f"{type(error).__name__}: {error}"
         record.failed_component = _failed_node(store, record.run_id)
     else:
         _read_outcome(config, store, record)
-    finally:
-        record.wall_s = round(time.monotonic() - started, 3)
-        record.finished_at = _now()
-        record.spans = input_spans(store, record.run_id)
+    record.wall_s = round(time.monotonic() - started, 3)
+    record.finished_at = _now()
+    record.spans = input_spans(store, record.run_id)
+    return failure
 
 
 def _dead_run_record(dead_holder: dict, successor: RunRecord) -> RunRecord:
