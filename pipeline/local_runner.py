@@ -22,6 +22,7 @@ from pipeline import metadata_store, pushed_versions
 from pipeline.configs import RunConfig
 from pipeline.run_history import RunRecord, append_record
 from pipeline.run_lock import RunLockHeld, run_lock
+from pipeline.runners.beam import with_beam_target
 
 PipelineFactory = Callable[..., "tfx.dsl.Pipeline"]
 
@@ -118,7 +119,7 @@ def _dead_run_record(dead_holder: dict, successor: RunRecord) -> RunRecord:
 
 def _execute(config: RunConfig, pipeline_factory: PipelineFactory, run_id: str) -> None:
     connection = tfx.orchestration.metadata.sqlite_metadata_connection_config(config.metadata_path)
-    logical = pipeline_factory(config, connection)
+    logical = pipeline_factory(with_beam_target(config), connection)
     for component in logical.components:
         # The same step LocalDagRunner.run takes before compiling; run_with_ir below skips it.
         if hasattr(component, "_resolve_pip_dependencies"):

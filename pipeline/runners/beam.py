@@ -1,0 +1,109 @@
+"""Beam pipeline arguments per execution target, from `OpsConfig` (set with `--set ops.FIELD=VALUE`).
+
+Targets (ExampleGen, StatisticsGen, Transform and Evaluator run on Beam; the rest is plain Python):
+  direct        one process, in memory: the default for small spans on one machine.
+  multiprocess  DirectRunner with one worker process per core (`ops.beam_workers` to choose): the local
+                stand-in for a distributed runner.
+  dataflow      Google Cloud Dataflow. Needs `ops.gcp_project`, `ops.gcp_region` and a `gs://` temp location in
+                `ops.beam_temp_location`; workers run the image `ops.image` (built FROM
+                apache/beam_python3.10_sdk:2.59.0 with this package installed), `ops.beam_workers` caps autoscaling.
+  flink         Beam's portable FlinkRunner against a running Flink cluster at `ops.flink_master`; SDK workers
+                run as Docker containers of `ops.image`; `ops.beam_workers` sets the parallelism.
+  spark         PortableRunner against a Beam Spark job server at `ops.spark_job_endpoint` (start one with the
+                apache/beam_spark3_job_server:2.59.0 image pointed at your Spark master); SDK workers as above.
+
+Flink and Spark need their job-server jars (Maven) or containers, which this machine cannot fetch: locally the
+multi-process DirectRunner is what runs, and the arguments of the other targets are emitted for the cluster.
+"""
+
+from __future__ import annotations
+
+from typing import Tuple
+
+from pipeline.configs import OpsConfig, RunConfig, multiprocess_beam_args
+
+BEAM_TARGETS = ("direct", "multiprocess", "dataflow", "flink", "spark")
+
+
+class BeamTargetError(ValueError):
+    """An unknown Beam target, or a target whose required settings are missing."""
+
+
+def beam_args_for(ops: OpsConfig, target: str = "") -> Tuple[str, ...]:
+    """Beam pipeline arguments for a target (default: `ops.beam_target`).
+
+    Raises:
+      BeamTargetError: the target is unknown or lacks a required setting (named with its `--set` flag).
+    """
+    target = target or ops.beam_target
+    builders = {"direct": _direct, "multiprocess": _multiprocess, "dataflow": _dataflow,
+                "flink": _flink, "spark": _spark}
+    if target not in builders:
+        raise BeamTargetError(f"unknown Beam target {target!r}; choose one of {', '.join(BEAM_TARGETS)}")
+    return builders[target](ops)
+
+
+def with_beam_target(config: RunConfig) -> RunConfig:
+    """The config with `beam_args` for `ops.beam_target`.
+
+    "direct" keeps `beam_args` as they are (the single-process default, or what `nlp2prod run --multiprocess`
+    set); any other target replaces them, so `--set ops.beam_target=flink` is all a deployment needs to say.
+
+    Raises:
+      BeamTargetError: as `beam_args_for`.
+    """
+    if config.ops.beam_target == "direct":
+        return config
+    return config.replace(beam_args=beam_args_for(config.ops))
+
+
+def _direct(ops: OpsConfig) -> Tuple[str, ...]:
+    return ("--direct_running_mode=in_memory", "--direct_num_workers=1")
+
+
+def _multiprocess(ops: OpsConfig) -> Tuple[str, ...]:
+    return multiprocess_beam_args(ops.beam_workers or None)
+
+
+def _dataflow(ops: OpsConfig) -> Tuple[str, ...]:
+    _require(ops, "dataflow", "gcp_project", "gcp_region", "beam_temp_location")
+    if not ops.beam_temp_location.startswith("gs://"):
+        raise BeamTargetError(f"Beam target dataflow: ops.beam_temp_location must be a gs:// path, "
+                              f"got {ops.beam_temp_location!r}")
+    args = (
+        "--runner=DataflowRunner",
+        f"--project={ops.gcp_project}",
+        f"--region={ops.gcp_region}",
+        f"--temp_location={ops.beam_temp_location}",
+        f"--sdk_container_image={ops.image}",
+        "--experiments=use_runner_v2",
+    )
+    return args + ((f"--max_num_workers={ops.beam_workers}",) if ops.beam_workers else ())
+
+
+def _flink(ops: OpsConfig) -> Tuple[str, ...]:
+    _require(ops, "flink", "flink_master", "image")
+    args = (
+        "--runner=FlinkRunner",
+        f"--flink_master={ops.flink_master}",
+        "--environment_type=DOCKER",
+        f"--environment_config={ops.image}",
+    )
+    return args + ((f"--parallelism={ops.beam_workers}",) if ops.beam_workers else ())
+
+
+def _spark(ops: OpsConfig) -> Tuple[str, ...]:
+    _require(ops, "spark", "spark_job_endpoint", "image")
+    return (
+        "--runner=PortableRunner",
+        f"--job_endpoint={ops.spark_job_endpoint}",
+        "--environment_type=DOCKER",
+        f"--environment_config={ops.image}",
+    )
+
+
+def _require(ops: OpsConfig, target: str, *fields: str) -> None:
+    missing = [name for name in fields if not getattr(ops, name)]
+    if missing:
+        flags = " ".join(f"--set ops.{name}=..." for name in missing)
+        raise BeamTargetError(f"Beam target {target} needs {', '.join('ops.' + m for m in missing)} ({flags})")
