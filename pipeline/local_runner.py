@@ -56,16 +56,14 @@ def run_local(config: RunConfig, pipeline_factory: Optional[PipelineFactory] = N
 
 def run_once(config: RunConfig, pipeline_factory: Optional[PipelineFactory] = None,
              trigger: str = "schedule") -> RunRecord:
-    """Like `run_local`, but a failed run comes back as its "failed" record instead of raising (for schedules).
-
-    Raises:
-      RunLockHeld: another run holds the lock (a "skipped" record is appended first).
+    """Like `run_local`, but every outcome comes back as its record (for schedules): a failed run as "failed", a
+    run refused by the lock as "skipped" naming the holder. Both are in the run history too.
     """
-    return _attempt(config, pipeline_factory, trigger)[0]
+    return _attempt(config, pipeline_factory, trigger, raise_when_locked=False)[0]
 
 
-def _attempt(config: RunConfig, pipeline_factory: Optional[PipelineFactory],
-             trigger: str) -> Tuple[RunRecord, Optional[Exception]]:
+def _attempt(config: RunConfig, pipeline_factory: Optional[PipelineFactory], trigger: str,
+             raise_when_locked: bool = True) -> Tuple[RunRecord, Optional[Exception]]:
     if pipeline_factory is None:
         from pipeline.pipeline import create_pipeline as pipeline_factory
     run_id = new_run_id()
@@ -76,7 +74,9 @@ def _attempt(config: RunConfig, pipeline_factory: Optional[PipelineFactory],
     except RunLockHeld as held:
         record.outcome, record.reasons, record.finished_at = "skipped", [str(held)], _now()
         append_record(config.run_history_path, record)
-        raise
+        if raise_when_locked:
+            raise
+        return record, None
     append_record(config.run_history_path, record)
     return record, error
 
