@@ -1,0 +1,260 @@
+"""The protocol-neutral core: predict, classify, regress, multi-inference, metadata and status on numpy data.
+
+The gRPC and REST adapters decode their wire format into these calls and encode the results; everything that
+both protocols must agree on lives here once: addressing (model, version or label, signature), input
+validation and limits, deadlines, and the request metrics. `*_on` methods run against one given version without
+routing or metrics; warmup uses them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+
+import numpy as np
+
+from serving import codec
+from serving.errors import DeadlineExceeded, InvalidArgument, ServingError
+from serving.metrics import ServingMetrics
+from serving.model_store import ModelStore, VersionStatus
+from serving.servable import CLASSIFY_METHOD, REGRESS_METHOD, Servable, Signature
+
+Arrays = Dict[str, np.ndarray]
+Inputs = Union[Mapping[str, np.ndarray], Callable[[Signature], Mapping[str, np.ndarray]]]
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelRef:
+    """What a request addresses: a model, optionally a version or a label, and a signature ("" = default)."""
+
+    name: str
+    version: Optional[int] = None
+    label: Optional[str] = None
+    signature: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class Limits:
+    max_request_batch: int = 1024
+    utf8_string_inputs: Tuple[str, ...] = ("text",)
+
+
+@dataclasses.dataclass(frozen=True)
+class Result:
+    """An answer plus the version and signature that produced it (the response's model_spec)."""
+
+    model: str
+    version: int
+    signature: str
+    value: object
+
+
+class DataPlane:
+    def __init__(self, store: ModelStore, metrics: ServingMetrics, limits: Limits = Limits()):
+        self.store, self.metrics, self.limits = store, metrics, limits
+
+    # ---- routed, metered calls -----------------------------------------------------------------------------
+    def predict(self, ref: ModelRef, inputs: Inputs, output_filter: Sequence[str] = (),
+                deadline: Optional[float] = None, entrypoint: str = "GRPC") -> Result:
+        """Runs a signature; `inputs` may be a function of the signature (REST decodes JSON by its dtypes)."""
+        return self._serve(ref, "predict", entrypoint, lambda servable: self.predict_on(
+            servable, ref.signature, inputs, output_filter, deadline))
+
+    def classify(self, ref: ModelRef, examples: Sequence[bytes], deadline: Optional[float] = None,
+                 entrypoint: str = "GRPC") -> Result:
+        """`value`: per example, a list of (label, score)."""
+        return self._serve(ref, "classify", entrypoint,
+                           lambda servable: self.classify_on(servable, ref.signature, examples, deadline))
+
+    def regress(self, ref: ModelRef, examples: Sequence[bytes], deadline: Optional[float] = None,
+                entrypoint: str = "GRPC") -> Result:
+        """`value`: one float per example."""
+        return self._serve(ref, "regress", entrypoint,
+                           lambda servable: self.regress_on(servable, ref.signature, examples, deadline))
+
+    def multi_inference(self, tasks: Sequence[Tuple[ModelRef, str]], examples: Sequence[bytes],
+                        deadline: Optional[float] = None, entrypoint: str = "GRPC") -> List[Result]:
+        """Several classify/regress signatures of one version on the same examples."""
+        if not tasks:
+            raise InvalidArgument("MultiInferenceRequest has no tasks")
+        first = tasks[0][0]
+        if any((ref.name, ref.version, ref.label) != (first.name, first.version, first.label) for ref, _ in tasks):
+            raise InvalidArgument("All ModelSpecs in a MultiInferenceRequest must access the same model name "
+                                  "and version")
+        signatures = [ref.signature or "serving_default" for ref, _ in tasks]
+        duplicates = sorted({s for s in signatures if signatures.count(s) > 1})
+        if duplicates:
+            raise InvalidArgument(f"Duplicate evaluation of signature: {duplicates[0]}")
+        return self._serve(first, "multi_inference", entrypoint,
+                           lambda servable: self.multi_inference_on(servable, tasks, examples, deadline))
+
+    def metadata(self, ref: ModelRef) -> Result:
+        """`value`: the SignatureDef map of the addressed version."""
+        with self.store.acquire(ref.name, ref.version, ref.label) as servable:
+            return Result(servable.name, servable.version, "", servable.signature_defs)
+
+    def status(self, ref: ModelRef) -> List[VersionStatus]:
+        return self.store.status(ref.name, ref.version, ref.label)
+
+    def _serve(self, ref: ModelRef, api: str, entrypoint: str, call: Callable[[Servable], Result]):
+        started, version, status = time.perf_counter(), 0, "OK"
+        try:
+            _check_ref(ref)
+            with self.store.acquire(ref.name, ref.version, ref.label) as servable:
+                version = servable.version
+                return call(servable)
+        except ServingError as error:
+            status = error.code_name
+            raise
+        finally:
+            self.metrics.record_request(ref.name, version, api, entrypoint, status, time.perf_counter() - started)
+
+    # ---- calls on one version ------------------------------------------------------------------------------
+    def predict_on(self, servable: Servable, signature_key: str, inputs: Inputs,
+                   output_filter: Sequence[str] = (), deadline: Optional[float] = None) -> Result:
+        signature = servable.signature(signature_key)
+        arrays = inputs(signature) if callable(inputs) else inputs
+        self._validate(servable, signature, arrays)
+        outputs = self._execute(servable, signature, arrays, deadline, "Predict")
+        if output_filter:
+            unknown = [alias for alias in output_filter if alias not in outputs]
+            if unknown:
+                raise InvalidArgument(f"output tensor alias not found in signature: {unknown[0]} Outputs expected "
+                                      f"to be in the set {{{','.join(sorted(outputs))}}}.")
+            outputs = {alias: outputs[alias] for alias in output_filter}
+        return Result(servable.name, servable.version, signature.key, outputs)
+
+    def classify_on(self, servable: Servable, signature_key: str, examples: Sequence[bytes],
+                    deadline: Optional[float] = None) -> Result:
+        signature, outputs = self._run_examples(servable, signature_key, examples, CLASSIFY_METHOD, "Classify",
+                                                deadline)
+        classes, scores = outputs.get("classes"), outputs.get("scores")
+        if classes is None and scores is None:
+            raise InvalidArgument(f"Expected classification signature outputs to contain at least one of "
+                                  f"\"classes\" or \"scores\" ({servable.label}, signature {signature.key})")
+        rows = _classifications(classes, scores, len(examples), servable.label)
+        return Result(servable.name, servable.version, signature.key, rows)
+
+    def regress_on(self, servable: Servable, signature_key: str, examples: Sequence[bytes],
+                   deadline: Optional[float] = None) -> Result:
+        signature, outputs = self._run_examples(servable, signature_key, examples, REGRESS_METHOD, "Regress",
+                                                deadline)
+        values = outputs.get("outputs")
+        if values is None or values.reshape(-1).shape[0] != len(examples):
+            raise InvalidArgument(f"Expected regression output 'outputs' of shape [batch_size] or [batch_size, 1] "
+                                  f"({servable.label}, signature {signature.key})")
+        return Result(servable.name, servable.version, signature.key, [float(v) for v in values.reshape(-1)])
+
+    def multi_inference_on(self, servable: Servable, tasks: Sequence[Tuple[ModelRef, str]],
+                           examples: Sequence[bytes], deadline: Optional[float] = None) -> List[Result]:
+        results = []
+        for ref, method in tasks:
+            if method == CLASSIFY_METHOD:
+                results.append(self.classify_on(servable, ref.signature, examples, deadline))
+            elif method == REGRESS_METHOD:
+                results.append(self.regress_on(servable, ref.signature, examples, deadline))
+            else:
+                raise InvalidArgument(f"Unsupported signature method_name: {method!r}; MultiInference runs "
+                                      f"{CLASSIFY_METHOD} and {REGRESS_METHOD}")
+        return results
+
+    # ---- shared steps --------------------------------------------------------------------------------------
+    def _run_examples(self, servable: Servable, signature_key: str, examples: Sequence[bytes], method: str,
+                      api: str, deadline: Optional[float]):
+        signature = servable.signature(signature_key)
+        kind = "classification" if method == CLASSIFY_METHOD else "regression"
+        if signature.method_name != method:
+            raise InvalidArgument(f"Expected {kind} signature method_name to be {method}. Was: "
+                                  f"{signature.method_name} ({servable.label}, signature {signature.key})")
+        if len(signature.inputs) != 1:
+            raise InvalidArgument(f"Expected one input Tensor ({servable.label}, signature {signature.key})")
+        if not examples:
+            raise InvalidArgument(f"Input is empty. ({servable.label})")
+        self._check_batch(len(examples), servable)
+        array = np.empty(len(examples), dtype=object)
+        array[:] = list(examples)
+        (alias,) = signature.inputs
+        self.metrics.record_examples(servable.name, len(examples))
+        return signature, self._execute(servable, signature, {alias: array}, deadline, api)
+
+    def _execute(self, servable: Servable, signature: Signature, arrays: Mapping[str, np.ndarray],
+                 deadline: Optional[float], api: str) -> Arrays:
+        if deadline is not None and time.monotonic() >= deadline:
+            raise DeadlineExceeded(f"deadline exceeded before {servable.label} ran")
+        started = time.perf_counter()
+        outputs = servable.execute(signature.key, arrays, deadline)
+        self.metrics.record_runtime(servable.name, api, time.perf_counter() - started)
+        return outputs
+
+    def _check_batch(self, size: int, servable: Servable) -> None:
+        if size > self.limits.max_request_batch:
+            raise InvalidArgument(f"batch of {size} exceeds the limit of {self.limits.max_request_batch} per "
+                                  f"request ({servable.label})")
+
+    def _validate(self, servable: Servable, signature: Signature, arrays: Mapping[str, np.ndarray]) -> None:
+        expected, given = set(signature.inputs), set(arrays)
+        if expected != given:
+            raise InvalidArgument(
+                f"input size does not match signature: {len(given)}!={len(expected)} len({{{','.join(sorted(given))}"
+                f"}}) != len({{{','.join(sorted(expected))}}}). Sent extra: {{{','.join(sorted(given - expected))}}}"
+                f". Missing but required: {{{','.join(sorted(expected - given))}}}. ({servable.label}, signature "
+                f"{signature.key})")
+        batch_sizes = set()
+        for alias, array in arrays.items():
+            spec = signature.inputs[alias]
+            where = f"input '{alias}' of {servable.label}, signature {signature.key}"
+            if codec.dtype_enum(array) != spec.dtype_enum:
+                raise InvalidArgument(f"{where} expects {codec.dtype_name(spec.dtype_enum)}, got "
+                                      f"{codec.dtype_name(codec.dtype_enum(array))}")
+            if spec.shape is not None:
+                _check_shape(array.shape, spec.shape, where)
+                if spec.shape and spec.shape[0] is None:
+                    batch_sizes.add(array.shape[0])
+            if array.dtype == object and alias in self.limits.utf8_string_inputs:
+                _check_utf8(array, where)
+        if 0 in batch_sizes:
+            raise InvalidArgument(f"empty batch: {servable.label} needs at least one instance")
+        if len(batch_sizes) > 1:
+            raise InvalidArgument(f"inputs of {servable.label} have different batch sizes {sorted(batch_sizes)}")
+        if batch_sizes:
+            self._check_batch(batch_sizes.pop(), servable)
+
+
+def _check_ref(ref: ModelRef) -> None:
+    if not ref.name:
+        raise InvalidArgument("Missing model name in request.")
+    if ref.version is not None and ref.label:
+        raise InvalidArgument(f"Both model version ({ref.version}) and model version label ({ref.label}) cannot "
+                              "be supplied.")
+
+
+def _check_shape(shape: tuple, expected: tuple, where: str) -> None:
+    if len(shape) != len(expected) or any(e is not None and e != s for s, e in zip(shape, expected)):
+        wanted = "[" + ",".join("?" if e is None else str(e) for e in expected) + "]"
+        raise InvalidArgument(f"{where} expects shape {wanted}, got {list(shape)}")
+
+
+def _check_utf8(array: np.ndarray, where: str) -> None:
+    for index, value in enumerate(array.reshape(-1)):
+        try:
+            value.decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise InvalidArgument(f"{where}: element {index} is not valid UTF-8 (byte 0x{value[error.start]:02x} "
+                                  f"at offset {error.start})") from None
+        except AttributeError:
+            raise InvalidArgument(f"{where}: element {index} is not a byte string") from None
+
+
+def _classifications(classes: Optional[np.ndarray], scores: Optional[np.ndarray], count: int,
+                     label: str) -> List[List[Tuple[str, float]]]:
+    reference = classes if classes is not None else scores
+    if reference.ndim != 2 or reference.shape[0] != count:
+        raise InvalidArgument(f"Expected Tensor shape: [batch_size num_classes] but got {list(reference.shape)} "
+                              f"({label})")
+    if classes is not None and scores is not None and classes.shape != scores.shape:
+        raise InvalidArgument(f"Tensors class and score should match in dim_size(1). Got {classes.shape[1]} vs. "
+                              f"{scores.shape[1]} ({label})")
+    width = reference.shape[1]
+    return [[(classes[i, j].decode("utf-8", "replace") if classes is not None else "",
+              float(scores[i, j]) if scores is not None else 0.0) for j in range(width)] for i in range(count)]

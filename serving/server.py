@@ -1,0 +1,187 @@
+"""The composition root: builds the model store, data plane, gRPC and REST servers from one `ServerConfig`.
+
+In-process use (tests, the pipeline's ServingCheck canary, notebooks):
+
+    from serving import server
+    srv = server.start(server.ServerConfig(models=(server.ServedModel("classifier", "/serving/classifier"),),
+                                           port=0, rest_api_port=0))
+    ...  # gRPC on f"localhost:{srv.grpc_port}", REST on f"http://localhost:{srv.rest_port}"
+    srv.stop()
+
+or, the same, `with server.serve_model("classifier", "/serving/classifier") as srv: ...` (ports 0, polling off).
+`start` returns once every configured model's first load has finished (AVAILABLE or failed; at most
+`initial_load_timeout_seconds`), as tensorflow_model_server does before it opens its ports. Port 0 picks a free
+port; `srv.grpc_port` / `srv.rest_port` say which. `srv.plane` is the protocol-neutral data plane for direct
+calls. `stop(grace)` stops accepting, lets in-flight calls finish for up to `grace` seconds and unloads.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import logging
+import threading
+from typing import Callable, Optional
+
+import grpc
+
+from serving import config as config_lib, grpc_service
+from serving.config import ServedModel, ServerConfig
+from serving.dataplane import DataPlane, Limits
+from serving.errors import ServingError, Unavailable
+from serving.http_server import HttpServer
+from serving.metrics import ServingMetrics
+from serving.model_store import ModelStore, StoreOptions
+from serving.rest import RestApi
+from serving.servable import Servable
+from serving.warmup import replay_warmup
+
+__all__ = ["ModelServer", "ServedModel", "ServerConfig", "serve_model", "start"]
+
+log = logging.getLogger(__name__)
+BATCH_THREAD_POOL = "model_server_batch_threads"
+
+
+class _Poller(threading.Thread):
+    """Runs `action` every `interval` seconds until stopped; errors are logged, never fatal."""
+
+    def __init__(self, name: str, interval: float, action: Callable[[], None]):
+        super().__init__(name=name, daemon=True)
+        self._interval, self._action, self._stop = interval, action, threading.Event()
+
+    def run(self) -> None:
+        while not self._stop.wait(self._interval):
+            try:
+                self._action()
+            except Exception:  # a bad poll (unreadable config, full disk) must not stop future polls
+                log.exception("%s failed", self.name)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.join(timeout=5)
+
+
+class ModelServer:
+    """A running server; see the module docstring."""
+
+    def __init__(self, config: ServerConfig):
+        self.config = config
+        self.metrics = ServingMetrics()
+        options = StoreOptions(config.max_num_load_retries, config.load_retry_interval_seconds,
+                               config.num_load_threads, config.allow_version_labels_for_unavailable_models)
+        self.store = ModelStore(config.models, self._load_version, options)
+        self.plane = DataPlane(self.store, self.metrics, Limits(config.max_request_batch, config.utf8_string_inputs))
+        self._grpc: Optional[grpc.Server] = None
+        self._rest: Optional[HttpServer] = None
+        self._pollers = []
+        self._stopped = threading.Event()
+        self._applied_config = None
+        self.grpc_port = 0
+        self.rest_port = 0
+
+    def _load_version(self, name: str, version: int, path: str) -> Servable:
+        batching = self.config.batching if self.config.enable_batching else None
+        servable = Servable(name, version, path, batching, self._record_batch)
+        try:
+            if self.config.enable_model_warmup:
+                replay_warmup(servable, self.plane, self.metrics, self.config.num_request_iterations_for_warmup)
+        except BaseException:
+            servable.close()
+            raise
+        return servable
+
+    def _record_batch(self, model: str, queued, rows: int, padded: int) -> None:
+        self.metrics.record_batch(model, BATCH_THREAD_POOL, queued, rows, padded)
+
+    def start(self) -> "ModelServer":
+        config = self.config
+        if config.model_config_file:
+            self._applied_config = config_lib.read_model_server_config(config.model_config_file)
+        self.store.reconcile()
+        if not self.store.wait_until_settled(config.initial_load_timeout_seconds):
+            log.warning("serving before every model finished loading (%.0fs)", config.initial_load_timeout_seconds)
+        self._start_grpc()
+        if config.rest_api_port is not None:
+            api = RestApi(self.plane, config.rest_api_timeout_in_ms, config.max_json_depth, config.prometheus_path)
+            self._rest = HttpServer(config.host, config.rest_api_port, api, config.max_request_bytes).start()
+            self.rest_port = self._rest.port
+        if config.file_system_poll_wait_seconds > 0:
+            self._pollers.append(_Poller("poll-versions", config.file_system_poll_wait_seconds,
+                                         self.store.reconcile))
+        if config.model_config_file and config.model_config_file_poll_wait_seconds > 0:
+            self._pollers.append(_Poller("poll-model-config", config.model_config_file_poll_wait_seconds,
+                                         self.poll_model_config))
+        for poller in self._pollers:
+            poller.start()
+        log.info("serving gRPC on %s:%d, REST on %s", config.host, self.grpc_port, self.rest_port or "off")
+        return self
+
+    def _start_grpc(self) -> None:
+        config = self.config
+        options = [("grpc.max_receive_message_length", config.max_request_bytes),
+                   ("grpc.max_send_message_length", -1), ("grpc.so_reuseport", 0)]
+        self._grpc = grpc.server(concurrent.futures.ThreadPoolExecutor(config.grpc_max_threads, "grpc"),
+                                 options=options, maximum_concurrent_rpcs=None)
+        grpc_service.add_services(self._grpc, self.plane, config.enable_serialization_as_tensor_content,
+                                  config.enable_grpc_healthcheck_service)
+        self.grpc_port = self._grpc.add_insecure_port(f"{config.host}:{config.port}")
+        if self.grpc_port == 0:
+            raise Unavailable(f"cannot bind the gRPC port {config.host}:{config.port}")
+        self._grpc.start()
+
+    def poll_model_config(self) -> None:
+        """Re-reads --model_config_file and applies it when it differs from what was last applied."""
+        try:
+            proto = config_lib.read_model_server_config(self.config.model_config_file)
+        except ServingError as error:
+            log.error("ignoring unreadable model config: %s", error.message)
+            return
+        if proto == self._applied_config:
+            return
+        try:
+            self.store.reload(config_lib.served_models(proto, self.config.model_config_file))
+            self._applied_config = proto
+        except ServingError as error:
+            # Kept unapplied, so the next poll retries (e.g. a label waiting for its version to load).
+            log.warning("model config %s not applied yet: %s", self.config.model_config_file, error.message)
+
+    def stop(self, grace: float = 5.0) -> None:
+        """Stops accepting, finishes in-flight calls (up to `grace` seconds) and unloads every version."""
+        if self._stopped.is_set():
+            return
+        self._stopped.set()
+        for poller in self._pollers:
+            poller.stop()
+        if self._rest is not None:
+            self._rest.stop()
+        if self._grpc is not None:
+            self._grpc.stop(grace).wait()
+        self.store.close()
+
+    def wait(self) -> None:
+        """Blocks until `stop` is called (from a signal handler or another thread)."""
+        self._stopped.wait()
+
+    def __enter__(self) -> "ModelServer":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+def start(config: ServerConfig) -> ModelServer:
+    """Builds and starts a server; see the module docstring."""
+    server = ModelServer(config)
+    try:
+        server.start()
+    except BaseException:
+        server.stop(0)
+        raise
+    return server
+
+
+def serve_model(name: str, base_path: str, **overrides) -> ModelServer:
+    """Starts a server for one model on free ports with polling off (ServingCheck's canary server)."""
+    defaults = dict(port=0, rest_api_port=0, host="localhost", file_system_poll_wait_seconds=0.0)
+    config = ServerConfig(models=(ServedModel(name, base_path),), **{**defaults, **overrides})
+    return start(config)
+
