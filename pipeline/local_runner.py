@@ -93,12 +93,15 @@ def _run_locked(config: RunConfig, pipeline_factory: PipelineFactory, record: Ru
         append_record(config.run_history_path, dead)
     started = time.monotonic()
     failure: Optional[Exception] = None
+    node_ids: List[str] = []
     try:
-        _execute(config, pipeline_factory, record.run_id)
+        ir = compile_run(config, pipeline_factory, record.run_id)
+        node_ids = [node.pipeline_node.node_info.id for node in ir.nodes]
+        LocalDagRunner().run_with_ir(ir)
     except Exception as error:  # noqa: BLE001 - every component failure becomes a "failed" record
         failure = error
         record.error = f"{type(error).__name__}: {error}"
-        record.failed_component = _failed_node(store, record.run_id)
+        record.failed_component = _failed_node(store, record.run_id, node_ids)
     else:
         _read_outcome(config, store, record)
     record.wall_s = round(time.monotonic() - started, 3)
@@ -117,18 +120,18 @@ def _dead_run_record(dead_holder: dict, successor: RunRecord) -> RunRecord:
         recovered_executions=list(successor.recovered_executions))
 
 
-def _execute(config: RunConfig, pipeline_factory: PipelineFactory, run_id: str) -> None:
+def compile_run(config: RunConfig, pipeline_factory: PipelineFactory, run_id: str):
+    """The pipeline IR for one local run, with the run id filled in (LocalDagRunner would use local time)."""
     connection = tfx.orchestration.metadata.sqlite_metadata_connection_config(config.metadata_path)
     logical = pipeline_factory(with_beam_target(config), connection)
     for component in logical.components:
-        # The same step LocalDagRunner.run takes before compiling; run_with_ir below skips it.
+        # The same step LocalDagRunner.run takes before compiling; run_with_ir skips it.
         if hasattr(component, "_resolve_pip_dependencies"):
             component._resolve_pip_dependencies(logical.pipeline_info.pipeline_root)  # pylint: disable=protected-access
     ir = compiler.Compiler().compile(logical)
-    # Choosing the run id here (instead of LocalDagRunner's local-time default) lets the record, MLMD and the
-    # pushed version's metadata share it.
+    # One run id shared by the history record, MLMD's pipeline_run context and the pushed version's metadata.
     runtime_parameter_utils.substitute_runtime_parameter(ir, {constants.PIPELINE_RUN_ID_PARAMETER_NAME: run_id})
-    LocalDagRunner().run_with_ir(ir)
+    return ir
 
 
 def _read_outcome(config: RunConfig, store, record: RunRecord) -> None:
@@ -145,8 +148,12 @@ def refusal_reasons(store, run_id: str) -> List[str]:
     A reason comes from any output artifact of the run that says no: `blessed` = 0 (Evaluator, ServingCheck),
     `pushed` = 0 (pusher), with its `reason`/`reasons` custom property when the component wrote one.
     """
+    executions = metadata_store.run_executions(store, run_id)
+    if executions and all(e.last_known_state == metadata_store.mlmd.Execution.CACHED for e in executions.values()):
+        return [f"nothing changed since an earlier run: all {len(executions)} components were reused from the "
+                f"cache, so their earlier outcome stands"]
     reasons = []
-    for node_id, execution in sorted(metadata_store.run_executions(store, run_id).items()):
+    for node_id, execution in sorted(executions.items()):
         for artifacts in metadata_store.run_outputs(store, execution.id).values():
             for artifact in artifacts:
                 reasons += _artifact_refusals(node_id, artifact)
@@ -176,9 +183,16 @@ def input_spans(store, run_id: str) -> List[int]:
     return sorted(spans)
 
 
-def _failed_node(store, run_id: str) -> str:
-    for node_id, execution in metadata_store.run_executions(store, run_id).items():
+def _failed_node(store, run_id: str, node_ids: List[str]) -> str:
+    """The node whose execution FAILED; else (a driver that raised before registering one) the first node in
+    pipeline order that did not finish."""
+    executions = metadata_store.run_executions(store, run_id)
+    for node_id, execution in executions.items():
         if execution.last_known_state == metadata_store.mlmd.Execution.FAILED:
+            return node_id
+    finished = (metadata_store.mlmd.Execution.COMPLETE, metadata_store.mlmd.Execution.CACHED)
+    for node_id in node_ids:
+        if node_id not in executions or executions[node_id].last_known_state not in finished:
             return node_id
     return ""
 
