@@ -28,6 +28,10 @@ class KubeflowCompileUnavailable(RuntimeError):
     """The KFP pipeline-spec protos that KubeflowV2DagRunner imports are not installed."""
 
 
+class KubeflowCompileUnsupported(ValueError):
+    """The pipeline uses something Kubeflow V2 cannot express (named by node)."""
+
+
 def compile_kubeflow_v2(config: RunConfig, out_dir: str,
                         pipeline_factory: Optional[Callable] = None) -> Dict[str, str]:
     """Compiles the pipeline for Kubeflow V2 / Vertex and writes its schedule beside it.
@@ -42,15 +46,18 @@ def compile_kubeflow_v2(config: RunConfig, out_dir: str,
 
     Raises:
       KubeflowCompileUnavailable: kfp-pipeline-spec is missing from the environment.
+      KubeflowCompileUnsupported: a node Kubeflow V2 cannot run, e.g. a Resolver with a custom strategy.
     """
     runner_module = _runner_module()
     if pipeline_factory is None:
         from pipeline.pipeline import create_pipeline as pipeline_factory
+    logical = pipeline_factory(config, None)
+    check_resolvers(logical)
     runner = runner_module.KubeflowV2DagRunner(
         config=runner_module.KubeflowV2DagRunnerConfig(display_name=config.pipeline_name,
                                                        default_image=config.ops.image),
         output_dir=out_dir, output_filename=PIPELINE_FILE)
-    pipeline_job = runner.run(pipeline_factory(config, None), write_out=True)
+    pipeline_job = runner.run(logical, write_out=True)
     schedule_path = os.path.join(out_dir, SCHEDULE_FILE)
     with open(schedule_path, "w", encoding="utf-8") as handle:
         json.dump(schedule_request(config, pipeline_job), handle, indent=2, sort_keys=True)
@@ -70,6 +77,30 @@ def schedule_request(config: RunConfig, pipeline_job: dict) -> dict:
         "allowQueueing": False,
         "createPipelineJobRequest": {"parent": parent, "pipelineJob": job},
     }
+
+
+def check_resolvers(logical) -> None:
+    """Kubeflow V2 compiles a Resolver into a metadata query: only the latest artifact (one) or the latest
+    blessed model can be expressed, so any other strategy is refused here, naming the node.
+
+    Raises:
+      KubeflowCompileUnsupported: the first Resolver node that Kubeflow V2 cannot compile.
+    """
+    from tfx.dsl.components.common import resolver
+    from tfx.dsl.input_resolution.strategies import latest_artifact_strategy, latest_blessed_model_strategy
+
+    supported = (latest_artifact_strategy.LatestArtifactStrategy,
+                 latest_blessed_model_strategy.LatestBlessedModelStrategy)
+    for node in logical.components:
+        if not isinstance(node, resolver.Resolver):
+            continue
+        strategy = node.exec_properties.get(resolver.RESOLVER_STRATEGY_CLASS)
+        wanted = (node.exec_properties.get(resolver.RESOLVER_CONFIG) or {}).get("desired_num_of_artifacts", 1)
+        if strategy not in supported or wanted > 1:
+            raise KubeflowCompileUnsupported(
+                f"node {node.id}: Kubeflow V2 / Vertex can compile only a Resolver with LatestArtifactStrategy "
+                f"(one artifact) or LatestBlessedModelStrategy, not {getattr(strategy, '__name__', strategy)}"
+                + (f" with {wanted} artifacts" if wanted > 1 else ""))
 
 
 def _runner_module():
