@@ -10,7 +10,19 @@ from typing import List, Optional
 
 from tfx import v1 as tfx
 
+from components.curated_schema.component import CuratedSchemaGen
+from components.data_gate.component import DataGate
+from components.data_gate.history import RecentArtifactsStrategy
+from components.example_gen.component import SpanExampleGen
+from components.text_cleaner.component import TextCleaner
+from components.tokenization_gate.component import TokenizationGate
 from pipeline.configs import RunConfig
+
+# Transform loads preprocessing_fn by import path: the installed package is the user code, so no wheel is
+# built and pip-installed at run time.
+PREPROCESSING_FN = "components.transform.preprocessing.preprocessing_fn"
+# How many recent ExampleStatistics the DataGate sees; it compares with the newest one of an earlier span.
+_STATISTICS_HISTORY = 20
 
 
 def create_pipeline(
@@ -41,7 +53,39 @@ def create_pipeline(
 
 # --- data half: ExampleGen → TextCleaner → StatisticsGen/SchemaGen → ExampleValidator → DataGate → Transform ---
 def _data_half(config: RunConfig) -> List[object]:
-    return []
+    """The data half, in run order. The model half takes from it, by component id: `Transform`
+    (`transformed_examples`) and `TokenizationGate` (`gated_transform_graph`: the transform graph, written
+    only when the gate passed, so depending on it keeps training behind every data check)."""
+    data, gate = config.data, config.gate
+    example_gen = SpanExampleGen(data_root=data.data_root, span_window=data.span_window,
+                                 train_buckets=data.train_buckets, eval_buckets=data.eval_buckets)
+    cleaner = TextCleaner(examples=example_gen.outputs["examples"], languages=data.languages, labels=data.labels,
+                          min_chars=config.cleaning.min_chars, max_chars=config.cleaning.max_chars,
+                          language_mismatch_confidence=config.cleaning.language_mismatch_confidence)
+    statistics_gen = tfx.components.StatisticsGen(examples=cleaner.outputs["cleaned_examples"])
+    schema_gen = CuratedSchemaGen(labels=data.labels, languages=data.languages,
+                                  max_label_drift=gate.max_label_drift, max_language_drift=gate.max_language_drift)
+    validator = tfx.components.ExampleValidator(statistics=statistics_gen.outputs["statistics"],
+                                                schema=schema_gen.outputs["schema"])
+    previous_statistics = tfx.dsl.Resolver(
+        strategy_class=RecentArtifactsStrategy,
+        config={"limit": _STATISTICS_HISTORY},
+        statistics=tfx.dsl.Channel(type=tfx.types.standard_artifacts.ExampleStatistics),
+    ).with_id("PreviousStatistics")
+    data_gate = DataGate(statistics=statistics_gen.outputs["statistics"], anomalies=validator.outputs["anomalies"],
+                         schema=schema_gen.outputs["schema"], languages=data.languages, labels=data.labels,
+                         previous_statistics=previous_statistics.outputs["statistics"])
+    transform = tfx.components.Transform(
+        examples=cleaner.outputs["cleaned_examples"], schema=data_gate.outputs["gated_schema"],
+        preprocessing_fn=PREPROCESSING_FN, disable_statistics=True,
+        custom_config={"encoder": config.model.encoder, "max_seq_length": config.model.max_seq_length,
+                       "labels": list(data.labels)})
+    tokenization_gate = TokenizationGate(
+        transformed_examples=transform.outputs["transformed_examples"],
+        transform_graph=transform.outputs["transform_graph"],
+        max_unknown_rate=gate.max_unknown_rate, max_truncation_rate=gate.max_truncation_rate)
+    return [example_gen, cleaner, statistics_gen, schema_gen, validator, previous_statistics, data_gate,
+            transform, tokenization_gate]
 
 
 # --- model half: Trainer → Evaluator → ServingCheck → VersionPusher -------------------------------------------

@@ -63,7 +63,8 @@ class Executor(base_executor.BaseExecutor):
         for split in splits:
             tfrecords.write_examples(artifact_utils.get_split_uri([cleaned], split),
                                      (_example(row) for row in rows if row.split == split and row.reason is None))
-        cleaned.span = source.span
+        # ExampleGen records the span as a custom property; StatisticsGen and the DataGate read the property.
+        cleaned.span = source.span or source.get_int_custom_property("span")
         examples_utils.set_payload_format(cleaned, examples_utils.get_payload_format(source))
         _write_jsonl(os.path.join(quarantine.uri, cleaning_summary.QUARANTINE_FILE),
                      (row.quarantine_record() for row in rows if row.reason))

@@ -1,0 +1,3 @@
+"""TokenizationGate: per-language <unk> and truncation rates after Transform, checked before training."""
+
+__all__ = ["component", "executor", "tokenization"]
