@@ -90,7 +90,7 @@ def toy_pipeline_factory(hold_seconds: float = 0.0, flag_file: str = "", fail_wi
 
     def create(config: RunConfig, metadata_connection_config=None) -> tfx.dsl.Pipeline:
         read = ReadSpan(data_root=config.data.data_root, span=newest_span(config.data.data_root))
-        hold = Hold(examples=read.outputs["examples"], seconds=hold_seconds, flag_file=flag_file,
+        hold = Hold(examples=read.outputs["examples"], seconds=float(hold_seconds), flag_file=flag_file,
                     fail_with=fail_with)
         push = ToyPusher(held=hold.outputs["held"], serving_root=config.push.serving_root,
                          model_name=config.push.model_name)
