@@ -7,9 +7,9 @@ each protocol adapter maps errors in exactly one place:
     ServingError (INTERNAL, 500)
     ├── InvalidArgument (INVALID_ARGUMENT, 400)      bad request body, dtype, shape, batch, label ...
     │   └── ConfigError                              a config file or flag that does not parse or validate
-    ├── NotFound (NOT_FOUND, 404)                    unknown model, version, signature or path
+    ├── NotFound (NOT_FOUND, 404)                    unknown model or version, an unknown REST path
     ├── FailedPrecondition (FAILED_PRECONDITION, 400) a label on a version that is not AVAILABLE
-    ├── PayloadTooLarge (RESOURCE_EXHAUSTED, 413)    a request over the configured byte limit
+    ├── ResourceExhausted (RESOURCE_EXHAUSTED, 429)  a message over gRPC's size limit (HTTP says 413)
     ├── Unavailable (UNAVAILABLE, 503)               batching queue full, server stopping
     ├── DeadlineExceeded (DEADLINE_EXCEEDED, 504)    gRPC deadline or REST timeout passed
     ├── Unimplemented (UNIMPLEMENTED, 501)
@@ -61,9 +61,9 @@ class FailedPrecondition(ServingError):
     http_status = 400
 
 
-class PayloadTooLarge(ServingError):
+class ResourceExhausted(ServingError):
     grpc_code = grpc.StatusCode.RESOURCE_EXHAUSTED
-    http_status = 413
+    http_status = 429
 
 
 class Unavailable(ServingError):
@@ -97,7 +97,8 @@ class CommandError(Exception):
 
 _BY_CODE: Dict[int, Type[ServingError]] = {
     cls.grpc_code.value[0]: cls
-    for cls in (InvalidArgument, NotFound, FailedPrecondition, Unavailable, DeadlineExceeded, Unimplemented)
+    for cls in (InvalidArgument, NotFound, FailedPrecondition, ResourceExhausted, Unavailable, DeadlineExceeded,
+                Unimplemented)
 }
 
 

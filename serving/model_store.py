@@ -12,8 +12,8 @@ Rules follow TF Serving's AspiredVersionsManager with the AvailabilityPreserving
   `allow_version_labels_for_unavailable_models` is set. The labels of the initial config are taken as given,
   since nothing is loaded yet (upstream needs that flag to start with labels).
 
-Deviation that makes pushes safer: a dir counts as a version only once it holds saved_model.pb(txt), so a copy in
-progress is not loaded half-written.
+Deviation that makes pushes safer: a dir counts as a version only once it holds saved_model.pb(txt)
+(`layout.versions_on_disk`), so a copy in progress is not loaded half-written.
 """
 
 from __future__ import annotations
@@ -22,13 +22,15 @@ import concurrent.futures
 import dataclasses
 import enum
 import logging
-import os
 import threading
-from typing import Callable, Dict, List, Optional, Sequence, Set
+from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Sequence, Set
 
 from serving.config import ServedModel
 from serving.errors import FailedPrecondition, Internal, InvalidArgument, NotFound, ServingError
-from serving.servable import Servable
+from serving.layout import versions_on_disk
+
+if TYPE_CHECKING:
+    from serving.servable import Servable
 
 log = logging.getLogger(__name__)
 
@@ -58,21 +60,6 @@ class StoreOptions:
     allow_version_labels_for_unavailable_models: bool = False
 
 
-def versions_on_disk(base_path: str) -> Dict[int, str]:
-    """Integer-named version dirs under `base_path` that hold a SavedModel, by version."""
-    try:
-        names = os.listdir(base_path)
-    except OSError:
-        return {}
-    found = {}
-    for name in names:
-        path = os.path.join(base_path, name)
-        if name.isdigit() and any(os.path.exists(os.path.join(path, f)) for f in ("saved_model.pb",
-                                                                                     "saved_model.pbtxt")):
-            found[int(name)] = path
-    return found
-
-
 class _Version:
     __slots__ = ("model", "version", "path", "state", "error", "servable", "in_flight", "retired")
 
@@ -80,7 +67,7 @@ class _Version:
         self.model, self.version, self.path = model, version, path
         self.state = State.START
         self.error: Optional[ServingError] = None
-        self.servable: Optional[Servable] = None
+        self.servable: Optional["Servable"] = None
         self.in_flight = 0
         self.retired = False  # ended and no longer aspired: may load again if it comes back
 
@@ -93,7 +80,7 @@ class VersionHandle:
     def __init__(self, store: "ModelStore", entry: _Version):
         self._store, self._entry, self.servable = store, entry, entry.servable
 
-    def __enter__(self) -> Servable:
+    def __enter__(self) -> "Servable":
         return self.servable
 
     def __exit__(self, *exc) -> None:
@@ -103,7 +90,7 @@ class VersionHandle:
 class ModelStore:
     """Owns every version of every configured model; thread-safe."""
 
-    def __init__(self, models: Sequence[ServedModel], load: Callable[[str, int, str], Servable],
+    def __init__(self, models: Sequence[ServedModel], load: Callable[[str, int, str], "Servable"],
                  options: StoreOptions = StoreOptions()):
         self._load_fn, self._options = load, options
         self._lock = threading.Condition(threading.Lock())

@@ -46,17 +46,17 @@ class _Poller(threading.Thread):
 
     def __init__(self, name: str, interval: float, action: Callable[[], None]):
         super().__init__(name=name, daemon=True)
-        self._interval, self._action, self._stop = interval, action, threading.Event()
+        self._interval, self._action, self._stopping = interval, action, threading.Event()
 
     def run(self) -> None:
-        while not self._stop.wait(self._interval):
+        while not self._stopping.wait(self._interval):
             try:
                 self._action()
             except Exception:  # a bad poll (unreadable config, full disk) must not stop future polls
                 log.exception("%s failed", self.name)
 
     def stop(self) -> None:
-        self._stop.set()
+        self._stopping.set()
         self.join(timeout=5)
 
 

@@ -16,10 +16,10 @@ from tensorflow_serving.apis import prediction_log_pb2
 from serving import codec
 from serving.dataplane import DataPlane, ModelRef
 from serving.errors import InvalidArgument, ServingError, Unimplemented
+from serving.layout import WARMUP_FILE
 from serving.metrics import ServingMetrics
 from serving.servable import Servable
 
-WARMUP_FILE = os.path.join("assets.extra", "tf_serving_warmup_requests")
 MAX_RECORDS = 1000
 
 
