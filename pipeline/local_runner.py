@@ -106,7 +106,7 @@ def _run_locked(config: RunConfig, pipeline_factory: PipelineFactory, record: Ru
         _read_outcome(config, store, record)
     record.wall_s = round(time.monotonic() - started, 3)
     record.finished_at = _now()
-    record.spans = input_spans(store, record.run_id)
+    record.spans = metadata_store.run_input_spans(store, record.run_id)
     return failure
 
 
@@ -167,20 +167,6 @@ def _artifact_refusals(node_id: str, artifact) -> List[str]:
     detail = metadata_store.property_value(artifact, "reasons") or metadata_store.property_value(artifact, "reason")
     verdict = "not blessed" if "blessed" in said_no else "not pushed"
     return [f"{node_id}: {verdict}" + (f": {detail}" if detail else "")]
-
-
-def input_spans(store, run_id: str) -> List[int]:
-    """Spans the run read: the `span` of Examples made by a node that takes no Examples in (ExampleGen)."""
-    examples_type = metadata_store.type_id(store, "artifact", "Examples")
-    spans = set()
-    for execution in metadata_store.run_executions(store, run_id).values():
-        inputs = metadata_store.run_inputs(store, execution.id).values()
-        if any(a.type_id == examples_type for artifacts in inputs for a in artifacts):
-            continue
-        for artifacts in metadata_store.run_outputs(store, execution.id).values():
-            spans.update(int(a.properties["span"].int_value) for a in artifacts
-                         if a.type_id == examples_type and "span" in a.properties)
-    return sorted(spans)
 
 
 def _failed_node(store, run_id: str, node_ids: List[str]) -> str:

@@ -120,6 +120,20 @@ def runs_of_execution(store: metadata_store.MetadataStore, execution_id: int) ->
     return [c.name for c in store.get_contexts_by_execution(execution_id) if c.type_id == run_type]
 
 
+def run_input_spans(store: metadata_store.MetadataStore, run_id: str) -> List[int]:
+    """Spans the run read: the `span` of Examples made by a node that takes no Examples in (ExampleGen)."""
+    examples_type = type_id(store, "artifact", "Examples")
+    spans = set()
+    for execution in run_executions(store, run_id).values():
+        inputs = run_inputs(store, execution.id).values()
+        if any(a.type_id == examples_type for artifacts in inputs for a in artifacts):
+            continue
+        for artifacts in run_outputs(store, execution.id).values():
+            spans.update(int(a.properties["span"].int_value) for a in artifacts
+                         if a.type_id == examples_type and "span" in a.properties)
+    return sorted(spans)
+
+
 def property_value(item, name: str):
     """A property or custom property of an artifact/execution as a Python value, or None."""
     for properties in (item.properties, item.custom_properties):
