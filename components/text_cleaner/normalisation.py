@@ -1,7 +1,8 @@
 """Text-level cleaning rules: Unicode normalisation suited to each script, then noise removal.
 
-Each rule has a name; `clean_text` returns the names of the rules that changed the text, so every change is
-counted per rule and language in the cleaning summary.
+Each rule has a name (unicode, whitespace, html, url, email, mention, control); `clean_text` returns the
+names of the rules that changed the text, so every change is counted per rule and language in the cleaning
+summary.
 
 Unicode normalisation by declared language:
   ja, zh, zh-Hant  NFKC: full-width Latin/digits -> ASCII, half-width katakana -> full-width.
@@ -90,28 +91,32 @@ def collapse_whitespace(text: str) -> str:
     return _WHITESPACE.sub(" ", text).strip()
 
 
-_RULES = (
+_REMOVALS = (
     ("html", strip_html),
     ("url", strip_urls),
     ("email", strip_emails),
     ("mention", strip_mentions),
     ("control", strip_control),
-    ("whitespace", collapse_whitespace),
 )
 
 
 def clean_text(text: str, lang: str) -> Tuple[str, List[str]]:
-    """Applies normalisation then every noise rule; returns the text and the names of the rules that changed it."""
+    """Normalises, collapses whitespace, then applies every removal rule; returns the text and the names of
+    the rules that changed it. `whitespace` names irregular spacing in the input itself, not the gaps a
+    removal leaves (those are collapsed as part of that removal)."""
     changed = []
-    normalised = normalise_unicode(text, lang)
-    if normalised != text:
+    current = normalise_unicode(text, lang)
+    if current != text:
         changed.append("unicode")
-    for name, rule in _RULES:
-        result = rule(normalised)
-        if result != normalised:
+    if collapse_whitespace(current) != current:
+        changed.append("whitespace")
+        current = collapse_whitespace(current)
+    for name, rule in _REMOVALS:
+        result = collapse_whitespace(rule(current))
+        if result != current:
             changed.append(name)
-        normalised = result
-    return normalised, changed
+        current = result
+    return current, changed
 
 
 def dedup_key(text: str) -> str:
