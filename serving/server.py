@@ -18,6 +18,7 @@ calls. `stop(grace)` stops accepting, lets in-flight calls finish for up to `gra
 from __future__ import annotations
 
 import concurrent.futures
+import dataclasses
 import logging
 import threading
 from typing import Callable, Optional
@@ -27,7 +28,7 @@ import grpc
 from serving import config as config_lib, grpc_service
 from serving.config import ServedModel, ServerConfig
 from serving.dataplane import DataPlane, Limits
-from serving.errors import ServingError, Unavailable
+from serving.errors import FailedPrecondition, ServingError, Unavailable
 from serving.http_server import HttpServer
 from serving.metrics import ServingMetrics
 from serving.model_store import ModelStore, StoreOptions
@@ -138,11 +139,18 @@ class ModelServer:
         if proto == self._applied_config:
             return
         try:
-            self.store.reload(config_lib.served_models(proto, self.config.model_config_file))
+            models = config_lib.served_models(proto, self.config.model_config_file)
+            self.store.reload(models)
             self._applied_config = proto
+        except FailedPrecondition as error:
+            # A label on a version that is not loaded yet: apply the versions now with the labels in force, and
+            # leave the file marked unapplied so a later poll moves the label once the version is AVAILABLE.
+            log.info("model config %s: %s; loading its versions first", self.config.model_config_file,
+                     error.message)
+            self.store.reload([dataclasses.replace(m, labels=tuple(sorted(self.store.labels(m.name).items())))
+                               for m in models])
         except ServingError as error:
-            # Kept unapplied, so the next poll retries (e.g. a label waiting for its version to load).
-            log.warning("model config %s not applied yet: %s", self.config.model_config_file, error.message)
+            log.error("model config %s not applied: %s", self.config.model_config_file, error.message)
 
     def stop(self, grace: float = 5.0) -> None:
         """Stops accepting, finishes in-flight calls (up to `grace` seconds) and unloads every version."""
