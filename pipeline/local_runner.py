@@ -102,6 +102,7 @@ def _run_locked(config: RunConfig, pipeline_factory: PipelineFactory, record: Ru
         failure = error
         record.error = f"{type(error).__name__}: {error}"
         record.failed_component = _failed_node(store, record.run_id, node_ids)
+        metadata_store.fail_active_executions(store, record.run_id, record.error)
     else:
         _read_outcome(config, store, record)
     record.wall_s = round(time.monotonic() - started, 3)

@@ -47,18 +47,35 @@ def cancel_orphaned_executions(store: metadata_store.MetadataStore, reason: str)
     Returns:
       The ids of the executions that were cancelled.
     """
-    orphans = [e for e in store.get_executions() if e.last_known_state in ACTIVE_STATES]
-    for execution in orphans:
-        execution.last_known_state = mlmd.Execution.CANCELED
+    return close_active_executions(store, store.get_executions(), mlmd.Execution.CANCELED, reason)
+
+
+def fail_active_executions(store: metadata_store.MetadataStore, run_id: str, reason: str) -> List[int]:
+    """Marks the executions of a run that raised but are still NEW/RUNNING (a driver that failed after
+    registering its execution) as FAILED, so the store never shows a finished run as running."""
+    context = run_context(store, run_id)
+    if context is None:
+        return []
+    return close_active_executions(store, store.get_executions_by_context(context.id), mlmd.Execution.FAILED,
+                                   reason)
+
+
+def close_active_executions(store: metadata_store.MetadataStore, executions: Iterable[mlmd.Execution],
+                            state: int, reason: str) -> List[int]:
+    """Sets the NEW/RUNNING ones among `executions` to `state` with the reason as `nlp2prod_recovery`, and
+    their pending output artifacts to ABANDONED; returns the ids changed."""
+    active = [e for e in executions if e.last_known_state in ACTIVE_STATES]
+    for execution in active:
+        execution.last_known_state = state
         execution.custom_properties["nlp2prod_recovery"].string_value = reason
-    if orphans:
-        store.put_executions(orphans)
-        pending = [a for a in _output_artifacts(store, [e.id for e in orphans]) if a.state == mlmd.Artifact.PENDING]
+    if active:
+        store.put_executions(active)
+        pending = [a for a in _output_artifacts(store, [e.id for e in active]) if a.state == mlmd.Artifact.PENDING]
         for artifact in pending:
             artifact.state = mlmd.Artifact.ABANDONED
         if pending:
             store.put_artifacts(pending)
-    return [e.id for e in orphans]
+    return [e.id for e in active]
 
 
 def run_context(store: metadata_store.MetadataStore, run_id: str) -> Optional[mlmd.Context]:
@@ -129,8 +146,9 @@ def run_input_spans(store: metadata_store.MetadataStore, run_id: str) -> List[in
         if any(a.type_id == examples_type for artifacts in inputs for a in artifacts):
             continue
         for artifacts in run_outputs(store, execution.id).values():
-            spans.update(int(a.properties["span"].int_value) for a in artifacts
-                         if a.type_id == examples_type and "span" in a.properties)
+            # ExampleGen keeps `span` as a custom property, the toy and older TFX as a property.
+            spans.update(int(property_value(a, "span")) for a in artifacts
+                         if a.type_id == examples_type and property_value(a, "span") is not None)
     return sorted(spans)
 
 
