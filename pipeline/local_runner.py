@@ -20,6 +20,7 @@ from tfx.orchestration.portable import runtime_parameter_utils
 
 from pipeline import metadata_store, pushed_versions
 from pipeline.configs import RunConfig
+from pipeline.evaluation_results import read_validation_failures
 from pipeline.run_history import RunRecord, append_record
 from pipeline.run_lock import RunLockHeld, run_lock
 from pipeline.runners.beam import with_beam_target
@@ -154,20 +155,25 @@ def refusal_reasons(store, run_id: str) -> List[str]:
         return [f"nothing changed since an earlier run: all {len(executions)} components were reused from the "
                 f"cache, so their earlier outcome stands"]
     reasons = []
-    for node_id, execution in sorted(executions.items()):
-        for artifacts in metadata_store.run_outputs(store, execution.id).values():
-            for artifact in artifacts:
-                reasons += _artifact_refusals(node_id, artifact)
+    for node_id, execution in sorted(executions.items(), key=lambda item: item[1].id):
+        outputs = [a for items in metadata_store.run_outputs(store, execution.id).values() for a in items]
+        for artifact in outputs:
+            reasons += _artifact_refusals(store, node_id, artifact, outputs)
     return reasons or ["no version pushed, and no component recorded a refusal"]
 
 
-def _artifact_refusals(node_id: str, artifact) -> List[str]:
+def _artifact_refusals(store, node_id: str, artifact, siblings) -> List[str]:
     said_no = [name for name in ("blessed", "pushed") if metadata_store.property_value(artifact, name) == 0]
     if not said_no:
         return []
-    detail = metadata_store.property_value(artifact, "reasons") or metadata_store.property_value(artifact, "reason")
     verdict = "not blessed" if "blessed" in said_no else "not pushed"
-    return [f"{node_id}: {verdict}" + (f": {detail}" if detail else "")]
+    detail = metadata_store.property_value(artifact, "reasons") or metadata_store.property_value(artifact, "reason")
+    if detail:
+        return [f"{node_id}: {verdict}: {detail}"]
+    evaluation_type = metadata_store.type_id(store, "artifact", "ModelEvaluation")
+    failures = [failure for sibling in siblings if sibling.type_id == evaluation_type
+                for failure in read_validation_failures(sibling.uri)]
+    return [f"{node_id}: {verdict}" + (f": {failure}" if failure else "") for failure in failures or [""]]
 
 
 def _failed_node(store, run_id: str, node_ids: List[str]) -> str:
