@@ -80,6 +80,7 @@ class ModelConfig:
     learning_rate: float = 5e-5
     batch_size: int = 32
     freeze_embeddings: bool = True
+    dropout_rate: float = 0.1
     early_stopping_patience: int = 1
     class_weighting: bool = True
     # Magnitude pruning (tensorflow-model-optimization); 0 disables the pruning phase.
@@ -89,6 +90,8 @@ class ModelConfig:
     pruning_tolerance: float = 0.03
     # Keep only the vocabulary pieces the corpus (all splits) and the reference texts need.
     trim_vocabulary: bool = True
+    # Margin for text the corpus never showed: the most probable pieces of each script the corpus uses.
+    vocab_margin_per_script: int = 2000
     warm_start: bool = False
     train_steps: Optional[int] = None  # None: epochs over the whole train split
     seed: int = 13

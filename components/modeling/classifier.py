@@ -1,0 +1,77 @@
+"""The topic classifier (pretrained encoder + mean pooling + linear head) and its magnitude-pruning phase."""
+
+from __future__ import annotations
+
+import gzip
+from typing import Dict, List, Optional
+
+import numpy as np
+import tensorflow_model_optimization as tfmot
+import tf_keras
+from tensorflow_model_optimization.python.core.sparsity.keras.pruning_wrapper import PruneLowMagnitude
+
+from components.encoder.checkpoint import EncoderCheckpoint
+from components.encoder.keras_bert import TransformerBlock, encode, token_inputs
+
+LOGITS = "logits"
+
+
+def build_classifier(checkpoint: EncoderCheckpoint, num_labels: int, num_layers: Optional[int] = None,
+                     freeze_word_embeddings: bool = True, dropout_rate: float = 0.1,
+                     seed: int = 0) -> tf_keras.Model:
+    """A flat functional model {input_ids, input_mask} int32 [B, L] → logits float32 [B, num_labels].
+
+    Flat (no nested models) so that `prunable_copy` can wrap every transformer block.
+    """
+    input_ids, input_mask = token_inputs()
+    _, pooled = encode(checkpoint, input_ids, input_mask, num_layers, freeze_word_embeddings, dropout_rate)
+    pooled = tf_keras.layers.Dropout(dropout_rate, seed=seed, name="head_dropout")(pooled)
+    head = tf_keras.layers.Dense(num_labels, name="classifier",
+                                 kernel_initializer=tf_keras.initializers.TruncatedNormal(stddev=0.02, seed=seed))
+    return tf_keras.Model({"input_ids": input_ids, "input_mask": input_mask}, head(pooled), name="classifier")
+
+
+def pruning_schedule(target_sparsity: float, total_steps: int) -> tfmot.sparsity.keras.PolynomialDecay:
+    """Sparsity ramps 0 → target over the first 70% of the pruning steps, then the mask stays fixed while
+    the remaining steps recover accuracy."""
+    end_step = max(1, int(total_steps * 0.7))
+    return tfmot.sparsity.keras.PolynomialDecay(initial_sparsity=0.0, final_sparsity=target_sparsity,
+                                                begin_step=0, end_step=end_step,
+                                                frequency=max(1, end_step // 10))
+
+
+def prunable_copy(model: tf_keras.Model, schedule) -> tf_keras.Model:
+    """The same model (shared weights) with every transformer block wrapped by `prune_low_magnitude`."""
+    def wrap(layer):
+        if isinstance(layer, TransformerBlock):
+            return tfmot.sparsity.keras.prune_low_magnitude(layer, pruning_schedule=schedule)
+        return layer
+    return tf_keras.models.clone_model(model, clone_function=wrap)
+
+
+def strip_pruning(model: tf_keras.Model) -> tf_keras.Model:
+    """Applies the final masks and removes the pruning wrappers (the kernels keep their zeros)."""
+    for layer in model.layers:
+        if isinstance(layer, PruneLowMagnitude):
+            layer.pruning_obj.weight_mask_op()
+    return tfmot.sparsity.keras.strip_pruning(model)
+
+
+def kernel_sparsity(model: tf_keras.Model) -> Dict[str, float]:
+    """Fraction of exact zeros in every prunable kernel, keyed "<block>/<kernel>", plus "overall"."""
+    sparsity, zeros, total = {}, 0, 0
+    for layer in model.layers:
+        if isinstance(layer, TransformerBlock):
+            for name, kernel in layer.kernels.items():
+                values = kernel.numpy()
+                sparsity[f"{layer.name}/{name}"] = round(float(np.mean(values == 0)), 4)
+                zeros, total = zeros + int(np.sum(values == 0)), total + values.size
+    sparsity["overall"] = round(zeros / total, 4) if total else 0.0
+    return sparsity
+
+
+def gzip_weight_bytes(model: tf_keras.Model) -> int:
+    """Size of all the model's float32 weights after gzip: what pruning's zeros save in transfer/storage."""
+    raw: List[bytes] = [np.asarray(w, np.float32).tobytes() for w in model.get_weights()]
+    return len(gzip.compress(b"".join(raw), compresslevel=6))
+

@@ -1,0 +1,120 @@
+"""Exports the classifier as a SavedModel that answers raw text (the contract in the team brief).
+
+Signatures:
+  serving_default (predict)   text: string [N] → probabilities float32 [N, K], label string [N]
+  from_examples   (predict)   examples: serialized tf.Example [N] (feature `text`) → the same outputs
+  classify        (classify)  inputs: serialized tf.Example [N] → classes string [N, K], scores float32 [N, K]
+  transform_features (predict) examples → the transformed features (label_id, ...): TFMA's preprocessing
+                                function, so the Evaluator reads labels exactly as Transform made them.
+The graph is: raw features → `preprocessing` (Transform's layer: tokenizer + packing) → full-vocabulary ids
+→ dense remap gather (trimmed rows) → sliced to the batch's longest row → classifier → softmax.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Dict, Sequence
+
+import numpy as np
+import tensorflow as tf
+import tf_keras
+from tensorflow.core.protobuf import saved_model_pb2
+
+from components import features
+
+SERVING_DEFAULT = "serving_default"
+FROM_EXAMPLES = "from_examples"
+CLASSIFY = "classify"
+TRANSFORM_FEATURES = "transform_features"
+PROBABILITIES, LABEL, CLASSES, SCORES = "probabilities", "label", "classes", "scores"
+CLASSIFY_METHOD = "tensorflow/serving/classify"
+_STRINGS = tf.TensorSpec([None], tf.string)
+
+
+class ServingModule(tf.Module):
+    """Holds what the served graph needs: the preprocessing layer, the remap table, the classifier, labels.
+
+    Args:
+      classifier: {input_ids, input_mask} int32 → logits [N, K].
+      preprocessing: a trackable callable, raw feature dict → dict with input_ids / input_mask (int64 full
+        vocabulary ids); with every raw feature given, also the label feature(s) used by TFMA.
+      raw_feature_spec: tf.io parsing spec of the raw examples (must hold `text`).
+      remap: int32 [full vocabulary rows] full id → classifier embedding row.
+      labels: label names, index = label_id.
+    """
+
+    def __init__(self, classifier: tf_keras.Model, preprocessing, raw_feature_spec: Dict[str, object],
+                 remap: np.ndarray, labels: Sequence[str]):
+        super().__init__(name="nlp2prod_classifier")
+        self.classifier = classifier
+        self.preprocessing = preprocessing
+        self.remap = tf.Variable(np.asarray(remap, np.int32), trainable=False, name="vocabulary_remap")
+        self.labels = tf.Variable(list(labels), trainable=False, dtype=tf.string, name="labels")
+        self._raw_spec = dict(raw_feature_spec)
+        self._text_spec = {features.TEXT: raw_feature_spec[features.TEXT]}
+
+    def _scores(self, raw: Dict[str, tf.Tensor]) -> tf.Tensor:
+        encoded = self.preprocessing(raw)
+        mask = tf.cast(encoded[features.INPUT_MASK], tf.int32)
+        length = tf.maximum(tf.reduce_max(tf.reduce_sum(mask, axis=1)), 1)
+        ids = tf.gather(self.remap, tf.cast(encoded[features.INPUT_IDS][:, :length], tf.int32))
+        logits = self.classifier({"input_ids": ids, "input_mask": mask[:, :length]}, training=False)
+        return tf.nn.softmax(logits, axis=-1)
+
+    def _predict(self, raw: Dict[str, tf.Tensor]) -> Dict[str, tf.Tensor]:
+        probabilities = self._scores(raw)
+        return {PROBABILITIES: probabilities, LABEL: tf.gather(self.labels, tf.argmax(probabilities, axis=1))}
+
+    def _text_features(self, text: tf.Tensor) -> Dict[str, tf.Tensor]:
+        shape = getattr(self._text_spec[features.TEXT], "shape", [])
+        return {features.TEXT: tf.reshape(text, [-1] + list(shape))}
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="text")])
+    def serve_text(self, text):
+        return self._predict(self._text_features(text))
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="examples")])
+    def serve_examples(self, examples):
+        return self._predict(tf.io.parse_example(examples, self._text_spec))
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="inputs")])
+    def classify(self, inputs):
+        scores = self._scores(tf.io.parse_example(inputs, self._text_spec))
+        classes = tf.tile(self.labels[tf.newaxis, :], [tf.shape(scores)[0], 1])
+        return {CLASSES: classes, SCORES: scores}
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="examples")])
+    def transform_features(self, examples):
+        return self.preprocessing(tf.io.parse_example(examples, self._raw_spec))
+
+
+def export_saved_model(module: ServingModule, export_dir: str) -> str:
+    """Writes the SavedModel with the four signatures and marks `classify` as a Classify signature.
+
+    Keras/TF2 export writes every signature as predict; TF Serving's Classify API only accepts a signature
+    whose method_name is tensorflow/serving/classify, so the proto is rewritten in place after saving.
+    """
+    signatures = {SERVING_DEFAULT: module.serve_text.get_concrete_function(),
+                  FROM_EXAMPLES: module.serve_examples.get_concrete_function(),
+                  CLASSIFY: module.classify.get_concrete_function(),
+                  TRANSFORM_FEATURES: module.transform_features.get_concrete_function()}
+    tf.saved_model.save(module, export_dir, signatures=signatures)
+    _set_method_name(export_dir, CLASSIFY, CLASSIFY_METHOD)
+    return export_dir
+
+
+def saved_model_bytes(export_dir: str) -> int:
+    """Total size of the files under a SavedModel directory."""
+    return sum(os.path.getsize(os.path.join(root, name))
+               for root, _, names in os.walk(export_dir) for name in names)
+
+
+def _set_method_name(export_dir: str, signature: str, method_name: str) -> None:
+    path = os.path.join(export_dir, "saved_model.pb")
+    saved_model = saved_model_pb2.SavedModel()
+    with open(path, "rb") as f:
+        saved_model.ParseFromString(f.read())
+    for meta_graph in saved_model.meta_graphs:
+        meta_graph.signature_def[signature].method_name = method_name
+    with open(path, "wb") as f:
+        f.write(saved_model.SerializeToString())

@@ -1,0 +1,155 @@
+"""The whole training recipe on plain inputs: trim the vocabulary, fine-tune, prune, measure.
+
+`train_classifier` is what the Trainer's run_fn calls; it knows nothing about TFX (datasets in, a Keras model
+and a JSON-ready report out), so tests drive it directly.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from typing import Dict, Optional, Sequence, Tuple
+
+import numpy as np
+import tensorflow as tf
+import tensorflow_model_optimization as tfmot
+import tf_keras
+
+from components.encoder.checkpoint import EncoderCheckpoint
+from components.modeling import classifier as classifier_lib
+from components.modeling import datasets, vocabulary_trim
+from components.modeling.training import ClassifierTrainer, evaluate, fit, predictor
+
+
+class PruningToleranceError(RuntimeError):
+    """The pruned model lost more eval macro-F1 than the configured tolerance allows."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Recipe:
+    """Hyperparameters of one training run (the Trainer fills it from config.model)."""
+
+    num_layers: Optional[int] = None
+    epochs: int = 3
+    learning_rate: float = 5e-5
+    batch_size: int = 32
+    freeze_embeddings: bool = True
+    dropout_rate: float = 0.1
+    early_stopping_patience: int = 1
+    class_weighting: bool = True
+    target_sparsity: float = 0.5
+    pruning_epochs: int = 1
+    pruning_tolerance: float = 0.03
+    trim_vocabulary: bool = True
+    vocab_margin_per_script: int = 2000
+    train_steps: Optional[int] = None
+    seed: int = 13
+
+
+@dataclasses.dataclass
+class TrainedClassifier:
+    """The final (pruned, stripped) Keras model, the vocabulary trim it was built for, and the report."""
+
+    model: tf_keras.Model
+    trim: vocabulary_trim.VocabularyTrim
+    report: Dict[str, object]
+
+
+def train_classifier(checkpoint: EncoderCheckpoint, train_examples: tf.data.Dataset,
+                     eval_examples: tf.data.Dataset, labels: Sequence[str], recipe: Recipe) -> TrainedClassifier:
+    """Trims, fine-tunes (early stopping on eval macro-F1) and prunes a classifier on transformed examples.
+
+    Args:
+      checkpoint: the pretrained encoder (full vocabulary).
+      train_examples: parsed transformed examples (input_ids, input_mask, label_id, lang), one per element.
+      eval_examples: the same for the eval split.
+      labels: label names; label_id i is labels[i].
+      recipe: hyperparameters.
+
+    Raises:
+      datasets.TrainingDataError: an empty split or a label id outside the label list.
+      PruningToleranceError: pruning cost more macro-F1 than `recipe.pruning_tolerance`.
+    """
+    tf_keras.utils.set_random_seed(recipe.seed)
+    train_ids, train_labels = datasets.piece_ids_and_labels(train_examples)
+    eval_ids, eval_labels = datasets.piece_ids_and_labels(eval_examples)
+    _check_labels(train_labels, len(labels), "train")
+    _check_labels(eval_labels, len(labels), "eval")
+    trim, vocabulary_report = _plan_vocabulary(checkpoint, train_ids, eval_ids, recipe)
+    model = classifier_lib.build_classifier(vocabulary_trim.trimmed_checkpoint(checkpoint, trim), len(labels),
+                                            recipe.num_layers, recipe.freeze_embeddings, recipe.dropout_rate,
+                                            recipe.seed)
+    weights = (datasets.class_weights(train_labels, len(labels)) if recipe.class_weighting
+               else np.ones(len(labels), np.float32))
+    train = datasets.batches(train_examples, recipe.batch_size, trim.remap, shuffle_seed=recipe.seed)
+    evaluation = datasets.batches(eval_examples, max(recipe.batch_size, 64), trim.remap)
+    steps_per_epoch = -(-len(train_labels) // recipe.batch_size)
+    total = min(steps_per_epoch * recipe.epochs, recipe.train_steps or steps_per_epoch * recipe.epochs)
+    dense = fit(ClassifierTrainer(model, recipe.learning_rate, total, weights), train, evaluation, len(labels),
+                recipe.epochs, recipe.early_stopping_patience, recipe.train_steps)
+    report = {"labels": list(labels), "num_layers": sum(isinstance(layer, classifier_lib.TransformerBlock)
+                                                        for layer in model.layers),
+              "train_examples": int(len(train_labels)), "eval_examples": int(len(eval_labels)),
+              "class_weights": [round(float(w), 4) for w in weights], "vocabulary": vocabulary_report,
+              "dense": dataclasses.asdict(dense), "gzip_weight_bytes": {"dense": classifier_lib.gzip_weight_bytes(model)}}
+    if recipe.target_sparsity > 0:
+        model, report["pruned"], report["sparsity"] = _prune(model, train, evaluation, weights, len(labels),
+                                                             steps_per_epoch, recipe, dense.best)
+        report["gzip_weight_bytes"]["pruned"] = classifier_lib.gzip_weight_bytes(model)
+    report["eval"] = (report.get("pruned") or report["dense"])["best"]
+    return TrainedClassifier(model=model, trim=trim, report=report)
+
+
+def _prune(model, train, evaluation, weights, num_classes, steps_per_epoch, recipe: Recipe, dense_best):
+    """Fine-tunes a prune_low_magnitude copy to the target sparsity, strips it and checks the tolerance."""
+    total = steps_per_epoch * recipe.pruning_epochs
+    prunable = classifier_lib.prunable_copy(model, classifier_lib.pruning_schedule(recipe.target_sparsity, total))
+    step_callback = tfmot.sparsity.keras.UpdatePruningStep()
+    step_callback.set_model(prunable)
+    step_callback.on_train_begin()
+    trainer = ClassifierTrainer(prunable, recipe.learning_rate, total, weights,
+                                before_step=lambda: step_callback.on_train_batch_begin(batch=-1))
+    result = fit(trainer, train, evaluation, num_classes, recipe.pruning_epochs, patience=0)
+    step_callback.on_epoch_end(batch=-1)
+    stripped = classifier_lib.strip_pruning(prunable)
+    sparsity = classifier_lib.kernel_sparsity(stripped)
+    final = evaluate(predictor(stripped), evaluation, num_classes)
+    result.best = final
+    loss = dense_best["overall"]["macro_f1"] - final["overall"]["macro_f1"]
+    logging.info("pruned to %.3f sparsity: eval macro-F1 %.4f (dense %.4f)", sparsity["overall"],
+                 final["overall"]["macro_f1"], dense_best["overall"]["macro_f1"])
+    if loss > recipe.pruning_tolerance:
+        raise PruningToleranceError(
+            f"pruning to {recipe.target_sparsity:.0%} sparsity dropped eval macro-F1 from "
+            f"{dense_best['overall']['macro_f1']:.4f} to {final['overall']['macro_f1']:.4f} "
+            f"(-{loss:.4f}, model.pruning_tolerance={recipe.pruning_tolerance}); lower model.target_sparsity, "
+            "raise model.pruning_epochs or model.pruning_tolerance")
+    return stripped, dataclasses.asdict(result), sparsity
+
+
+def _plan_vocabulary(checkpoint: EncoderCheckpoint, train_ids: np.ndarray, eval_ids: np.ndarray,
+                     recipe: Recipe) -> Tuple[vocabulary_trim.VocabularyTrim, Dict[str, object]]:
+    vocabulary, rows = checkpoint.vocabulary, checkpoint.config.vocab_size
+    if not recipe.trim_vocabulary:
+        trim = vocabulary_trim.identity_trim(rows, vocabulary.unk_id)
+        return trim, {"trimmed": False, "full_rows": rows, "kept_rows": rows,
+                      "eval_unknown_rate": round(vocabulary_trim.unknown_rate(eval_ids, trim, vocabulary.unk_id), 5)}
+    margin = recipe.vocab_margin_per_script
+    trim = vocabulary_trim.plan_trim(vocabulary, rows, np.concatenate([train_ids, eval_ids]), margin)
+    # How well the margin covers text never seen: the eval unknown rate had eval been left out of the plan.
+    without_eval = vocabulary_trim.plan_trim(vocabulary, rows, train_ids, margin)
+    report = {"trimmed": True, "full_rows": rows, "kept_rows": trim.size, "margin_per_script": margin,
+              "eval_unknown_rate": round(vocabulary_trim.unknown_rate(eval_ids, trim, vocabulary.unk_id), 5),
+              "unseen_text_unknown_rate": round(
+                  vocabulary_trim.unknown_rate(eval_ids, without_eval, vocabulary.unk_id), 5),
+              "removed_embedding_bytes": int((rows - trim.size) * checkpoint.config.hidden_size * 4)}
+    logging.info("vocabulary trimmed to %d of %d rows; eval unknown rate %.4f, unseen-text estimate %.4f",
+                 trim.size, rows, report["eval_unknown_rate"], report["unseen_text_unknown_rate"])
+    return trim, report
+
+
+def _check_labels(label_ids: np.ndarray, num_labels: int, split: str) -> None:
+    bad = label_ids[(label_ids < 0) | (label_ids >= num_labels)]
+    if bad.size:
+        raise datasets.TrainingDataError(f"{split} split: label_id {int(bad[0])} outside the {num_labels} "
+                                         "configured labels (config.data.labels)")

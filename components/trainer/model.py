@@ -1,0 +1,54 @@
+"""Trainer module file: fine-tunes the pretrained encoder on Transform's output and exports a raw-text model.
+
+TFX bundles every file of this folder into the Trainer's code package, so this module stays alone here; the
+recipe itself lives in `components.modeling`. custom_config (built by the pipeline from the RunConfig):
+  {"model": dataclasses.asdict(config.model), "labels": [label names in label_id order]}
+Outputs: the SavedModel in `serving_model_dir` and `training_report.json` in `model_run_dir` (eval metrics of
+the dense and pruned models, per-kernel sparsity, gzip sizes, vocabulary trim, SavedModel bytes).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import os
+
+import tensorflow as tf
+import tensorflow_transform as tft
+
+from components.encoder.sources import load_checkpoint
+from components.modeling import datasets, export
+from components.modeling.fine_tune import Recipe, train_classifier
+
+TRAINING_REPORT = "training_report.json"
+
+
+def run_fn(fn_args) -> None:
+    """TFX Trainer entry point (GenericExecutor): train, prune, trim, export, report."""
+    custom = fn_args.custom_config or {}
+    model_config, labels = custom.get("model", {}), list(custom.get("labels", []))
+    if not labels:
+        raise ValueError("Trainer custom_config has no 'labels': the pipeline must pass config.data.labels")
+    recipe = Recipe(**{f.name: model_config[f.name] for f in dataclasses.fields(Recipe) if f.name in model_config})
+    transform_output = tft.TFTransformOutput(fn_args.transform_output)
+    spec = transform_output.transformed_feature_spec()
+    train = datasets.read_examples(datasets.example_files(fn_args.train_files), spec)
+    evaluation = datasets.read_examples(datasets.example_files(fn_args.eval_files), spec)
+    checkpoint = load_checkpoint(model_config.get("encoder", "e5-small"))
+    trained = train_classifier(checkpoint, train, evaluation, labels, recipe)
+    _export(trained, transform_output, labels, fn_args.serving_model_dir)
+    report = dict(trained.report, encoder=model_config.get("encoder", "e5-small"))
+    size = export.saved_model_bytes(fn_args.serving_model_dir)
+    report["saved_model_bytes"] = {"exported": size,
+                                   "untrimmed_estimate": size + trained.report["vocabulary"].get("removed_embedding_bytes", 0)}
+    tf.io.gfile.makedirs(fn_args.model_run_dir)
+    with tf.io.gfile.GFile(os.path.join(fn_args.model_run_dir, TRAINING_REPORT), "w") as f:
+        json.dump(report, f, indent=2)
+    logging.info("exported %s (%d bytes); eval %s", fn_args.serving_model_dir, size, report["eval"]["overall"])
+
+
+def _export(trained, transform_output, labels, export_dir: str) -> None:
+    module = export.ServingModule(trained.model, transform_output.transform_features_layer(),
+                                  transform_output.raw_feature_spec(), trained.trim.remap, labels)
+    export.export_saved_model(module, export_dir)
