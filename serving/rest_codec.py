@@ -166,8 +166,9 @@ def _has_dict(values: list) -> bool:
 
 
 def _kind_name(array: np.ndarray) -> str:
-    return {"U": "strings", "O": "a ragged or mixed list", "f": "floats", "b": "booleans"}.get(
-        array.dtype.kind, array.dtype.name)
+    names = {"U": "strings", "O": "a ragged list, mixed types or integers beyond 64 bits", "f": "floats",
+             "b": "booleans"}
+    return names.get(array.dtype.kind, array.dtype.name)
 
 
 def _string_leaves(value, where: str) -> Tuple[list, tuple]:
