@@ -66,14 +66,19 @@ def _files(path: str) -> Iterator[Tuple[str, str]]:
                 yield os.path.join(folder, name), f"{relative}/{name}"
 
 
+def _folded(value: str) -> str:
+    # The TextCleaner matches the same way: case-insensitive, `_` same as `-` (zh_hant finds zh-Hant).
+    return value.strip().lower().replace("_", "-")
+
+
 def value_problems(row: RawRow, languages: Sequence[str], labels: Sequence[str]) -> List[str]:
     """Problems of a readable row's values: empty text, a language or label outside the configured sets."""
     problems = []
     if not row.text.strip():
         problems.append("empty text")
-    if row.lang.strip() not in languages:
+    if _folded(row.lang) not in {_folded(lang) for lang in languages}:
         problems.append(f"language {row.lang!r} is not one of {','.join(languages)}")
-    if row.label.strip().lower() not in labels:
+    if _folded(row.label) not in {_folded(label) for label in labels}:
         problems.append(f"label {row.label!r} is not one of {','.join(labels)}")
     return problems
 

@@ -47,13 +47,14 @@ def test_cli_writes_a_span_and_check_accepts_it(tmp_path, capsys):
 def test_cli_check_names_each_problem(tmp_path, capsys):
     span = tmp_path / "span-1"
     span.mkdir()
-    (span / "a.csv").write_bytes(b"text,label,lang\nok,food,en\n,food,en\nhi,cars,en\nhey,food,xx\n\xff,food,en\n")
+    (span / "a.csv").write_bytes(b"text,label,lang\nok,Food,zh_hant\n,food,en\nhi,cars,en\nhey,food,xx\n\xff,food,en\n")
     (span / "b.csv").write_bytes(b"")
     assert cli.main(["check", str(tmp_path)]) == 1
     out = capsys.readouterr().out
     for expected in ("span-1/a.csv:3: empty text", "span-1/a.csv:4: label 'cars'", "span-1/a.csv:5: language 'xx'",
                      "span-1/a.csv:6: not_utf8", "span-1/b.csv:0: empty_file"):
         assert expected in out
+    assert "a.csv:2" not in out
 
 
 def test_cli_user_mistakes_are_one_line_errors(tmp_path, capsys):
