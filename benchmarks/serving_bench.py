@@ -1,0 +1,146 @@
+"""Serving benchmark: one run, one model. In-process SavedModel call vs nlp2prod's server (gRPC and REST, batching
+off and on, several concurrencies) vs a naive Flask wrapper, with the targets of issue 6 judged side by side.
+
+    .venv/bin/python benchmarks/serving_bench.py [MODEL] [--duration 5] [--output benchmarks/results/serving.md]
+
+MODEL is a SavedModel version dir or a base path of version dirs; without it the newest version under
+.nlp2prod/serving/nlp2prod is used, else the serving tests' tiny model is exported to a temp dir (the output
+says which). Everything listens on 127.0.0.1 only; every point is bounded by --duration and --max-requests.
+REST load comes from wrk (`apt-get install -y wrk`), gRPC load from a grpc.aio client on the official stubs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import os
+import sys
+import tempfile
+import time
+from typing import Dict, List, Optional, Sequence, Tuple
+
+os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import load_generators as load  # noqa: E402
+import machine  # noqa: E402
+import serving_report  # noqa: E402
+import server_processes  # noqa: E402
+from served_model import SAMPLE_TEXTS, ModelNotFoundError, resolve_model  # noqa: E402
+
+MODEL_NAME = "nlp2prod"
+DEFAULT_OUTPUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results", "serving.md")
+
+
+def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("model", nargs="?", help="SavedModel version dir or base path (default: see above)")
+    parser.add_argument("--duration", type=float, default=5.0, help="measured seconds per point")
+    parser.add_argument("--max-requests", type=int, default=50000, help="most requests measured per point")
+    parser.add_argument("--concurrency", default="1,4,16,64", help="comma-separated client concurrencies")
+    parser.add_argument("--batch-sizes", default="1,2,4,8,16,32,64,128", help="in-process batch sizes swept")
+    parser.add_argument("--max-batch-size", type=int, default=32, help="server batching: max_batch_size")
+    parser.add_argument("--batch-timeout-micros", type=int, default=0, help="server batching: batch_timeout")
+    parser.add_argument("--num-batch-threads", type=int, default=2, help="server batching: num_batch_threads")
+    parser.add_argument("--quiet-load", type=float, default=1.0, help="1-min load average that counts as quiet")
+    parser.add_argument("--quiet-wait", type=float, default=0.0, help="seconds to wait for a quiet CPU first")
+    parser.add_argument("--output", default=DEFAULT_OUTPUT, help="markdown results file ('' to skip)")
+    return parser.parse_args(argv)
+
+
+def measure_in_process(version_dir: str, texts: Sequence[str], batch_sizes: Sequence[int], duration: float,
+                       max_requests: int) -> Dict[int, load.Measurement]:
+    """The SavedModel's serving_default called directly (tf.constant in, numpy out), per batch size."""
+    import tensorflow as tf
+    import tensorflow_text  # noqa: F401  (registers the TF Text ops of the exported graph)
+
+    signature = tf.saved_model.load(version_dir).signatures["serving_default"]
+    results = {}
+    for batch in batch_sizes:
+        batches = itertools.cycle([[texts[(start + i) % len(texts)] for i in range(batch)]
+                                   for start in range(len(texts))])
+
+        def call():
+            outputs = signature(text=tf.constant(next(batches)))
+            return {name: value.numpy() for name, value in outputs.items()}
+
+        point_duration = duration if batch == 1 else max(1.0, duration / 3)
+        results[batch] = load.timed_loop(call, point_duration, max_requests, batch=batch)
+        print(f"  in-process batch {batch:>4}: {serving_report.point_line(results[batch])}", flush=True)
+    return results
+
+
+def measure_our_server(model, batching_file: Optional[str], concurrencies: Sequence[int], duration: float,
+                       max_requests: int, texts: Sequence[str]) -> Dict[Tuple[str, int], load.Measurement]:
+    mode = "on" if batching_file else "off"
+    results = {}
+    requests, bodies = load.predict_requests(MODEL_NAME, texts), load.rest_bodies(texts)
+    with server_processes.our_server(MODEL_NAME, model.base_path, batching_file) as server:
+        for concurrency in concurrencies:
+            results[("gRPC", concurrency)] = load.grpc_load(server["grpc"], requests, concurrency, duration,
+                                                             max_requests)
+            print(f"  gRPC batching {mode:<3} c={concurrency:<3}: "
+                  f"{serving_report.point_line(results[('gRPC', concurrency)])}", flush=True)
+        url = f"{server['rest']}/v1/models/{MODEL_NAME}:predict"
+        for concurrency in concurrencies:
+            results[("REST", concurrency)] = load.wrk_load(url, bodies, concurrency, duration)
+            print(f"  REST batching {mode:<3} c={concurrency:<3}: "
+                  f"{serving_report.point_line(results[('REST', concurrency)])}", flush=True)
+    return results
+
+
+def measure_naive(version_dir: str, concurrencies: Sequence[int], duration: float,
+                  texts: Sequence[str]) -> Dict[int, load.Measurement]:
+    results = {}
+    with server_processes.naive_flask_server(version_dir) as server:
+        for concurrency in concurrencies:
+            results[concurrency] = load.wrk_load(server["url"], load.rest_bodies(texts), concurrency, duration)
+            print(f"  naive Flask c={concurrency:<3}: {serving_report.point_line(results[concurrency])}", flush=True)
+    return results
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    args = parse_args(argv)
+    try:
+        load.wrk_path()
+        model = resolve_model(args.model)
+    except (load.LoadGeneratorError, ModelNotFoundError) as error:
+        print(f"serving_bench: {error}", file=sys.stderr)
+        return 2
+    quiet = machine.wait_for_quiet(args.quiet_load, args.quiet_wait)
+    facts = machine.machine_info(["tensorflow", "tensorflow-text", "grpcio", "Flask", "Werkzeug"])
+    facts["wrk"] = load.wrk_version()
+    facts["CPU check"] = quiet
+    concurrencies = [int(c) for c in args.concurrency.split(",")]
+    batch_sizes = [int(b) for b in args.batch_sizes.split(",")]
+    texts = list(SAMPLE_TEXTS)
+    print(f"model: {model.description}\n{quiet}", flush=True)
+    started = time.time()
+    in_process = measure_in_process(model.version_dir, texts, batch_sizes, args.duration, args.max_requests)
+    server_results = {"off": measure_our_server(model, None, concurrencies, args.duration, args.max_requests, texts)}
+    with tempfile.TemporaryDirectory(prefix="nlp2prod-batching-") as folder:
+        batching_file = server_processes.write_batching_file(
+            folder, args.max_batch_size, args.batch_timeout_micros, args.num_batch_threads,
+            max_enqueued_batches=max(64, 4 * max(concurrencies)))
+        with open(batching_file, encoding="utf-8") as handle:
+            batching_text = handle.read()
+        server_results["on"] = measure_our_server(model, batching_file, concurrencies, args.duration,
+                                                  args.max_requests, texts)
+    naive = measure_naive(model.version_dir, concurrencies, args.duration, texts)
+    facts["load average (1/5/15 min) at end"] = " / ".join(f"{v:.2f}" for v in os.getloadavg())
+    facts["wall time"] = f"{time.time() - started:.0f} s"
+    report = serving_report.ServingReport(
+        command=machine.command_line(), model=model.description, facts=facts, settings=vars(args),
+        batching_text=batching_text, in_process=in_process, server=server_results, naive=naive)
+    markdown = report.markdown()
+    print("\n" + markdown)
+    if args.output:
+        os.makedirs(os.path.dirname(os.path.abspath(args.output)), exist_ok=True)
+        with open(args.output, "w", encoding="utf-8") as handle:
+            handle.write(markdown)
+        print(f"wrote {args.output}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

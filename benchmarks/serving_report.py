@@ -1,0 +1,133 @@
+"""The serving benchmark's tables and target verdicts, as markdown (printed and written to results/serving.md).
+
+Ratios are taken against numbers measured in the same run: latency against the in-process single-text call,
+throughput against the in-process call at its best batch size.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Dict, List, Optional, Tuple
+
+from load_generators import Measurement, best_of
+from machine import markdown_facts
+
+GRPC_LATENCY_TARGET = 1.05
+REST_LATENCY_TARGET = 1.10
+BATCHED_THROUGHPUT_TARGET = 0.85
+NAIVE_SPEEDUP_TARGET = 3.0
+TARGET_CONCURRENCY = 16
+
+
+def point_line(m: Measurement) -> str:
+    return (f"{m.requests:>6} req, {m.failures} failed, p50 {m.p50_ms:7.3f} ms, p90 {m.p90_ms:7.3f} ms, "
+            f"p99 {m.p99_ms:7.3f} ms, {m.texts_per_s:9.1f} texts/s")
+
+
+def _ms(value: float) -> str:
+    return f"{value:.3f}"
+
+
+@dataclasses.dataclass
+class ServingReport:
+    command: str
+    model: str
+    facts: Dict[str, str]
+    settings: Dict[str, object]
+    batching_text: str
+    in_process: Dict[int, Measurement]
+    server: Dict[str, Dict[Tuple[str, int], Measurement]]  # batching "off"/"on" -> (protocol, concurrency)
+    naive: Dict[int, Measurement]
+
+    @property
+    def single(self) -> Measurement:
+        return self.in_process[min(self.in_process)]
+
+    @property
+    def best_batch(self) -> Measurement:
+        return best_of(list(self.in_process.values()))
+
+    def _server_rows(self) -> List[str]:
+        rows = ["| protocol | batching | concurrency | requests | failed | p50 ms | p90 ms | p99 ms | texts/s "
+                "| p50 ÷ in-process single | texts/s ÷ in-process best batch |",
+                "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+        for mode in ("off", "on"):
+            for (protocol, concurrency), m in sorted(self.server.get(mode, {}).items()):
+                rows.append(self._row([protocol, mode, str(concurrency)], m))
+        for concurrency, m in sorted(self.naive.items()):
+            rows.append(self._row(["naive Flask (REST)", "none", str(concurrency)], m))
+        return rows
+
+    def _row(self, head: List[str], m: Measurement) -> str:
+        cells = head + [str(m.requests), str(m.failures), _ms(m.p50_ms), _ms(m.p90_ms), _ms(m.p99_ms),
+                        f"{m.texts_per_s:.1f}", f"{m.p50_ms / self.single.p50_ms:.2f}x",
+                        f"{m.texts_per_s / self.best_batch.texts_per_s:.2f}x"]
+        return "| " + " | ".join(cells) + " |"
+
+    def _in_process_rows(self) -> List[str]:
+        rows = ["| batch | calls | p50 ms per call | p90 ms | p99 ms | texts/s |", "|---:|---:|---:|---:|---:|---:|"]
+        for batch, m in sorted(self.in_process.items()):
+            marker = " (best)" if m is self.best_batch else ""
+            rows.append(f"| {batch}{marker} | {m.requests} | {_ms(m.p50_ms)} | {_ms(m.p90_ms)} | {_ms(m.p99_ms)} "
+                        f"| {m.texts_per_s:.1f} |")
+        return rows
+
+    def targets(self) -> List[Tuple[str, str, str, Optional[bool]]]:
+        """(target, measured, threshold, met) for each target of issue 6 (met None: not measured)."""
+        single, best = self.single, self.best_batch
+        off, on = self.server.get("off", {}), self.server.get("on", {})
+        verdicts = []
+        for protocol, limit in (("gRPC", GRPC_LATENCY_TARGET), ("REST", REST_LATENCY_TARGET)):
+            m = off.get((protocol, 1))
+            ratio = m.p50_ms / single.p50_ms if m else float("nan")
+            verdicts.append((f"{protocol} p50 at concurrency 1, batching off ÷ in-process single p50",
+                             f"{ratio:.2f}x ({_ms(m.p50_ms) if m else '-'} ms vs {_ms(single.p50_ms)} ms)",
+                             f"≤ {limit:.2f}x", ratio <= limit if m else None))
+        for protocol in ("gRPC", "REST"):
+            m = on.get((protocol, TARGET_CONCURRENCY))
+            ratio = m.texts_per_s / best.texts_per_s if m else float("nan")
+            verdicts.append((f"{protocol} throughput at concurrency {TARGET_CONCURRENCY}, batching on ÷ in-process "
+                             f"best batch ({best.batch})",
+                             f"{ratio:.2f}x ({m.texts_per_s if m else 0:.0f} vs {best.texts_per_s:.0f} texts/s)",
+                             f"≥ {BATCHED_THROUGHPUT_TARGET:.2f}x", ratio >= BATCHED_THROUGHPUT_TARGET if m else None))
+        verdicts += self._naive_targets()
+        return verdicts
+
+    def _naive_targets(self):
+        naive = self.naive.get(TARGET_CONCURRENCY)
+        verdicts = []
+        for protocol in ("REST", "gRPC"):
+            ours = self.server.get("on", {}).get((protocol, TARGET_CONCURRENCY))
+            if ours and naive:
+                ratio = ours.texts_per_s / naive.texts_per_s
+                verdicts.append((f"{protocol} throughput at concurrency {TARGET_CONCURRENCY}, batching on ÷ naive "
+                                 f"Flask at concurrency {TARGET_CONCURRENCY}",
+                                 f"{ratio:.2f}x ({ours.texts_per_s:.0f} vs {naive.texts_per_s:.0f} texts/s)",
+                                 f"≥ {NAIVE_SPEEDUP_TARGET:.1f}x", ratio >= NAIVE_SPEEDUP_TARGET))
+        ours_best = best_of([m for results in self.server.values() for m in results.values()])
+        naive_best = best_of(list(self.naive.values()))
+        if ours_best and naive_best:
+            ratio = ours_best.texts_per_s / naive_best.texts_per_s
+            verdicts.append(("best throughput of our server (any protocol/batching/concurrency) ÷ best of naive "
+                             "Flask", f"{ratio:.2f}x ({ours_best.texts_per_s:.0f} vs {naive_best.texts_per_s:.0f} "
+                             "texts/s)", f"≥ {NAIVE_SPEEDUP_TARGET:.1f}x", ratio >= NAIVE_SPEEDUP_TARGET))
+        return verdicts
+
+    def markdown(self) -> str:
+        status = {True: "**met**", False: "**missed**", None: "not measured"}
+        lines = ["# Serving benchmark", "", "Command (from the repository root):", "", "```", self.command, "```", "",
+                 f"Model: {self.model}", "", "## Machine", "", *markdown_facts(self.facts), "",
+                 "## Settings", "", *markdown_facts({k: str(v) for k, v in self.settings.items()}), "",
+                 "Server batching parameters (batching on):", "", "```", self.batching_text.strip(), "```", "",
+                 "Every request carries one text (rotating through 12 short chat lines in 12 languages); the "
+                 "in-process rows call the same SavedModel's `serving_default` (tf.constant in, numpy out). gRPC "
+                 "load: grpc.aio closed-loop clients on the official `PredictionService` stub, in the benchmark "
+                 "process. REST load: wrk with keep-alive connections. Naive baseline: Flask's threaded "
+                 "development server (werkzeug), one model call per request. Server, clients and wrk share the "
+                 "same CPU cores.", "",
+                 "## Targets", "", "| target | measured | threshold | result |", "|---|---|---|---|"]
+        lines += [f"| {name} | {measured} | {threshold} | {status[met]} |"
+                  for name, measured, threshold, met in self.targets()]
+        lines += ["", "## In-process SavedModel call", "", *self._in_process_rows(), "",
+                  "## Servers", "", *self._server_rows(), ""]
+        return "\n".join(lines)
