@@ -18,7 +18,7 @@ from typing import List, Optional
 
 from serving import config as config_lib
 from serving.errors import CommandError, ServingError
-from serving.version_commands import canary_main, promote_main, rollback_main, versions_main
+from serving.version_commands import canary_main, promote_main, report_failure, rollback_main, versions_main
 
 __all__ = ["serve_main", "predict_main", "versions_main", "promote_main", "canary_main", "rollback_main"]
 
@@ -118,7 +118,7 @@ def serve_main(argv: Optional[List[str]] = None) -> int:
 
         running = server.start(config)
     except (CommandError, ServingError) as error:
-        return _fail(error)
+        return report_failure(error)
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: running.stop())
     print(f"nlp2prod serve: gRPC on {config.host}:{running.grpc_port}, REST on "
@@ -150,7 +150,7 @@ def predict_main(argv: Optional[List[str]] = None) -> int:
                   else client.GrpcClient(args.server, args.timeout))
         result = remote.predict_texts(args.model_name, texts, args.version, args.label)
     except (CommandError, ServingError) as error:
-        return _fail(error)
+        return report_failure(error)
     for text, label, probabilities in zip(texts, result.labels, result.probabilities.tolist()):
         if args.json:
             print(json.dumps({"text": text, "label": label, "probabilities": probabilities,
@@ -172,8 +172,3 @@ def _texts(args: argparse.Namespace) -> List[str]:
     if not texts:
         raise CommandError("no texts: pass them as arguments or with --input FILE")
     return texts
-
-
-def _fail(error: Exception) -> int:
-    print(f"nlp2prod: {getattr(error, 'message', error)}", file=sys.stderr)
-    return getattr(error, "exit_code", 1)

@@ -15,7 +15,7 @@ import sys
 from typing import Dict, List, Optional
 
 from serving import config as config_lib, rollback
-from serving.errors import CommandError, ServingError
+from serving.errors import CommandError, ConfigError, ServingError
 from serving.layout import METADATA_FILE, versions_on_disk
 
 DEFAULT_CONFIG = os.path.join(".nlp2prod", "serving", "models.config")
@@ -70,7 +70,7 @@ def versions_main(argv: Optional[List[str]] = None) -> int:
         _, entry = _load_config(args)
         served = _served(_client(args), entry.name)
     except (CommandError, ServingError) as error:
-        return _fail(error)
+        return report_failure(error)
     labels = {}
     for label, version in entry.version_labels.items():
         labels.setdefault(version, []).append(label)
@@ -125,7 +125,7 @@ def _move(args: argparse.Namespace, action: str, label: str, target_of, drop_lab
                               action, entry.name, [rollback.LabelMove(label, previous, target)],
                               args.model_config_file)
     except (CommandError, ServingError) as error:
-        return _fail(error)
+        return report_failure(error)
     print(f"{entry.name}: {label} {previous if previous is not None else '(none)'} -> {target} "
           f"({', '.join(step.name for step in steps)})")
     return 0
@@ -185,6 +185,9 @@ def rollback_main(argv: Optional[List[str]] = None) -> int:
     return _move(args, "rollback", "stable", target)
 
 
-def _fail(error: Exception) -> int:
+def report_failure(error: Exception) -> int:
+    """One line on stderr; 2 for a mistake in the command or its files, 1 for a refusal by the server."""
     print(f"nlp2prod: {getattr(error, 'message', error)}", file=sys.stderr)
+    if isinstance(error, ConfigError):
+        return 2
     return getattr(error, "exit_code", 1)
