@@ -30,6 +30,7 @@ class CorpusMapping:
     topics: Dict[str, str]
 
     def topic(self, file_stem: str) -> str:
+        """The normalised topic of a corpus file name (without .yml)."""
         return self.topics.get(file_stem, file_stem.lower())
 
 

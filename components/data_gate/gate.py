@@ -33,6 +33,7 @@ class DriftMeasurement:
 
     @property
     def exceeded(self) -> bool:
+        """Whether the distance is above the threshold."""
         return self.distance > self.threshold
 
 
@@ -89,6 +90,7 @@ def drift(current: statistics_pb2.DatasetFeatureStatisticsList,
 
 
 def drift_problems(measurements: Sequence[DriftMeasurement], previous_span: Optional[int], span: int) -> List[str]:
+    """One message per feature whose drift exceeded its threshold, naming the spans and the config field."""
     return [f"feature {m.feature!r} drifted by {m.distance:.3f} (L-infinity) between span {previous_span} and "
             f"span {span}, above the threshold {m.threshold} (config.gate.max_"
             f"{'language' if m.feature == 'lang' else m.feature}_drift)"

@@ -57,14 +57,17 @@ class Row:
     detail: str = ""
 
     def sort_key(self) -> Tuple[str, int, str]:
+        """File, then line as a number, then split: the order that decides which duplicate is kept."""
         name, _, line = self.source.rpartition(":")
         return name, int(line) if line.isdigit() else 0, self.split
 
     def quarantine_record(self) -> Dict[str, str]:
+        """The quarantine.jsonl line of a dropped row."""
         return {"split": self.split, "row": self.source, "reason": self.reason or "", "lang": self.lang,
                 "text": self.text, "detail": self.detail}
 
     def change_record(self) -> Dict[str, object]:
+        """The changes.jsonl line of a kept row whose text a rule changed."""
         return {"split": self.split, "row": self.source, "lang": self.lang, "rules": list(self.changes),
                 "before": self.text, "after": self.cleaned}
 

@@ -70,14 +70,17 @@ def strip_html(text: str) -> str:
 
 
 def strip_urls(text: str) -> str:
+    """Removes http(s)/ftp URLs and bare www. addresses."""
     return _URL.sub(" ", text)
 
 
 def strip_emails(text: str) -> str:
+    """Removes e-mail addresses (Unicode local parts and domains included)."""
     return _EMAIL.sub(" ", text)
 
 
 def strip_mentions(text: str) -> str:
+    """Removes @handles (not the @ inside an e-mail address, which strip_emails removes first)."""
     return _MENTION.sub(" ", text)
 
 
@@ -88,6 +91,7 @@ def strip_control(text: str) -> str:
 
 
 def collapse_whitespace(text: str) -> str:
+    """Turns every run of Unicode whitespace into one space and trims both ends."""
     return _WHITESPACE.sub(" ", text).strip()
 
 
