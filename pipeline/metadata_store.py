@@ -152,6 +152,12 @@ def run_input_spans(store: metadata_store.MetadataStore, run_id: str) -> List[in
     return sorted(spans)
 
 
+def execution_seconds(store: metadata_store.MetadataStore, run_id: str) -> Dict[str, float]:
+    """Wall seconds of each node in a run, from MLMD's create and last-update times (cached nodes are ~0)."""
+    return {node_id: (e.last_update_time_since_epoch - e.create_time_since_epoch) / 1000.0
+            for node_id, e in run_executions(store, run_id).items()}
+
+
 def property_value(item, name: str):
     """A property or custom property of an artifact/execution as a Python value, or None."""
     for properties in (item.properties, item.custom_properties):
