@@ -53,3 +53,26 @@ def test_unknown_version_and_missing_store_are_one_line_errors(tmp_path, capsys)
     assert lineage.main(["1", "--home", str(tmp_path)]) == 1
     error = capsys.readouterr().err.strip()
     assert error.startswith("nlp2prod lineage: no metadata store at") and "\n" not in error
+
+
+def test_schedule_fires_twice_on_two_spans_and_both_versions_trace_back(tmp_path, capsys):
+    from pipeline.local_runner import run_once
+    from pipeline.run_history import read_history
+    from pipeline.schedule import run_schedule
+
+    home = str(tmp_path)
+    config = RunConfig(home=home, data=DataConfig(data_root=os.path.join(home, "data")),
+                       push=PushConfig(serving_root=os.path.join(home, "serving")))
+
+    def fire(number):
+        # A new span lands between firings, as a data export would; the next firing must pick it up.
+        os.makedirs(os.path.join(config.data.data_root, f"span-{number}"))
+        return run_once(config, toy_pipeline_factory(), trigger="schedule")
+
+    records = run_schedule("* * * * * */1", fire, max_runs=2)
+    assert [(r.outcome, r.version, r.spans) for r in records] == [("pushed", 1, [1]), ("pushed", 2, [2])]
+    assert [r.trigger for r in read_history(config.run_history_path)] == ["schedule", "schedule"]
+    for record in records:
+        assert lineage.main([str(record.version), "--home", home, "--json"]) == 0
+        traced = json.loads(capsys.readouterr().out)
+        assert (traced["run_id"], traced["data_spans"]) == (record.run_id, record.spans)
