@@ -4,7 +4,9 @@ TFX's `AirflowDagRunner` imports `airflow` at import time, and Airflow is not (a
 training environment. So the DAG is emitted as Python source for the Airflow scheduler host, which has Airflow,
 TFX and this package installed: the file holds the whole `RunConfig` as a literal, calls our `create_pipeline`
 with an SQLite (or any) MLMD connection, and hands it to `AirflowDagRunner` with the cron `schedule_interval`.
-Airflow's `max_active_runs=1` keeps runs from overlapping, as the local run lock does.
+Airflow's `max_active_runs=1` keeps runs from overlapping, as the local run lock does. The MLMD connection is
+SQLite at the config's metadata path, which suits a single-host Airflow (LocalExecutor); with workers on several
+hosts, point `create_pipeline` at a shared MySQL MLMD instead.
 """
 
 from __future__ import annotations
