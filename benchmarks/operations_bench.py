@@ -47,7 +47,11 @@ def pipeline_until(last_node: str):
             if node.id not in keep:
                 keep.add(node.id)
                 stack.extend(node.upstream_nodes)
-        full.components = [c for c in full.components if c.id in keep]
+        kept = [c for c in full.components if c.id in keep]
+        for node in kept:
+            for dropped in [d for d in node.downstream_nodes if d.id not in keep]:
+                node.remove_downstream_node(dropped)
+        full.components = kept
         return full
 
     return create
