@@ -9,14 +9,20 @@ import numpy as np
 
 def macro_f1(labels: np.ndarray, predictions: np.ndarray, num_classes: int) -> float:
     """Unweighted mean of per-class F1 over the classes present in `labels` or `predictions`."""
-    scores = []
-    for c in range(num_classes):
-        true_positive = np.sum((predictions == c) & (labels == c))
-        predicted, actual = np.sum(predictions == c), np.sum(labels == c)
-        if predicted == 0 and actual == 0:
-            continue
-        scores.append(2.0 * true_positive / (predicted + actual))
-    return float(np.mean(scores)) if scores else 0.0
+    confusion = np.zeros((num_classes, num_classes))
+    np.add.at(confusion, (np.asarray(labels, int), np.asarray(predictions, int)), 1.0)
+    return macro_f1_from_confusion(confusion)
+
+
+def macro_f1_from_confusion(confusion: np.ndarray) -> float:
+    """Macro-F1 from a confusion matrix [label, predicted] of counts or weights (classes absent from both the
+    labels and the predictions do not count)."""
+    true_positive = np.diag(confusion)
+    predicted, actual = confusion.sum(axis=0), confusion.sum(axis=1)
+    present = (predicted + actual) > 0
+    if not present.any():
+        return 0.0
+    return float(np.mean(2.0 * true_positive[present] / (predicted[present] + actual[present])))
 
 
 def accuracy(labels: np.ndarray, predictions: np.ndarray) -> float:

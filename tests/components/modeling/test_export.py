@@ -10,7 +10,7 @@ import pytest
 from tensorflow.core.protobuf import saved_model_pb2
 
 from components.modeling import export
-from conftest import LABELS, TinyPreprocessing, raw_example
+from modeling.tiny_model import LABELS, TinyPreprocessing, raw_example
 
 _PROBE = r"""
 import json, sys

@@ -8,7 +8,7 @@ import pytest
 from components.encoder.synthetic import sentencepiece_vocabulary
 from components.modeling import datasets, vocabulary_trim
 from components.modeling.fine_tune import PruningToleranceError, Recipe, train_classifier
-from conftest import FAST_RECIPE, LABELS, split_datasets
+from modeling.tiny_model import FAST_RECIPE, LABELS, split_datasets
 
 
 def test_fine_tuned_pruned_model_learns_the_topics(trained_tiny):

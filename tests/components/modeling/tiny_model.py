@@ -1,5 +1,6 @@
-"""A tiny multilingual topic corpus, a random checkpoint whose vocabulary covers it, and its transformed
-examples written the way Transform writes them (tokenized by the project's in-graph tokenizer)."""
+"""Shared by the model-half tests: a tiny multilingual topic corpus, a random checkpoint whose vocabulary covers
+it, its transformed examples written the way Transform writes them (tokenized by the project's in-graph
+tokenizer), a preprocessing layer standing in for Transform's, and tiny exported SavedModels."""
 
 import dataclasses
 
@@ -117,3 +118,20 @@ def trained_tiny(tiny_corpus, tmp_path_factory):
     from components.modeling.fine_tune import Recipe, train_classifier
     train, evaluation = split_datasets(tiny_corpus, tmp_path_factory.mktemp("transformed"))
     return train_classifier(tiny_corpus.checkpoint, train, evaluation, LABELS, Recipe(**FAST_RECIPE))
+
+
+def export_untrained(corpus, directory, seed=0):
+    """Exports an untrained tiny classifier (fast; for tests of what happens to a model after training)."""
+    from components.modeling import classifier, export
+    model = classifier.build_classifier(corpus.checkpoint, len(LABELS), seed=seed)
+    remap = np.arange(corpus.checkpoint.config.vocab_size, dtype=np.int32)
+    module = export.ServingModule(model, TinyPreprocessing(corpus.asset), corpus.raw_spec, remap, LABELS)
+    return export.export_saved_model(module, str(directory))
+
+
+def write_raw_examples(rows, path):
+    """Raw examples (text, label, lang) as a GZIP TFRecord, the way the cleaned eval split is stored."""
+    with tf.io.TFRecordWriter(path, options="GZIP") as writer:
+        for text, label, lang in rows:
+            writer.write(raw_example(text, label, lang))
+    return path
