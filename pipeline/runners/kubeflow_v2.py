@@ -16,11 +16,14 @@ from __future__ import annotations
 import copy
 import json
 import os
+import re
 from typing import Callable, Dict, Optional
 
 from pipeline.configs import RunConfig
 
 PIPELINE_FILE = "pipeline.json"
+# KubeflowV2's rule for custom artifact type names (tfx/orchestration/kubeflow/v2/compiler_utils.py).
+_SCHEMA_TITLE = re.compile(r"^[a-z][a-z0-9-_]{2,20}[.][A-Z][a-zA-Z0-9-_]{2,49}$")
 SCHEDULE_FILE = "schedule.json"
 
 
@@ -46,13 +49,13 @@ def compile_kubeflow_v2(config: RunConfig, out_dir: str,
 
     Raises:
       KubeflowCompileUnavailable: kfp-pipeline-spec is missing from the environment.
-      KubeflowCompileUnsupported: a node Kubeflow V2 cannot run, e.g. a Resolver with a custom strategy.
+      KubeflowCompileUnsupported: nodes Kubeflow V2 cannot run (custom Resolver strategy, artifact type names).
     """
     runner_module = _runner_module()
     if pipeline_factory is None:
         from pipeline.pipeline import create_pipeline as pipeline_factory
     logical = pipeline_factory(config, None)
-    check_resolvers(logical)
+    check_kubeflow_compatible(logical)
     runner = runner_module.KubeflowV2DagRunner(
         config=runner_module.KubeflowV2DagRunnerConfig(display_name=config.pipeline_name,
                                                        default_image=config.ops.image),
@@ -79,28 +82,49 @@ def schedule_request(config: RunConfig, pipeline_job: dict) -> dict:
     }
 
 
-def check_resolvers(logical) -> None:
-    """Kubeflow V2 compiles a Resolver into a metadata query: only the latest artifact (one) or the latest
-    blessed model can be expressed, so any other strategy is refused here, naming the node.
+def check_kubeflow_compatible(logical) -> None:
+    """Refuses, naming each node, what Kubeflow V2 cannot compile: a Resolver other than the latest artifact
+    (one) or the latest blessed model (it becomes a metadata query), and custom artifact types whose name is
+    not a KFP schema title `namespace.Title` (e.g. `nlp2prod.Quarantine`).
 
     Raises:
-      KubeflowCompileUnsupported: the first Resolver node that Kubeflow V2 cannot compile.
+      KubeflowCompileUnsupported: every problem found, one per line.
     """
+    problems = [_resolver_problem(node) for node in logical.components]
+    problems += [_artifact_type_problem(node, key, channel.type) for node in logical.components
+                 for key, channel in node.outputs.items()]
+    problems = [problem for problem in problems if problem]
+    if problems:
+        raise KubeflowCompileUnsupported("the pipeline cannot be compiled for Kubeflow V2 / Vertex:\n  - "
+                                         + "\n  - ".join(problems))
+
+
+def _resolver_problem(node) -> str:
     from tfx.dsl.components.common import resolver
     from tfx.dsl.input_resolution.strategies import latest_artifact_strategy, latest_blessed_model_strategy
 
+    if not isinstance(node, resolver.Resolver):
+        return ""
     supported = (latest_artifact_strategy.LatestArtifactStrategy,
                  latest_blessed_model_strategy.LatestBlessedModelStrategy)
-    for node in logical.components:
-        if not isinstance(node, resolver.Resolver):
-            continue
-        strategy = node.exec_properties.get(resolver.RESOLVER_STRATEGY_CLASS)
-        wanted = (node.exec_properties.get(resolver.RESOLVER_CONFIG) or {}).get("desired_num_of_artifacts", 1)
-        if strategy not in supported or wanted > 1:
-            raise KubeflowCompileUnsupported(
-                f"node {node.id}: Kubeflow V2 / Vertex can compile only a Resolver with LatestArtifactStrategy "
-                f"(one artifact) or LatestBlessedModelStrategy, not {getattr(strategy, '__name__', strategy)}"
-                + (f" with {wanted} artifacts" if wanted > 1 else ""))
+    strategy = node.exec_properties.get(resolver.RESOLVER_STRATEGY_CLASS)
+    wanted = (node.exec_properties.get(resolver.RESOLVER_CONFIG) or {}).get("desired_num_of_artifacts", 1)
+    if strategy in supported and wanted <= 1:
+        return ""
+    return (f"node {node.id}: only a Resolver with LatestArtifactStrategy (one artifact) or "
+            f"LatestBlessedModelStrategy compiles, not {getattr(strategy, '__name__', strategy)}"
+            + (f" with {wanted} artifacts" if wanted > 1 else ""))
+
+
+def _artifact_type_problem(node, key: str, artifact_type) -> str:
+    from tfx.types import standard_artifacts
+
+    if getattr(standard_artifacts, artifact_type.__name__, None) is artifact_type:
+        return ""
+    if _SCHEMA_TITLE.fullmatch(artifact_type.TYPE_NAME):
+        return ""
+    return (f"node {node.id} output {key!r}: artifact type name {artifact_type.TYPE_NAME!r} must look like "
+            f"'nlp2prod.{artifact_type.TYPE_NAME.replace('Nlp2prod', '')}' (KFP schema title namespace.Title)")
 
 
 def _runner_module():

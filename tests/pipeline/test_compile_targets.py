@@ -102,8 +102,8 @@ def test_kubeflow_v2_pipeline_json_and_vertex_schedule(tmp_path):
 
 
 @pytest.mark.xfail(raises=KubeflowCompileUnsupported, strict=False,
-                   reason="the data gate's PreviousStatistics Resolver uses a custom strategy, which Kubeflow V2 "
-                          "cannot compile")
+                   reason="the data half's PreviousStatistics Resolver strategy and Nlp2prod* artifact type names "
+                          "are not compilable by Kubeflow V2 yet")
 def test_kubeflow_v2_compiles_the_project_pipeline(tmp_path):
     pytest.importorskip("kfp.pipeline_spec", reason="kfp-pipeline-spec==0.2.2 is needed to compile for Kubeflow V2")
     from pipeline.pipeline import create_pipeline
@@ -113,3 +113,32 @@ def test_kubeflow_v2_compiles_the_project_pipeline(tmp_path):
     tasks = json.loads((tmp_path / "pipeline.json").read_text())["pipelineSpec"]["root"]["dag"].get("tasks", {})
     assert set(tasks) == {c.id for c in create_pipeline(_config_of(argv)).components}
     assert os.path.exists(tmp_path / "schedule.json")
+
+
+def test_kubeflow_refusal_names_every_blocking_node(tmp_path):
+    import types
+
+    from tfx.dsl.components.common import resolver
+    from tfx.types import artifact, channel, standard_artifacts
+
+    from pipeline.runners.kubeflow_v2 import check_kubeflow_compatible
+    from toy_pipeline import ToyPusher
+
+    class OddName(artifact.Artifact):
+        TYPE_NAME = "OddName"
+
+    class RecentStrategy(resolver.ResolverStrategy):
+        def resolve_artifacts(self, store, input_dict):
+            return input_dict
+
+    toy = toy_pipeline_factory()(_config_of(["--target", "kubeflow", "--out", str(tmp_path), "--home", "gs://b/x"]))
+    history = resolver.Resolver(strategy_class=RecentStrategy,
+                                statistics=channel.Channel(type=standard_artifacts.ExampleStatistics)).with_id("History")
+    odd = ToyPusher(held=toy.components[1].outputs["held"], serving_root="gs://b/s", model_name="m").with_id("Odd")
+    odd.outputs["pushed_model"].type = OddName
+    check_kubeflow_compatible(toy)
+    with pytest.raises(KubeflowCompileUnsupported) as refused:
+        check_kubeflow_compatible(types.SimpleNamespace(components=toy.components + [history, odd]))
+    message = str(refused.value)
+    assert "node History: only a Resolver with LatestArtifactStrategy" in message
+    assert "node Odd output 'pushed_model': artifact type name 'OddName' must look like" in message
