@@ -98,6 +98,7 @@ class ModelStore:
         self._labels: Dict[str, Dict[str, int]] = {m.name: m.label_map for m in models}
         self._versions: Dict[str, Dict[int, _Version]] = {}
         self._aspired: Dict[str, Set[int]] = {}
+        self._empty: Set[str] = set()
         self._closed = threading.Event()
         self._loaders = concurrent.futures.ThreadPoolExecutor(max(1, options.num_load_threads), "load")
         self._unloaders = concurrent.futures.ThreadPoolExecutor(2, "unload")
@@ -115,7 +116,9 @@ class ModelStore:
                 # An empty listing (a missing or unreadable base path) keeps what is served, as upstream.
                 if found.get(name):
                     self._aspire(name, found[name], set(model.policy.select(found[name])))
-                elif name in found:
+                    self._empty.discard(name)
+                elif name in found and name not in self._empty:
+                    self._empty.add(name)  # said once, not on every poll
                     log.warning("no versions of model %s found under %s", name, model.base_path)
             for name in set(self._versions) - set(self._models):
                 self._aspire(name, {}, set())
@@ -214,9 +217,9 @@ class ModelStore:
     def acquire(self, name: str, version: Optional[int] = None, label: Optional[str] = None) -> VersionHandle:
         """The version a request addresses (a number, a label, or the highest AVAILABLE), held until released."""
         with self._lock:
-            versions = self._versions.get(name)
-            if name not in self._models or versions is None:
+            if name not in self._models:
                 raise NotFound(f"Servable not found for request: Latest({name}): model '{name}' is not served")
+            versions = self._versions.get(name, {})
             if label:
                 version = self._label_version(name, label)
             if version is None:

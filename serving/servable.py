@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import os
+import threading
 from typing import Callable, Dict, List, Mapping, Optional, Tuple
 
 import numpy as np
@@ -98,12 +99,9 @@ class Servable:
         self._calls: Dict[str, Callable[[Mapping[str, np.ndarray]], Mapping]] = {
             key: _flat_call(self._loaded.signatures[key], self.signatures[key])
             for key in self.signatures if key in self._loaded.signatures}
-        self._schedulers: Dict[str, BatchScheduler] = {}
-        if batching is not None:
-            self._schedulers = {
-                key: BatchScheduler(functools.partial(self.run, key), batching, f"{self.label} signature {key}",
-                                    on_batch and functools.partial(on_batch, name))
-                for key, signature in self.signatures.items() if signature.batchable and key in self._calls}
+        self._batching, self._on_batch = batching, on_batch
+        self._schedulers: Dict[str, Optional[BatchScheduler]] = {}
+        self._schedulers_lock = threading.Lock()
 
     @property
     def label(self) -> str:
@@ -132,15 +130,29 @@ class Servable:
 
     def execute(self, key: str, inputs: Mapping[str, np.ndarray], deadline: Optional[float] = None) -> Arrays:
         """Runs signature `key` through its batch scheduler when batching is on, else directly."""
-        scheduler = self._schedulers.get(key)
+        scheduler = self._schedulers.get(key) if key in self._schedulers else self._scheduler(key)
         if scheduler is None:
             return self.run(key, inputs)
         return scheduler.submit(dict(inputs), deadline)
 
+    def _scheduler(self, key: str) -> Optional[BatchScheduler]:
+        # Created on first use, so signatures nobody calls start no batch threads.
+        with self._schedulers_lock:
+            if key not in self._schedulers:
+                signature = self.signatures.get(key)
+                batchable = self._batching is not None and signature is not None and signature.batchable
+                self._schedulers[key] = BatchScheduler(
+                    functools.partial(self.run, key), self._batching, f"{self.label} signature {key}",
+                    self._on_batch and functools.partial(self._on_batch, self.name)) if batchable else None
+            return self._schedulers[key]
+
     def close(self) -> None:
         """Stops batching and drops the graph and variables; called once no request holds this version."""
-        for scheduler in self._schedulers.values():
-            scheduler.close()
+        with self._schedulers_lock:
+            schedulers, self._schedulers = list(self._schedulers.values()), {}
+        for scheduler in schedulers:
+            if scheduler is not None:
+                scheduler.close()
         self._calls.clear()
         self._loaded = None
 

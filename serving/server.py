@@ -2,17 +2,20 @@
 
 In-process use (tests, the pipeline's ServingCheck canary, notebooks):
 
-    from serving import server
-    srv = server.start(server.ServerConfig(models=(server.ServedModel("classifier", "/serving/classifier"),),
-                                           port=0, rest_api_port=0))
-    ...  # gRPC on f"localhost:{srv.grpc_port}", REST on f"http://localhost:{srv.rest_port}"
-    srv.stop()
+    from serving import client, server
+    with server.serve_model("nlp2prod", "/serving/nlp2prod") as srv:    # free ports, polling off
+        status = srv.store.status("nlp2prod")        # [VersionStatus(version, state, error)]; error says why
+        remote = client.GrpcClient(f"localhost:{srv.grpc_port}")   # or the official stubs on that port
+        answer = remote.predict_texts("nlp2prod", ["hello", "bonjour"])   # .labels, .probabilities, .version
+        # REST: f"http://localhost:{srv.rest_port}/v1/models/nlp2prod:predict"
 
-or, the same, `with server.serve_model("classifier", "/serving/classifier") as srv: ...` (ports 0, polling off).
-`start` returns once every configured model's first load has finished (AVAILABLE or failed; at most
-`initial_load_timeout_seconds`), as tensorflow_model_server does before it opens its ports. Port 0 picks a free
-port; `srv.grpc_port` / `srv.rest_port` say which. `srv.plane` is the protocol-neutral data plane for direct
-calls. `stop(grace)` stops accepting, lets in-flight calls finish for up to `grace` seconds and unloads.
+`serve_model(name, base_path, **config_overrides)` is `start(ServerConfig(...))` with ports 0 (free ports) and
+no polling; `start(config)` takes a full ServerConfig. Both return once every configured model's first load has
+finished (AVAILABLE or failed; at most `initial_load_timeout_seconds`), as tensorflow_model_server does before it
+opens its ports; a failed load shows in `srv.store.status(name)` with its error. `srv.grpc_port` / `srv.rest_port`
+are the bound ports, `srv.plane` the protocol-neutral data plane for direct calls, `srv.metrics` the metrics.
+`stop(grace)` (or leaving the `with`) stops accepting, lets in-flight calls finish for up to `grace` seconds and
+unloads every version.
 """
 
 from __future__ import annotations
