@@ -1,4 +1,4 @@
-"""What the Evaluator wrote (TFMA metrics and validation result), read back as plain dicts for people.
+"""The Evaluator's metrics, read back as plain dicts for people (why it refused: components.evaluation.gate).
 
 The metrics are per slice: "overall" and one entry per language (`lang=xx`, the Evaluator slices by language).
 TensorFlow Model Analysis is imported only when a result is read.
@@ -7,7 +7,7 @@ TensorFlow Model Analysis is imported only when a result is read.
 from __future__ import annotations
 
 import os
-from typing import Dict, List
+from typing import Dict
 
 
 def slice_name(slice_key) -> str:
@@ -42,24 +42,3 @@ def read_metrics(evaluation_uri: str) -> Dict[str, Dict[str, float]]:
             name = item.key.name + ("_vs_baseline" if item.key.is_diff else "")
             metrics[name] = round(item.value.double_value.value, 6)
     return by_slice
-
-
-def read_validation_failures(evaluation_uri: str) -> List[str]:
-    """The Evaluator's failed thresholds as sentences (slice, metric, value, threshold); empty when it passed."""
-    if not os.path.isdir(evaluation_uri):
-        return []
-    import tensorflow_model_analysis as tfma
-
-    try:
-        result = tfma.load_validation_result(evaluation_uri)
-    except (OSError, ValueError, FileNotFoundError):
-        return []
-    failures = []
-    for slice_failure in result.metric_validations_per_slice:
-        where = slice_name(slice_failure.slice_key)
-        for failure in slice_failure.failures:
-            value = failure.metric_value.double_value.value
-            failures.append(f"{where}: {failure.metric_key.name}"
-                            f"{' change' if failure.metric_key.is_diff else ''} = {value:.4f} failed "
-                            f"{failure.message or 'its threshold'}")
-    return failures

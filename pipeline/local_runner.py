@@ -20,7 +20,6 @@ from tfx.orchestration.portable import runtime_parameter_utils
 
 from pipeline import metadata_store, pushed_versions
 from pipeline.configs import RunConfig
-from pipeline.evaluation_results import read_validation_failures
 from pipeline.run_history import RunRecord, append_record
 from pipeline.run_lock import RunLockHeld, run_lock
 from pipeline.runners.beam import with_beam_target
@@ -172,8 +171,17 @@ def _artifact_refusals(store, node_id: str, artifact, siblings) -> List[str]:
         return [f"{node_id}: {verdict}: {detail}"]
     evaluation_type = metadata_store.type_id(store, "artifact", "ModelEvaluation")
     failures = [failure for sibling in siblings if sibling.type_id == evaluation_type
-                for failure in read_validation_failures(sibling.uri)]
+                for failure in _gate_failures(sibling.uri)]
     return [f"{node_id}: {verdict}" + (f": {failure}" if failure else "") for failure in failures or [""]]
+
+
+def _gate_failures(evaluation_uri: str) -> List[str]:
+    from components.evaluation.gate import read_failures  # TFMA: only when a model was refused
+
+    try:
+        return [str(failure) for failure in read_failures(evaluation_uri)]
+    except FileNotFoundError:
+        return []
 
 
 def _failed_node(store, run_id: str, node_ids: List[str]) -> str:
