@@ -67,7 +67,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             component = progress.current_component or "pipeline"
             progress.report(f"  ✗ {component} failed: {_message(error)}\n    details: {log_path}")
             return 1
-    print(f"nlp2prod: pipeline finished in {time.monotonic() - started:.0f} s")
+    print(f"nlp2prod: pipeline finished in {time.monotonic() - started:.0f} s ({result.summary()})")
     from pipeline import run_summary
 
     run_summary.print_summary(config, result)

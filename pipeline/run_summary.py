@@ -1,0 +1,74 @@
+"""The summary `nlp2prod run` prints after a run: cleaning, outcome, per-language metrics, size, location."""
+
+from __future__ import annotations
+
+import os
+from typing import Dict, List, Optional
+
+from pipeline import metadata_store, pushed_versions
+from pipeline.configs import RunConfig
+from pipeline.console import print_table
+from pipeline.run_history import RunRecord
+
+_CLEANER_NODE = "TextCleaner"
+
+
+def print_summary(config: RunConfig, record: RunRecord) -> None:
+    """Prints what the run did, from the run history record, MLMD and the pushed version's metadata."""
+    cleaning = _cleaning_table(config, record.run_id)
+    if cleaning:
+        print("\nCleaning (rows in, out, and quarantined per reason, by language):")
+        print("  " + cleaning.replace("\n", "\n  "))
+    print()
+    if record.outcome != "pushed":
+        print(f"No version pushed: {record.outcome}.")
+        for reason in record.reasons:
+            print(f"  - {reason}")
+        return
+    model_dir = os.path.join(config.push.serving_root, config.push.model_name)
+    metadata = pushed_versions.read_pushed_versions(config.push.serving_root, config.push.model_name)
+    pushed = metadata.get(record.version, {})
+    print(f"Pushed version {record.version} of {config.push.model_name!r} from span(s) {record.spans}"
+          f" to {os.path.join(model_dir, str(record.version))}")
+    _print_metrics(pushed.get("metrics", {}))
+    _print_model_facts(pushed)
+    print(f"\nServe it: nlp2prod serve --model_name={config.push.model_name} --model_base_path={model_dir}")
+
+
+def _cleaning_table(config: RunConfig, run_id: str) -> Optional[str]:
+    from components.text_cleaner.summary import load_summary, render_summary
+
+    try:
+        store = metadata_store.open_store(config.metadata_path, read_only=True)
+        execution = metadata_store.run_executions(store, run_id).get(_CLEANER_NODE)
+        if execution is None:
+            return None
+        quarantine = metadata_store.run_outputs(store, execution.id).get("quarantine", [])
+        return render_summary(load_summary(quarantine[0].uri)) if quarantine else None
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def _print_metrics(metrics: Dict[str, Dict]) -> None:
+    per_language: Dict[str, Dict[str, float]] = metrics.get("per_language", {})
+    if not per_language:
+        return
+    names = sorted({name for values in per_language.values() for name in values})
+    rows: List[List[object]] = [[lang] + [values.get(name, "") for name in names]
+                                for lang, values in sorted(per_language.items())]
+    overall = metrics.get("overall", {})
+    rows.append(["overall"] + [overall.get(name, "") for name in names])
+    print("\nEvaluation on the eval split:")
+    print_table(rows, ["language"] + names)
+
+
+def _print_model_facts(pushed: Dict[str, object]) -> None:
+    facts = []
+    if pushed.get("baseline_version") is not None:
+        facts.append(f"compared against version {pushed['baseline_version']}")
+    if pushed.get("sparsity") is not None:
+        facts.append(f"sparsity {float(pushed['sparsity']):.0%}")
+    if pushed.get("saved_model_bytes"):
+        facts.append(f"SavedModel {int(pushed['saved_model_bytes']) / 1e6:.1f} MB")
+    if facts:
+        print("\n" + ", ".join(facts))
