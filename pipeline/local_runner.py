@@ -26,6 +26,11 @@ from pipeline.runners.beam import with_beam_target
 
 PipelineFactory = Callable[..., "tfx.dsl.Pipeline"]
 
+# Errors a gate raises to stop a run on purpose (bad data, tokenization, pruning loss, not servable): the run is
+# recorded as "refused" with the gate's reasons, not as "failed". Matched by class name, so that recording an
+# outcome does not import every component.
+GATE_REFUSALS = frozenset({"DataGateError", "TokenizationGateError", "PruningToleranceError", "ServabilityError"})
+
 
 def new_run_id() -> str:
     """A run id that sorts by start time (UTC, microseconds)."""
@@ -103,6 +108,8 @@ def _run_locked(config: RunConfig, pipeline_factory: PipelineFactory, record: Ru
         record.error = f"{type(error).__name__}: {error}"
         record.failed_component = _failed_node(store, record.run_id, node_ids)
         metadata_store.fail_active_executions(store, record.run_id, record.error)
+        if GATE_REFUSALS & {cls.__name__ for cls in type(error).__mro__}:
+            record.outcome, record.reasons = "refused", [f"{record.failed_component}: {error}"]
     else:
         _read_outcome(config, store, record)
     record.wall_s = round(time.monotonic() - started, 3)

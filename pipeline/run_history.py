@@ -2,7 +2,8 @@
 
 Outcomes:
   pushed    the run finished and pushed `version`
-  refused   the run finished without pushing; `reasons` say which check refused the model
+  refused   no version was pushed on purpose: a gate stopped the run (its error is kept in `error` too), or the
+            run finished without pushing; `reasons` say which check refused and why
   failed    a component raised; `error` and `failed_component` say where and why
   skipped   the run never started because another one held the lock (`reasons` names the holder)
 """

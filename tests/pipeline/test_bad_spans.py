@@ -51,7 +51,7 @@ def test_malformed_span_is_stopped_by_the_data_gate(tmp_path):
         handle.write("text,label\nwhere is my order,food\n")
     before = _tree(config.push.serving_root)
     record = run_once(config)
-    assert record.outcome == "failed" and record.failed_component == "DataGate"
-    assert "data gate stopped the run" in record.error
+    assert record.outcome == "refused" and record.failed_component == "DataGate"
+    assert record.reasons[0].startswith("DataGate: the data gate stopped the run")
     assert _tree(config.push.serving_root) == before
     _assert_consistent(config)
