@@ -13,7 +13,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from typing import Dict, Iterator, List, Optional
+from typing import Callable, Dict, Iterator, List, Optional
 
 from machine import LOCALHOST, free_port
 
@@ -32,25 +32,40 @@ def child_env() -> Dict[str, str]:
     return env
 
 
-def _ready(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as response:
-            return response.status == 200
-    except (urllib.error.URLError, OSError):
-        return False
+def _http_ready(url: str) -> Callable[[], bool]:
+    def ready() -> bool:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                return response.status == 200
+        except (urllib.error.URLError, OSError):
+            return False
+    return ready
+
+
+def _grpc_ready(address: str) -> Callable[[], bool]:
+    def ready() -> bool:
+        import grpc
+
+        with grpc.insecure_channel(address) as channel:
+            try:
+                grpc.channel_ready_future(channel).result(timeout=1)
+                return True
+            except grpc.FutureTimeoutError:
+                return False
+    return ready
 
 
 @contextlib.contextmanager
-def _process(command: List[str], ready_url: str, timeout_s: float) -> Iterator[subprocess.Popen]:
+def _process(command: List[str], ready: Callable[[], bool], timeout_s: float) -> Iterator[subprocess.Popen]:
     log = tempfile.TemporaryFile("w+", encoding="utf-8")
     process = subprocess.Popen(command, cwd=REPO, env=child_env(), stdout=log, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + timeout_s
-        while not _ready(ready_url):
+        while not ready():
             if process.poll() is not None or time.monotonic() > deadline:
                 log.seek(0)
                 tail = log.read()[-3000:]
-                raise ServerStartError(f"{command[:3]} did not become ready at {ready_url}:\n{tail}")
+                raise ServerStartError(f"{' '.join(command[:3])} did not become ready:\n{tail}")
             time.sleep(0.25)
         yield process
     finally:
@@ -75,7 +90,7 @@ def our_server(model_name: str, base_path: str, batching_file: Optional[str] = N
         flags += ["--enable_batching=true", f"--batching_parameters_file={batching_file}"]
     command = [sys.executable, "-c", SERVE, *flags, *(extra_flags or [])]
     rest = f"http://{LOCALHOST}:{rest_port}"
-    with _process(command, f"{rest}/v1/ready", timeout_s) as process:
+    with _process(command, _http_ready(f"{rest}/v1/ready"), timeout_s) as process:
         yield {"grpc": f"{LOCALHOST}:{grpc_port}", "rest": rest, "pid": process.pid}
 
 
@@ -86,8 +101,18 @@ def naive_flask_server(version_dir: str, timeout_s: float = 180.0) -> Iterator[D
     command = [sys.executable, os.path.join(BENCH_DIR, "naive_flask_server.py"), "--model_dir", version_dir,
                "--port", str(port)]
     base = f"http://{LOCALHOST}:{port}"
-    with _process(command, f"{base}/health", timeout_s) as process:
+    with _process(command, _http_ready(f"{base}/health"), timeout_s) as process:
         yield {"url": f"{base}/predict", "pid": process.pid}
+
+
+@contextlib.contextmanager
+def grpc_floor_server(aio: bool, timeout_s: float = 120.0) -> Iterator[Dict[str, object]]:
+    """benchmarks/grpc_floor_server.py (a constant Predict); yields {"grpc": "host:port", "pid"}."""
+    port = free_port()
+    command = [sys.executable, os.path.join(BENCH_DIR, "grpc_floor_server.py"), "--port", str(port)]
+    address = f"{LOCALHOST}:{port}"
+    with _process(command + (["--aio"] if aio else []), _grpc_ready(address), timeout_s) as process:
+        yield {"grpc": address, "pid": process.pid}
 
 
 def write_batching_file(folder: str, max_batch_size: int, batch_timeout_micros: int, num_batch_threads: int,

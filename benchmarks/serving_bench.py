@@ -48,26 +48,33 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def measure_in_process(version_dir: str, texts: Sequence[str], batch_sizes: Sequence[int], duration: float,
-                       max_requests: int) -> Dict[int, load.Measurement]:
-    """The SavedModel's serving_default called directly (tf.constant in, numpy out), per batch size."""
-    import tensorflow as tf
-    import tensorflow_text  # noqa: F401  (registers the TF Text ops of the exported graph)
+class InProcessModel:
+    """The SavedModel's serving_default called directly in this process (tf.constant in, numpy out)."""
 
-    signature = tf.saved_model.load(version_dir).signatures["serving_default"]
-    results = {}
-    for batch in batch_sizes:
+    def __init__(self, version_dir: str, texts: Sequence[str]):
+        import tensorflow as tf
+        import tensorflow_text  # noqa: F401  (registers the TF Text ops of the exported graph)
+
+        self._tf, self._texts = tf, list(texts)
+        self._signature = tf.saved_model.load(version_dir).signatures["serving_default"]
+
+    def measure(self, batch: int, duration: float, max_requests: int) -> load.Measurement:
+        texts = self._texts
         batches = itertools.cycle([[texts[(start + i) % len(texts)] for i in range(batch)]
                                    for start in range(len(texts))])
 
         def call():
-            outputs = signature(text=tf.constant(next(batches)))
+            outputs = self._signature(text=self._tf.constant(next(batches)))
             return {name: value.numpy() for name, value in outputs.items()}
 
-        point_duration = duration if batch == 1 else max(1.0, duration / 3)
-        results[batch] = load.timed_loop(call, point_duration, max_requests, batch=batch)
-        print(f"  in-process batch {batch:>4}: {serving_report.point_line(results[batch])}", flush=True)
-    return results
+        result = load.timed_loop(call, duration, max_requests, batch=batch)
+        print(f"  in-process batch {batch:>4}: {serving_report.point_line(result)}", flush=True)
+        return result
+
+    def sweep(self, batch_sizes: Sequence[int], duration: float, max_requests: int) -> Dict[int, load.Measurement]:
+        """Every batch size once (batch 1 for the full duration, larger ones for a third of it)."""
+        return {batch: self.measure(batch, duration if batch == 1 else max(1.0, duration / 3), max_requests)
+                for batch in batch_sizes}
 
 
 def measure_our_server(model, batching_file: Optional[str], concurrencies: Sequence[int], duration: float,
@@ -86,6 +93,21 @@ def measure_our_server(model, batching_file: Optional[str], concurrencies: Seque
             results[("REST", concurrency)] = load.wrk_load(url, bodies, concurrency, duration)
             print(f"  REST batching {mode:<3} c={concurrency:<3}: "
                   f"{serving_report.point_line(results[('REST', concurrency)])}", flush=True)
+    return results
+
+
+def measure_grpc_floor(concurrencies: Sequence[int], duration: float, max_requests: int,
+                       texts: Sequence[str]) -> Dict[Tuple[str, int], load.Measurement]:
+    """The same gRPC client against constant-answer servers (thread-pool and asyncio): grpcio's own cost."""
+    results = {}
+    requests = load.predict_requests(MODEL_NAME, texts)
+    for kind in ("thread pool", "asyncio"):
+        with server_processes.grpc_floor_server(aio=kind == "asyncio") as server:
+            for concurrency in concurrencies:
+                results[(kind, concurrency)] = load.grpc_load(server["grpc"], requests, concurrency, duration,
+                                                              max_requests)
+                print(f"  gRPC floor ({kind}) c={concurrency:<3}: "
+                      f"{serving_report.point_line(results[(kind, concurrency)])}", flush=True)
     return results
 
 
@@ -116,8 +138,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     texts = list(SAMPLE_TEXTS)
     print(f"model: {model.description}\n{quiet}", flush=True)
     started = time.time()
-    in_process = measure_in_process(model.version_dir, texts, batch_sizes, args.duration, args.max_requests)
+    direct = InProcessModel(model.version_dir, texts)
+    in_process = direct.sweep(batch_sizes, args.duration, args.max_requests)
+    # The single-text reference is measured again between phases: neighbours' load drifts during a run, and the
+    # ratios use the median of these side-by-side measurements.
+    references = [in_process[min(in_process)]]
     server_results = {"off": measure_our_server(model, None, concurrencies, args.duration, args.max_requests, texts)}
+    references.append(direct.measure(1, args.duration, args.max_requests))
     with tempfile.TemporaryDirectory(prefix="nlp2prod-batching-") as folder:
         batching_file = server_processes.write_batching_file(
             folder, args.max_batch_size, args.batch_timeout_micros, args.num_batch_threads,
@@ -126,12 +153,17 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             batching_text = handle.read()
         server_results["on"] = measure_our_server(model, batching_file, concurrencies, args.duration,
                                                   args.max_requests, texts)
+    references.append(direct.measure(1, args.duration, args.max_requests))
     naive = measure_naive(model.version_dir, concurrencies, args.duration, texts)
+    floor = measure_grpc_floor([c for c in concurrencies if c in (1, serving_report.TARGET_CONCURRENCY)],
+                               args.duration, args.max_requests, texts)
+    references.append(direct.measure(1, args.duration, args.max_requests))
     facts["load average (1/5/15 min) at end"] = " / ".join(f"{v:.2f}" for v in os.getloadavg())
     facts["wall time"] = f"{time.time() - started:.0f} s"
     report = serving_report.ServingReport(
         command=machine.command_line(), model=model.description, facts=facts, settings=vars(args),
-        batching_text=batching_text, in_process=in_process, server=server_results, naive=naive)
+        batching_text=batching_text, in_process=in_process, server=server_results, naive=naive,
+        grpc_floor=floor, single_references=references)
     markdown = report.markdown()
     print("\n" + markdown)
     if args.output:
