@@ -70,6 +70,15 @@ def test_failed_component_raises_its_error_and_is_recorded(tmp_path):
     assert not os.path.exists(config.push.serving_root)
 
 
+def test_gate_stop_is_a_refusal_with_its_reasons(tmp_path):
+    config = _config(tmp_path)
+    _add_span(config, 1)
+    record = run_once(config, toy_pipeline_factory(refuse_with="language 'ko' drifted by 0.4"))
+    assert (record.outcome, record.failed_component) == ("refused", "Hold")
+    assert record.reasons == ["Hold: language 'ko' drifted by 0.4"]
+    assert not os.path.exists(config.push.serving_root)
+
+
 def test_kill_9_mid_run_then_next_run_recovers(tmp_path):
     config = _config(tmp_path)
     _add_span(config, 1)

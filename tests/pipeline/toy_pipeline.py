@@ -2,7 +2,7 @@
 
 `ReadSpan` publishes an Examples artifact with the `span` property (as ExampleGen does) for the newest
 `span-N/` folder of the data root at build time (the factory is called per run, as `create_pipeline` is),
-`Hold` can sleep or fail (to kill or break a run in the middle), and `ToyPusher` pushes a numbered version
+`Hold` can sleep, fail or refuse like a gate (to kill, break or stop a run in the middle), and `ToyPusher` pushes a numbered version
 directory with the `assets.extra/nlp2prod_metadata.json` of the contract, run id included, by stage-and-rename.
 No `from __future__ import annotations` here: the component decorator reads the annotations as types.
 """
@@ -30,15 +30,22 @@ def ReadSpan(examples: OutputArtifact[standard_artifacts.Examples], data_root: P
         handle.write(f"{data_root} span {span}\n")
 
 
+class DataGateError(RuntimeError):
+    """Named like the real data gate's error: the runner records it as a refusal."""
+
+
 @component
 def Hold(examples: InputArtifact[standard_artifacts.Examples], held: OutputArtifact[standard_artifacts.Examples],
-         seconds: Parameter[float] = 0.0, flag_file: Parameter[str] = "", fail_with: Parameter[str] = ""):
+         seconds: Parameter[float] = 0.0, flag_file: Parameter[str] = "", fail_with: Parameter[str] = "",
+         refuse_with: Parameter[str] = ""):
     if flag_file:
         with open(flag_file, "w", encoding="utf-8") as handle:
             handle.write(str(os.getpid()))
     time.sleep(seconds)
     if fail_with:
         raise ValueError(fail_with)
+    if refuse_with:
+        raise DataGateError(refuse_with)
     held.span = examples.span
 
 
@@ -85,13 +92,13 @@ def newest_span(data_root: str) -> int:
     return max([int(m.group(1)) for n in names if (m := re.fullmatch(r"span-(\d+)", n))] + [0])
 
 
-def toy_pipeline_factory(hold_seconds: float = 0.0, flag_file: str = "", fail_with: str = ""):
+def toy_pipeline_factory(hold_seconds: float = 0.0, flag_file: str = "", fail_with: str = "", refuse_with: str = ""):
     """Returns a `create_pipeline`-shaped factory for the toy pipeline."""
 
     def create(config: RunConfig, metadata_connection_config=None) -> tfx.dsl.Pipeline:
         read = ReadSpan(data_root=config.data.data_root, span=newest_span(config.data.data_root))
         hold = Hold(examples=read.outputs["examples"], seconds=float(hold_seconds), flag_file=flag_file,
-                    fail_with=fail_with)
+                    fail_with=fail_with, refuse_with=refuse_with)
         push = ToyPusher(held=hold.outputs["held"], serving_root=config.push.serving_root,
                          model_name=config.push.model_name)
         return tfx.dsl.Pipeline(
