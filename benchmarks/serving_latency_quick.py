@@ -117,12 +117,12 @@ def main() -> None:
             server.terminate()
             server.wait(timeout=60)
     print(f"\n{args.rounds} rounds x {args.requests} sequential requests per path, median of per-round p50/p99")
-    print("| batch | path | p50 (us) | p99 (us) | p50 / in-process |")
-    print("|---|---|---|---|---|")
+    print("| batch | path | p50 (us) | p99 (us) | p50 / in-process | p50 added (us) |")
+    print("|---|---|---|---|---|---|")
     for batch, results in rows:
         base_p50 = results["in-process"][0]
         for name, (p50, p99) in results.items():
-            print(f"| {batch} | {name} | {p50:.0f} | {p99:.0f} | {p50 / base_p50:.2f} |")
+            print(f"| {batch} | {name} | {p50:.0f} | {p99:.0f} | {p50 / base_p50:.2f} | {p50 - base_p50:+.0f} |")
 
 
 def _measure(model_dir, model, grpc_port, rest_port, batch, args):
