@@ -151,6 +151,8 @@ def to_array(value, spec: TensorSpec, where: str) -> np.ndarray:
         array = np.asarray(value)
     except (ValueError, OverflowError) as error:
         raise InvalidArgument(f"{where}: not a rectangular list of numbers ({error})") from None
+    if array.size == 0 and array.dtype.kind != "O":
+        return array.astype(spec.dtype)  # an empty list has no element type; the batch check reports it
     allowed = "b" if spec.dtype.kind == "b" else ("biu" if spec.dtype.kind in "iu" else "biuf")
     if array.dtype.kind not in allowed:
         raise InvalidArgument(f"{where}: input '{spec.alias}' expects {spec.dtype_name} values, got "

@@ -159,3 +159,16 @@ def test_chunked_body_http10_and_unknown_routes(shared_server, rest):
     assert rest.call("GET", "/nowhere")[0] == 404
     assert rest.call("DELETE", f"/v1/models/{MODEL}")[0] == 400
     assert rest.call("GET", f"/v1/models/{MODEL}:predict")[0] == 400
+
+
+def test_expect_100_continue_as_curl_sends_for_large_bodies(shared_server):
+    body = json.dumps({"instances": ["x" * 2000]}).encode()
+    with socket.create_connection(("localhost", shared_server.rest_port), timeout=10) as sock:
+        sock.sendall(f"POST /v1/models/{MODEL}:predict HTTP/1.1\r\nHost: x\r\nContent-Length: {len(body)}\r\n"
+                     "Expect: 100-continue\r\nConnection: close\r\n\r\n".encode())
+        assert sock.recv(1024).startswith(b"HTTP/1.1 100 Continue")
+        sock.sendall(body)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.1 200") and b'"predictions"' in answer
