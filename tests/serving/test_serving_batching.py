@@ -46,7 +46,8 @@ def concurrently(count, call):
 
 def test_concurrent_single_requests_become_one_model_call():
     model = Recorder()
-    scheduler = BatchScheduler(model, BatchingConfig(max_batch_size=8, batch_timeout_micros=300_000,
+    # The batch closes as soon as 8 rows are queued; the long timeout only absorbs slow thread starts.
+    scheduler = BatchScheduler(model, BatchingConfig(max_batch_size=8, batch_timeout_micros=5_000_000,
                                                      num_batch_threads=1), "test")
     try:
         results = concurrently(8, lambda i: scheduler.submit({"x": np.array([float(i)])}))
@@ -58,7 +59,7 @@ def test_concurrent_single_requests_become_one_model_call():
 
 def test_batches_are_padded_to_the_next_allowed_size():
     model = Recorder()
-    scheduler = BatchScheduler(model, BatchingConfig(max_batch_size=8, batch_timeout_micros=200_000,
+    scheduler = BatchScheduler(model, BatchingConfig(max_batch_size=8, batch_timeout_micros=500_000,
                                                      num_batch_threads=1, allowed_batch_sizes=(4, 8)), "test")
     try:
         results = concurrently(3, lambda i: scheduler.submit({"x": np.array([float(i)])}))
@@ -99,7 +100,7 @@ def test_server_merges_concurrent_grpc_requests_and_reports_batch_metrics(export
     base = install(exported, tmp_path / MODEL, [1])
     config = ServerConfig(models=(ServedModel(MODEL, base),), host="localhost", port=0, rest_api_port=0,
                           file_system_poll_wait_seconds=0, enable_batching=True, enable_model_warmup=False,
-                          batching=BatchingConfig(max_batch_size=16, batch_timeout_micros=100_000,
+                          batching=BatchingConfig(max_batch_size=16, batch_timeout_micros=300_000,
                                                   num_batch_threads=1, allowed_batch_sizes=(8, 16)))
     with server.start(config) as srv, grpc.insecure_channel(f"localhost:{srv.grpc_port}") as channel:
         stub = prediction_service_pb2_grpc.PredictionServiceStub(channel)
