@@ -106,7 +106,11 @@ class ModelServer:
         self._start_grpc()
         if config.rest_api_port is not None:
             api = RestApi(self.plane, config.rest_api_timeout_in_ms, config.max_json_depth, config.prometheus_path)
-            self._rest = HttpServer(config.host, config.rest_api_port, api, config.max_request_bytes).start()
+            try:
+                self._rest = HttpServer(config.host, config.rest_api_port, api, config.max_request_bytes).start()
+            except OSError as error:
+                raise Unavailable(f"cannot bind the REST port {config.host}:{config.rest_api_port}: "
+                                  f"{error.strerror}") from None
             self.rest_port = self._rest.port
         if config.file_system_poll_wait_seconds > 0:
             self._pollers.append(_Poller("poll-versions", config.file_system_poll_wait_seconds,
@@ -127,9 +131,12 @@ class ModelServer:
                                  options=options, maximum_concurrent_rpcs=None)
         grpc_service.add_services(self._grpc, self.plane, config.enable_serialization_as_tensor_content,
                                   config.enable_grpc_healthcheck_service)
-        self.grpc_port = self._grpc.add_insecure_port(f"{config.host}:{config.port}")
+        try:
+            self.grpc_port = self._grpc.add_insecure_port(f"{config.host}:{config.port}")
+        except RuntimeError:
+            self.grpc_port = 0
         if self.grpc_port == 0:
-            raise Unavailable(f"cannot bind the gRPC port {config.host}:{config.port}")
+            raise Unavailable(f"cannot bind the gRPC port {config.host}:{config.port} (in use?)")
         self._grpc.start()
 
     def poll_model_config(self) -> None:
