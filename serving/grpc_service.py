@@ -157,11 +157,18 @@ class ModelService(model_service_pb2_grpc.ModelServiceServicer):
                                       "ModelConfigList is currently supported")
             self._plane.store.reload(config_lib.served_models(request.config, "HandleReloadConfigRequest"))
         except ServingError as error:
-            response.status.error_code = error.grpc_code.value[0]
-            response.status.error_message = error.message
-            context.set_code(error.grpc_code)
-            context.set_details(error.message)
+            _refuse(response, context, error.grpc_code, error.message)
+        except Exception as error:  # a bug must answer INTERNAL and leave the server up
+            log.exception("HandleReloadConfigRequest failed")
+            _refuse(response, context, grpc.StatusCode.INTERNAL, f"internal error in HandleReloadConfigRequest: {error}")
         return response
+
+
+def _refuse(response, context: grpc.ServicerContext, code: grpc.StatusCode, message: str) -> None:
+    response.status.error_code = code.value[0]
+    response.status.error_message = message
+    context.set_code(code)
+    context.set_details(message)
 
 
 class HealthService:

@@ -6,7 +6,7 @@ import pytest
 import tensorflow as tf
 from tensorflow.core.example import example_pb2
 from tensorflow_serving.apis import (classification_pb2, get_model_metadata_pb2, get_model_status_pb2,
-                                     inference_pb2, input_pb2, predict_pb2, regression_pb2)
+                                     inference_pb2, input_pb2, model_management_pb2, predict_pb2, regression_pb2)
 
 from serving import protos
 from serving_test_model import LABELS, text_example
@@ -151,6 +151,20 @@ def test_get_model_status_lists_versions_and_states(model_stub):
     assert states == {1: "AVAILABLE", 2: "AVAILABLE"}
     request.model_spec.version_label = "canary"
     assert [s.version for s in model_stub.GetModelStatus(request, timeout=10).model_version_status] == [2]
+
+
+def test_handle_reload_config_refuses_a_label_on_an_unloaded_version_and_changes_nothing(model_stub,
+                                                                                          shared_server):
+    request = model_management_pb2.ReloadConfigRequest()
+    entry = request.config.model_config_list.config.add(name=MODEL, base_path=shared_server.config.models[0].base_path)
+    entry.version_labels["stable"] = 9
+    error = rpc_error(model_stub.HandleReloadConfigRequest, request)
+    assert error.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert "version 9 of model classifier, which is not currently available" in error.details()
+    assert shared_server.store.labels(MODEL) == {"stable": 1, "canary": 2}
+    custom = model_management_pb2.ReloadConfigRequest()
+    custom.config.custom_model_config.type_url = "x"
+    assert rpc_error(model_stub.HandleReloadConfigRequest, custom).code() == grpc.StatusCode.INVALID_ARGUMENT
 
 
 @pytest.mark.parametrize("spec, code, words", [
