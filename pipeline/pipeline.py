@@ -6,6 +6,7 @@ through the `RunConfig` and the arguments; runners (local, Airflow, Kubeflow V2)
 
 from __future__ import annotations
 
+import dataclasses
 from typing import List, Optional
 
 from tfx import v1 as tfx
@@ -13,14 +14,20 @@ from tfx import v1 as tfx
 from components.curated_schema.component import CuratedSchemaGen
 from components.data_gate.component import DataGate
 from components.data_gate.history import RecentArtifactsStrategy
+from components.evaluation.gate import build_eval_config
 from components.example_gen.component import SpanExampleGen
 from components.text_cleaner.component import TextCleaner
+from components.serving_check.component import ServingCheck
 from components.tokenization_gate.component import TokenizationGate
+from components.version_pusher.component import VersionPusher
 from pipeline.configs import RunConfig
 
 # Transform loads preprocessing_fn by import path: the installed package is the user code, so no wheel is
 # built and pip-installed at run time.
 PREPROCESSING_FN = "components.transform.preprocessing.preprocessing_fn"
+# The same for the Trainer's run_fn, and the Evaluator's UDF module (loads candidates with TF Text's ops).
+TRAINER_RUN_FN = "components.trainer.model.run_fn"
+EVALUATOR_MODULE = "components.evaluation.model_loading"
 # How many recent ExampleStatistics the DataGate sees; it compares with the newest one of an earlier span.
 _STATISTICS_HISTORY = 20
 
@@ -90,4 +97,29 @@ def _data_half(config: RunConfig) -> List[object]:
 
 # --- model half: Trainer → Evaluator → ServingCheck → VersionPusher -------------------------------------------
 def _model_half(config: RunConfig, upstream: List[object]) -> List[object]:
-    return []
+    """The model half: fine-tune and prune (Trainer), gate per language against the latest blessed model
+    (Resolver + Evaluator), check servability (ServingCheck), push a numbered version (VersionPusher)."""
+    by_id = {component.id: component for component in upstream}
+    cleaned = by_id["TextCleaner"].outputs["cleaned_examples"]
+    labels = list(config.data.labels)
+    trainer = tfx.components.Trainer(
+        run_fn=TRAINER_RUN_FN, examples=by_id["Transform"].outputs["transformed_examples"],
+        transform_graph=by_id["TokenizationGate"].outputs["gated_transform_graph"],
+        custom_config={"model": dataclasses.asdict(config.model), "labels": labels})
+    baseline = tfx.dsl.Resolver(
+        strategy_class=tfx.dsl.experimental.LatestBlessedModelStrategy,
+        model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
+        model_blessing=tfx.dsl.Channel(type=tfx.types.standard_artifacts.ModelBlessing),
+    ).with_id("LatestBlessedModel")
+    evaluator = tfx.components.Evaluator(
+        examples=cleaned, model=trainer.outputs["model"], baseline_model=baseline.outputs["model"],
+        example_splits=["eval"], module_path=EVALUATOR_MODULE,
+        eval_config=build_eval_config(config.eval.min_macro_f1, config.eval.min_language_accuracy,
+                                      config.eval.regression_tolerance))
+    serving_check = ServingCheck(model=trainer.outputs["model"], examples=cleaned, labels=labels)
+    pusher = VersionPusher(
+        model=trainer.outputs["model"], model_blessing=evaluator.outputs["blessing"],
+        infra_blessing=serving_check.outputs["blessing"], examples=cleaned, serving_root=config.push.serving_root,
+        model_name=config.push.model_name, labels=labels, model_evaluation=evaluator.outputs["evaluation"],
+        model_run=trainer.outputs["model_run"], baseline_model=baseline.outputs["model"])
+    return [trainer, baseline, evaluator, serving_check, pusher]

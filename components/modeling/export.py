@@ -66,8 +66,17 @@ class ServingModule(tf.Module):
         return {PROBABILITIES: probabilities, LABEL: tf.gather(self.labels, tf.argmax(probabilities, axis=1))}
 
     def _text_features(self, text: tf.Tensor) -> Dict[str, tf.Tensor]:
-        shape = getattr(self._text_spec[features.TEXT], "shape", [])
-        return {features.TEXT: tf.reshape(text, [-1] + list(shape))}
+        """All raw features for a batch of texts: Transform's graph may check every input (e.g. that the label
+        is a configured one), so the features a client does not send get harmless fillers (the first label,
+        empty strings); the outputs used here depend on the text alone."""
+        shape = list(getattr(self._raw_spec[features.TEXT], "shape", []))
+        text = tf.reshape(text, [-1] + shape)
+        raw = {features.TEXT: text}
+        for key in self._raw_spec:
+            if key != features.TEXT:
+                filler = self.labels[0] if key == features.LABEL else tf.constant("")
+                raw[key] = tf.fill(tf.shape(text), filler)
+        return raw
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="text")])
     def serve_text(self, text):
@@ -75,13 +84,16 @@ class ServingModule(tf.Module):
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="examples")])
     def serve_examples(self, examples):
-        return self._predict(tf.io.parse_example(examples, self._text_spec))
+        return self._predict(self._text_features(self._parse_text(examples)))
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="inputs")])
     def classify(self, inputs):
-        scores = self._scores(tf.io.parse_example(inputs, self._text_spec))
+        scores = self._scores(self._text_features(self._parse_text(inputs)))
         classes = tf.tile(self.labels[tf.newaxis, :], [tf.shape(scores)[0], 1])
         return {CLASSES: classes, SCORES: scores}
+
+    def _parse_text(self, examples: tf.Tensor) -> tf.Tensor:
+        return tf.reshape(tf.io.parse_example(examples, self._text_spec)[features.TEXT], [-1])
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="examples")])
     def transform_features(self, examples):

@@ -15,6 +15,7 @@ import logging
 import os
 
 import tensorflow as tf
+import tensorflow_text  # noqa: F401  (the transform graph holds TF Text ops; register them before loading it)
 import tensorflow_transform as tft
 
 from components.encoder.sources import load_checkpoint

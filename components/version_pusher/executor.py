@@ -64,7 +64,7 @@ class Executor(base_executor.BaseExecutor):
             "pipeline_name": context.pipeline_info.id if context and context.pipeline_info else None,
             "data_spans": [int(examples.span)] if examples.has_property("span") else [],
             "labels": json.loads(exec_properties["labels"]),
-            "metrics": release.evaluation_metrics(evaluation_uri),
+            "metrics": release.evaluation_metrics(evaluation_uri, bool(_optional_uri(input_dict, "baseline_model"))),
             "baseline_version": _baseline_version(input_dict, exec_properties),
             "sparsity": training.get("sparsity", {}).get("overall"),
             "sparsity_per_kernel": {k: v for k, v in training.get("sparsity", {}).items() if k != "overall"},

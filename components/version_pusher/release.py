@@ -35,13 +35,16 @@ def refusal_reasons(model_blessed: bool, infra_blessed: bool, evaluation_uri: Op
     return reasons
 
 
-def evaluation_metrics(evaluation_uri: Optional[str]) -> Dict[str, object]:
-    """{"overall": {macro_f1, accuracy, examples}, "per_language": {lang: {...}}} of the candidate."""
+def evaluation_metrics(evaluation_uri: Optional[str], compared_with_baseline: bool) -> Dict[str, object]:
+    """{"overall": {macro_f1, accuracy, examples}, "per_language": {lang: {...}}} of the candidate.
+
+    With a baseline the Evaluator names the models "candidate" and "baseline"; alone, the model is unnamed.
+    """
     if not evaluation_uri or not tf.io.gfile.isdir(evaluation_uri):
         return {"overall": {}, "per_language": {}}
     import tensorflow_model_analysis as tfma
 
-    result = tfma.load_eval_result(evaluation_uri, model_name="candidate")
+    result = tfma.load_eval_result(evaluation_uri, model_name="candidate" if compared_with_baseline else None)
     metrics: Dict[str, object] = {"overall": {}, "per_language": {}}
     for slice_key, by_output in result.slicing_metrics:
         values = {_REPORTED_METRICS[name]: round(float(value["doubleValue"]), 4)
