@@ -9,6 +9,7 @@ to the run history.
 from __future__ import annotations
 
 import datetime
+import json
 import os
 import time
 from typing import Callable, List, Optional, Tuple
@@ -92,6 +93,10 @@ def _run_locked(config: RunConfig, pipeline_factory: PipelineFactory, record: Ru
     store = metadata_store.open_store(config.metadata_path)
     record.recovered_executions = metadata_store.cancel_orphaned_executions(
         store, f"its run died without finishing; cancelled before run {record.run_id}")
+    from components.version_pusher.push import STAGING_PREFIX
+
+    record.removed_staging = pushed_versions.remove_stale_staging(
+        config.push.serving_root, config.push.model_name, STAGING_PREFIX)
     if dead_holder:
         dead = _dead_run_record(dead_holder, record)
         dead.failed_component = ", ".join(metadata_store.node_id_of(store, e) for e in record.recovered_executions)
@@ -151,28 +156,36 @@ def _read_outcome(config: RunConfig, store, record: RunRecord) -> None:
 
 
 def refusal_reasons(store, run_id: str) -> List[str]:
-    """Why a finished run pushed nothing, from what its components recorded in MLMD.
+    """Why a finished run pushed nothing, from what its components recorded.
 
-    A reason comes from any output artifact of the run that says no: `blessed` = 0 (Evaluator, ServingCheck),
-    `pushed` = 0 (pusher), with its `reason`/`reasons` custom property when the component wrote one.
+    The pusher's own report (`push_report.json` beside a PushedModel with `pushed` = 0) names what every gate
+    found and is used when present; otherwise each output artifact that says no (`blessed` = 0 from the
+    Evaluator or ServingCheck, `pushed` = 0) gives a line, with the Evaluator's failed thresholds.
     """
     executions = metadata_store.run_executions(store, run_id)
     if executions and all(e.last_known_state == metadata_store.mlmd.Execution.CACHED for e in executions.values()):
         return [f"nothing changed since an earlier run: all {len(executions)} components were reused from the "
                 f"cache, so their earlier outcome stands"]
-    reasons = []
+    said_no = []
     for node_id, execution in sorted(executions.items(), key=lambda item: item[1].id):
         outputs = [a for items in metadata_store.run_outputs(store, execution.id).values() for a in items]
-        for artifact in outputs:
-            reasons += _artifact_refusals(store, node_id, artifact, outputs)
+        said_no += [(node_id, artifact, outputs) for artifact in outputs if _says_no(artifact)]
+    reported = [f"{node_id}: {reason}" for node_id, artifact, _ in said_no
+                if metadata_store.property_value(artifact, "pushed") == 0
+                for reason in _push_report_reasons(artifact.uri)]
+    if reported:
+        return reported
+    reasons = [line for node_id, artifact, outputs in said_no for line in _refusal_lines(store, node_id, artifact,
+                                                                                         outputs)]
     return reasons or ["no version pushed, and no component recorded a refusal"]
 
 
-def _artifact_refusals(store, node_id: str, artifact, siblings) -> List[str]:
-    said_no = [name for name in ("blessed", "pushed") if metadata_store.property_value(artifact, name) == 0]
-    if not said_no:
-        return []
-    verdict = "not blessed" if "blessed" in said_no else "not pushed"
+def _says_no(artifact) -> bool:
+    return any(metadata_store.property_value(artifact, name) == 0 for name in ("blessed", "pushed"))
+
+
+def _refusal_lines(store, node_id: str, artifact, siblings) -> List[str]:
+    verdict = "not blessed" if metadata_store.property_value(artifact, "blessed") == 0 else "not pushed"
     detail = metadata_store.property_value(artifact, "reasons") or metadata_store.property_value(artifact, "reason")
     if detail:
         return [f"{node_id}: {verdict}: {detail}"]
@@ -180,6 +193,17 @@ def _artifact_refusals(store, node_id: str, artifact, siblings) -> List[str]:
     failures = [failure for sibling in siblings if sibling.type_id == evaluation_type
                 for failure in _gate_failures(sibling.uri)]
     return [f"{node_id}: {verdict}" + (f": {failure}" if failure else "") for failure in failures or [""]]
+
+
+def _push_report_reasons(pushed_model_uri: str) -> List[str]:
+    """The reasons the VersionPusher wrote beside its PushedModel (both gates' findings, one per line)."""
+    from components.version_pusher.executor import PUSH_REPORT
+
+    try:
+        with open(os.path.join(pushed_model_uri, PUSH_REPORT), encoding="utf-8") as handle:
+            return list(json.load(handle).get("reasons", []))
+    except (OSError, ValueError):
+        return []
 
 
 def _gate_failures(evaluation_uri: str) -> List[str]:

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Dict, Optional
+import shutil
+from typing import Dict, List, Optional
 
 METADATA_FILE = os.path.join("assets.extra", "nlp2prod_metadata.json")
 
@@ -40,3 +41,19 @@ def version_pushed_by(serving_root: str, model_name: str, run_id: str) -> Option
         if metadata.get("run_id") == run_id:
             return version
     return None
+
+
+def remove_stale_staging(serving_root: str, model_name: str, staging_prefix: str) -> List[str]:
+    """Deletes staging folders a killed push left beside the versions; returns their paths.
+
+    Call only while holding the run lock: pushes happen inside runs, so none can be in progress then. Servers
+    never load these folders (their names are not integers); removing them only frees the space.
+    """
+    model_dir = os.path.join(serving_root, model_name)
+    if not os.path.isdir(model_dir):
+        return []
+    stale = [os.path.join(model_dir, name) for name in sorted(os.listdir(model_dir))
+             if name.startswith(staging_prefix)]
+    for path in stale:
+        shutil.rmtree(path, ignore_errors=True)
+    return stale

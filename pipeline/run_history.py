@@ -33,6 +33,7 @@ class RunRecord:
     error: str = ""
     failed_component: str = ""
     recovered_executions: List[int] = dataclasses.field(default_factory=list)
+    removed_staging: List[str] = dataclasses.field(default_factory=list)
     trigger: str = "manual"
 
     def __post_init__(self):

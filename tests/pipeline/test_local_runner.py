@@ -79,6 +79,24 @@ def test_gate_stop_is_a_refusal_with_its_reasons(tmp_path):
     assert not os.path.exists(config.push.serving_root)
 
 
+def test_pusher_refusal_reasons_come_from_its_report(tmp_path):
+    config = _config(tmp_path)
+    _add_span(config, 1)
+    record = run_once(config, toy_pipeline_factory(push_refusal="model gate: macro_f1 overall: 0.41 < floor 0.5"))
+    assert record.outcome == "refused"
+    assert record.reasons == ["ToyPusher: model gate: macro_f1 overall: 0.41 < floor 0.5"]
+
+
+def test_staging_left_by_a_killed_push_is_removed_under_the_lock(tmp_path):
+    config = _config(tmp_path)
+    _add_span(config, 1)
+    stale = tmp_path / "serving" / "nlp2prod" / ".staging-k1ll3d"
+    (stale / "version" / "variables").mkdir(parents=True)
+    record = run_local(config, toy_pipeline_factory())
+    assert record.removed_staging == [str(stale)] and not stale.exists()
+    assert os.listdir(tmp_path / "serving" / "nlp2prod") == ["1"]
+
+
 def test_kill_9_mid_run_then_next_run_recovers(tmp_path):
     config = _config(tmp_path)
     _add_span(config, 1)

@@ -50,13 +50,22 @@ def Hold(examples: InputArtifact[standard_artifacts.Examples], held: OutputArtif
 
 
 class ToyPusherSpec(ComponentSpec):
-    PARAMETERS = {"serving_root": ExecutionParameter(type=str), "model_name": ExecutionParameter(type=str)}
+    PARAMETERS = {"serving_root": ExecutionParameter(type=str), "model_name": ExecutionParameter(type=str),
+                  "refusal": ExecutionParameter(type=str, optional=True)}
     INPUTS = {"held": ChannelParameter(type=standard_artifacts.Examples)}
     OUTPUTS = {"pushed_model": ChannelParameter(type=standard_artifacts.PushedModel)}
 
 
 class ToyPusherExecutor(base_executor.BaseExecutor):
     def Do(self, input_dict, output_dict, exec_properties):
+        pushed = output_dict["pushed_model"][0]
+        if exec_properties.get("refusal"):
+            # What the real VersionPusher does on a refusal: pushed = 0 and the reasons in push_report.json.
+            pushed.set_int_custom_property("pushed", 0)
+            os.makedirs(pushed.uri, exist_ok=True)
+            with open(os.path.join(pushed.uri, "push_report.json"), "w", encoding="utf-8") as f:
+                json.dump({"pushed": False, "reasons": [exec_properties["refusal"]]}, f)
+            return
         model_dir = os.path.join(exec_properties["serving_root"], exec_properties["model_name"])
         os.makedirs(model_dir, exist_ok=True)
         version = max([int(n) for n in os.listdir(model_dir) if n.isdigit()] + [0]) + 1
@@ -72,7 +81,6 @@ class ToyPusherExecutor(base_executor.BaseExecutor):
         with open(os.path.join(stage, "assets.extra", "nlp2prod_metadata.json"), "w", encoding="utf-8") as f:
             json.dump(metadata, f)
         os.rename(stage, os.path.join(model_dir, str(version)))
-        pushed = output_dict["pushed_model"][0]
         pushed.set_int_custom_property("pushed", 1)
         pushed.set_int_custom_property("pushed_version", version)
 
@@ -81,8 +89,9 @@ class ToyPusher(base_component.BaseComponent):
     SPEC_CLASS = ToyPusherSpec
     EXECUTOR_SPEC = executor_spec.ExecutorClassSpec(ToyPusherExecutor)
 
-    def __init__(self, held, serving_root: str, model_name: str):
+    def __init__(self, held, serving_root: str, model_name: str, refusal: str = ""):
         super().__init__(spec=ToyPusherSpec(held=held, serving_root=serving_root, model_name=model_name,
+                                            refusal=refusal or None,
                                             pushed_model=channel.Channel(type=standard_artifacts.PushedModel)))
 
 
@@ -92,7 +101,8 @@ def newest_span(data_root: str) -> int:
     return max([int(m.group(1)) for n in names if (m := re.fullmatch(r"span-(\d+)", n))] + [0])
 
 
-def toy_pipeline_factory(hold_seconds: float = 0.0, flag_file: str = "", fail_with: str = "", refuse_with: str = ""):
+def toy_pipeline_factory(hold_seconds: float = 0.0, flag_file: str = "", fail_with: str = "", refuse_with: str = "",
+                         push_refusal: str = ""):
     """Returns a `create_pipeline`-shaped factory for the toy pipeline."""
 
     def create(config: RunConfig, metadata_connection_config=None) -> tfx.dsl.Pipeline:
@@ -100,7 +110,7 @@ def toy_pipeline_factory(hold_seconds: float = 0.0, flag_file: str = "", fail_wi
         hold = Hold(examples=read.outputs["examples"], seconds=float(hold_seconds), flag_file=flag_file,
                     fail_with=fail_with, refuse_with=refuse_with)
         push = ToyPusher(held=hold.outputs["held"], serving_root=config.push.serving_root,
-                         model_name=config.push.model_name)
+                         model_name=config.push.model_name, refusal=push_refusal)
         return tfx.dsl.Pipeline(
             pipeline_name=config.pipeline_name, pipeline_root=config.pipeline_root,
             components=[read, hold, push], enable_cache=config.enable_cache,
