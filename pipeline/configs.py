@@ -91,7 +91,7 @@ class ModelConfig:
     # Keep only the vocabulary pieces the corpus (all splits) and the reference texts need.
     trim_vocabulary: bool = True
     # Margin for text the corpus never showed: the most probable pieces of each script the corpus uses.
-    vocab_margin_per_script: int = 2000
+    vocab_margin_per_script: int = 5000
     warm_start: bool = False
     train_steps: Optional[int] = None  # None: epochs over the whole train split
     seed: int = 13

@@ -41,7 +41,7 @@ class Recipe:
     pruning_epochs: int = 1
     pruning_tolerance: float = 0.03
     trim_vocabulary: bool = True
-    vocab_margin_per_script: int = 2000
+    vocab_margin_per_script: int = 5000
     train_steps: Optional[int] = None
     seed: int = 13
 
