@@ -19,6 +19,7 @@ from machine import LOCALHOST, free_port
 
 BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(BENCH_DIR)
+_LOGS: Dict[int, object] = {}  # pid -> the temp file its output goes to
 SERVE = "import sys; from serving.cli import serve_main; sys.exit(serve_main(sys.argv[1:]))"
 
 
@@ -57,8 +58,10 @@ def _grpc_ready(address: str) -> Callable[[], bool]:
 
 @contextlib.contextmanager
 def _process(command: List[str], ready: Callable[[], bool], timeout_s: float) -> Iterator[subprocess.Popen]:
+    """Starts `command`, waits until `ready()`, yields the process (its output so far: `read_log(process)`)."""
     log = tempfile.TemporaryFile("w+", encoding="utf-8")
     process = subprocess.Popen(command, cwd=REPO, env=child_env(), stdout=log, stderr=subprocess.STDOUT)
+    _LOGS[process.pid] = log
     try:
         deadline = time.monotonic() + timeout_s
         while not ready():
@@ -76,22 +79,37 @@ def _process(command: List[str], ready: Callable[[], bool], timeout_s: float) ->
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+        _LOGS.pop(process.pid, None)
         log.close()
+
+
+def read_log(process: subprocess.Popen) -> str:
+    """Everything a running server process has written so far."""
+    log = _LOGS[process.pid]
+    log.flush()
+    log.seek(0)
+    text = log.read()
+    log.seek(0, os.SEEK_END)
+    return text
 
 
 @contextlib.contextmanager
 def our_server(model_name: str, base_path: str, batching_file: Optional[str] = None,
-               extra_flags: Optional[List[str]] = None, timeout_s: float = 180.0) -> Iterator[Dict[str, object]]:
-    """`nlp2prod serve` for one model; yields {"grpc": "host:port", "rest": "http://host:port", "pid"}."""
+               extra_flags: Optional[List[str]] = None, timeout_s: float = 180.0,
+               model_config_file: Optional[str] = None) -> Iterator[Dict[str, object]]:
+    """`nlp2prod serve` for one model (or the models of `model_config_file`); yields {"grpc": "host:port",
+    "rest": "http://host:port", "process"}."""
     grpc_port, rest_port = free_port(), free_port()
-    flags = [f"--host={LOCALHOST}", f"--port={grpc_port}", f"--rest_api_port={rest_port}",
-             f"--model_name={model_name}", f"--model_base_path={base_path}", "--file_system_poll_wait_seconds=0"]
+    models = ([f"--model_config_file={model_config_file}"] if model_config_file
+              else [f"--model_name={model_name}", f"--model_base_path={base_path}"])
+    flags = [f"--host={LOCALHOST}", f"--port={grpc_port}", f"--rest_api_port={rest_port}", *models,
+             "--file_system_poll_wait_seconds=0"]
     if batching_file:
         flags += ["--enable_batching=true", f"--batching_parameters_file={batching_file}"]
     command = [sys.executable, "-c", SERVE, *flags, *(extra_flags or [])]
     rest = f"http://{LOCALHOST}:{rest_port}"
     with _process(command, _http_ready(f"{rest}/v1/ready"), timeout_s) as process:
-        yield {"grpc": f"{LOCALHOST}:{grpc_port}", "rest": rest, "pid": process.pid}
+        yield {"grpc": f"{LOCALHOST}:{grpc_port}", "rest": rest, "pid": process.pid, "process": process}
 
 
 @contextlib.contextmanager
