@@ -90,12 +90,16 @@ def _from_path(path: str, scratch: str) -> ResolvedModel:
     return ResolvedModel(path, version_dir, version, _describe(version_dir, f"given base path, version {version}"))
 
 
-def _tiny_test_model(scratch: str) -> ResolvedModel:
+def export_tiny_model(export_dir: str, seed: int, model_name: str = "nlp2prod", version: int = 1) -> str:
+    """Exports the serving tests' tiny model (seed changes its answers) with warmup records and metadata."""
     sys.path.insert(0, os.path.join(REPO, "tests", "serving"))
     import serving_test_model  # noqa: E402  (the serving tests' fixture model, shared on purpose)
 
-    version_dir = os.path.join(scratch, "base", "1")
-    serving_test_model.export_test_model(version_dir, seed=1, model_name="nlp2prod")
+    return serving_test_model.export_test_model(export_dir, seed=seed, model_name=model_name, version=version)
+
+
+def _tiny_test_model(scratch: str) -> ResolvedModel:
+    version_dir = export_tiny_model(os.path.join(scratch, "base", "1"), seed=1)
     return ResolvedModel(os.path.dirname(version_dir), version_dir, 1,
                          "tiny test model (tests/serving/serving_test_model.py: TF Text whitespace tokenizer, "
                          f"hashed bag of words, dense layer), exported to {version_dir}")
