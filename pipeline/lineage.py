@@ -190,10 +190,15 @@ def _metric_lines(metrics: dict) -> List[str]:
     lines = []
     for slice_name in sorted(flat, key=lambda s: (s != "overall", s)):
         values = flat[slice_name]
-        shown = ", ".join(f"{name} {value:.4f}" if isinstance(value, float) else f"{name} {value}"
-                          for name, value in sorted(values.items()))
+        shown = ", ".join(f"{name} {_number(value)}" for name, value in sorted(values.items()))
         lines.append(f"    {slice_name:<14} {shown}")
     return lines
+
+
+def _number(value) -> str:
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else f"{value:.4f}"
+    return str(value)
 
 
 def main(argv: Optional[List[str]] = None) -> int:
