@@ -15,6 +15,7 @@ import base64
 import binascii
 import json
 import re
+import sys
 from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
@@ -46,6 +47,9 @@ def parse_body(body: bytes, max_depth: int) -> dict:
         raise InvalidArgument(f"JSON Parse error: {error.msg} at offset: {error.pos}") from None
     except RecursionError:
         raise InvalidArgument(f"JSON Parse error: nesting deeper than {max_depth} levels") from None
+    except ValueError:
+        # Python refuses to convert integers longer than its int-digit limit (CVE-2020-10735); json has no offset.
+        raise InvalidArgument(f"JSON Parse error: an integer has more than {sys.get_int_max_str_digits()} digits") from None
     if not isinstance(document, dict):
         raise InvalidArgument(f"JSON Value: {_preview(document)} Is not object")
     return document
