@@ -22,6 +22,8 @@ def versions_on_disk(base_path: str) -> Dict[int, str]:
     found = {}
     for name in names:
         path = os.path.join(base_path, name)
-        if name.isdigit() and any(os.path.exists(os.path.join(path, f)) for f in _SAVED_MODEL_FILES):
+        # ASCII digits only, as TF Serving: str.isdigit() also takes "０２" (full-width) and "2²".
+        if name.isascii() and name.isdigit() and any(os.path.exists(os.path.join(path, f))
+                                                     for f in _SAVED_MODEL_FILES):
             found[int(name)] = path
     return found

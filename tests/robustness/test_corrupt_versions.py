@@ -115,13 +115,8 @@ def test_a_good_version_pushed_after_a_broken_one_takes_over(exported_versions, 
         srv.stop()
 
 
-# str.isdigit() is true for any Unicode digit: serving/layout.py reads "０２" (full-width) as version 2 and crashes
-# on int("2²"). TF Serving only takes ASCII digits. Strict xfail: these turn red once layout.py is fixed.
-_LAYOUT_BUG = pytest.mark.xfail(strict=True, reason="serving/layout.py versions_on_disk uses str.isdigit()")
-
-
-@pytest.mark.parametrize("name", ["2.tmp", "-2", "latest", ".2", pytest.param("０２", marks=_LAYOUT_BUG),
-                                  pytest.param("2²", marks=_LAYOUT_BUG)])
+# str.isdigit() is true for any Unicode digit ("０２" full-width, "2²"); TF Serving only takes ASCII digits.
+@pytest.mark.parametrize("name", ["2.tmp", "-2", "latest", ".2", "０２", "2²"])
 def test_non_integer_dirs_are_never_versions(name, exported_versions, tmp_path):
     base = install(exported_versions, tmp_path / "classifier", [1])
     shutil.copytree(exported_versions[2], os.path.join(base, name))
