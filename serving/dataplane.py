@@ -21,6 +21,7 @@ from serving.model_store import ModelStore, VersionStatus
 from serving.servable import CLASSIFY_METHOD, REGRESS_METHOD, Servable, Signature
 
 Arrays = Dict[str, np.ndarray]
+MAX_ELEMENTS_PER_ROW = 1 << 16  # a generous sequence length times a feature width
 Inputs = Union[Mapping[str, np.ndarray], Callable[[Signature], Mapping[str, np.ndarray]]]
 
 
@@ -38,6 +39,14 @@ class ModelRef:
 class Limits:
     max_request_batch: int = 1024
     utf8_string_inputs: Tuple[str, ...] = ("text",)
+    max_request_bytes: int = 16 * 1024 * 1024
+
+    @property
+    def max_tensor_elements(self) -> int:
+        """The most elements one request tensor may have. A tensor spelled out value by value takes at least a
+        byte per element on the wire, so a broadcast one may not grow past what the byte limit admits, nor past
+        `max_request_batch` rows of `MAX_ELEMENTS_PER_ROW`."""
+        return min(self.max_request_bytes, self.max_request_batch * MAX_ELEMENTS_PER_ROW)
 
 
 @dataclasses.dataclass(frozen=True)

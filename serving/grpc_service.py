@@ -64,9 +64,10 @@ class PredictionService(prediction_service_pb2_grpc.PredictionServiceServicer):
 
     @_rpc
     def Predict(self, request, context):
+        limit = self._plane.limits.max_tensor_elements
         result = self._plane.predict(
             model_ref(request.model_spec),
-            lambda _: {name: codec.to_ndarray(tensor, name) for name, tensor in request.inputs.items()},
+            lambda _: {name: codec.to_ndarray(tensor, name, limit) for name, tensor in request.inputs.items()},
             output_filter=list(request.output_filter), deadline=_deadline(context), entrypoint="GRPC")
         response = predict_pb2.PredictResponse()
         _fill_spec(response.model_spec, result)

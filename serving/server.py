@@ -73,7 +73,8 @@ class ModelServer:
         options = StoreOptions(config.max_num_load_retries, config.load_retry_interval_seconds,
                                config.num_load_threads, config.allow_version_labels_for_unavailable_models)
         self.store = ModelStore(config.models, self._load_version, options)
-        self.plane = DataPlane(self.store, self.metrics, Limits(config.max_request_batch, config.utf8_string_inputs))
+        self.plane = DataPlane(self.store, self.metrics, Limits(config.max_request_batch, config.utf8_string_inputs,
+                                                                config.max_request_bytes))
         self._grpc: Optional[grpc.Server] = None
         self._rest: Optional[HttpServer] = None
         self._pollers = []

@@ -54,7 +54,8 @@ def _replay(servable: Servable, plane: DataPlane, log: prediction_log_pb2.Predic
     kind = log.WhichOneof("log_type")
     if kind == "predict_log":
         request = log.predict_log.request
-        inputs = {name: codec.to_ndarray(tensor, name) for name, tensor in request.inputs.items()}
+        limit = plane.limits.max_tensor_elements
+        inputs = {name: codec.to_ndarray(tensor, name, limit) for name, tensor in request.inputs.items()}
         plane.predict_on(servable, request.model_spec.signature_name, inputs, list(request.output_filter))
     elif kind == "classify_log":
         request = log.classify_log.request

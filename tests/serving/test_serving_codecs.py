@@ -9,7 +9,7 @@ from tensorflow.core.framework import tensor_pb2, types_pb2
 from tensorflow_serving.apis import input_pb2
 
 from serving import codec, rest_codec
-from serving.errors import InvalidArgument
+from serving.errors import InvalidArgument, ResourceExhausted
 from serving.servable import Signature, TensorSpec
 
 
@@ -47,6 +47,37 @@ def test_inconsistent_tensor_content_is_invalid_argument():
         codec.to_ndarray(proto, "x")
     with pytest.raises(InvalidArgument, match="unsupported dtype DT_RESOURCE"):
         codec.to_ndarray(tensor_pb2.TensorProto(dtype=types_pb2.DT_RESOURCE), "x")
+
+
+def _proto(dtype, shape, **values) -> tensor_pb2.TensorProto:
+    proto = tensor_pb2.TensorProto(dtype=dtype, **values)
+    for size in shape:
+        proto.tensor_shape.dim.add(size=size)
+    return proto
+
+
+@pytest.mark.parametrize("proto, error, words", [
+    (_proto(types_pb2.DT_STRING, [2 ** 40], string_val=[b"a"]), ResourceExhausted, "more than the limit of 1000"),
+    (_proto(types_pb2.DT_FLOAT, [2 ** 31, 2 ** 31]), ResourceExhausted, "4611686018427387904 elements"),
+    (_proto(types_pb2.DT_STRING, [1] * 1000, string_val=[b"a"]), InvalidArgument, "1000 dimensions; at most 32"),
+    (_proto(types_pb2.DT_STRING, [3], string_val=[b"a", b"b"]), InvalidArgument, "3 elements but 2 values"),
+    (_proto(types_pb2.DT_FLOAT, [2]), InvalidArgument, "2 elements but 0 values in float_val"),
+    (_proto(types_pb2.DT_INT8, [2], int_val=[1, 2, 3]), InvalidArgument, "2 elements but 3 values"),
+    (_proto(types_pb2.DT_STRING, [1], tensor_content=b"ab"), InvalidArgument, "cannot use tensor_content"),
+    (_proto(types_pb2.DT_UINT8, [3], tensor_content=b"ab"), InvalidArgument, "tensor_content has 2 bytes"),
+    (_proto(999, [1]), InvalidArgument, "unsupported dtype DataType 999"),
+])
+def test_request_tensors_are_bounded_and_consistent_before_they_are_built(proto, error, words):
+    with pytest.raises(error) as caught:
+        codec.to_ndarray(proto, "text", max_elements=1000)
+    assert words in caught.value.message and "'text'" in caught.value.message
+
+
+def test_one_value_fills_the_shape_and_other_dtypes_go_through_tensorflow():
+    assert codec.to_ndarray(_proto(types_pb2.DT_STRING, [2, 2], string_val=[b"a"]), "x").tolist() == [[b"a"] * 2] * 2
+    assert codec.to_ndarray(_proto(types_pb2.DT_INT8, [3], int_val=[4]), "x").tolist() == [4, 4, 4]
+    assert codec.to_ndarray(_proto(types_pb2.DT_UINT8, [2], tensor_content=b"\x01\x02"), "x").tolist() == [1, 2]
+    assert codec.to_ndarray(_proto(types_pb2.DT_STRING, [0, 5]), "x").shape == (0, 5)
 
 
 def test_context_is_prepended_to_each_example():
@@ -110,6 +141,11 @@ def test_depth_is_checked_outside_strings_and_before_parsing():
         rest_codec.check_depth(b'{"a": [[[[[1]]]]]}', 4)
     with pytest.raises(InvalidArgument, match="nesting deeper than 32"):
         rest_codec.parse_body(b"[" * 100_000, 32)
+
+
+def test_an_integer_past_pythons_digit_limit_is_invalid_argument():
+    with pytest.raises(InvalidArgument, match="an integer has more than 4300 digits"):
+        rest_codec.parse_body(b'{"instances": [' + b"7" * 5000 + b"]}", 32)
 
 
 def test_examples_from_json_types():
