@@ -10,6 +10,7 @@ from tensorflow_serving.apis import predict_pb2, prediction_service_pb2_grpc
 from serving import server
 from serving.config import ServedModel, ServerConfig, VersionPolicy
 from serving.errors import FailedPrecondition, NotFound
+from serving.layout import versions_on_disk
 from serving.model_store import State
 from serving_test_support import MODEL, install, wait_for
 
@@ -54,6 +55,13 @@ def test_integer_dirs_with_a_saved_model_are_versions(exported, tmp_path):
     with start(base, VersionPolicy("all")) as srv:
         assert states(srv) == {1: State.AVAILABLE, 2: State.AVAILABLE}
         assert predict_version(srv) == 2
+
+
+def test_only_ascii_digit_names_are_versions(tmp_path):
+    for name in ("7", "０２", "2²", "٣", "2.tmp", "-2"):  # full-width 02, superscript 2, Arabic-Indic 3
+        os.makedirs(tmp_path / name)
+        (tmp_path / name / "saved_model.pb").write_bytes(b"")
+    assert versions_on_disk(str(tmp_path)) == {7: str(tmp_path / "7")}
 
 
 def test_a_version_that_fails_to_load_shows_its_error_and_never_serves(exported, tmp_path):
