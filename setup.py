@@ -10,6 +10,7 @@ SERVING = [
     "tensorflow-text==2.16.1",
     "tensorflow-serving-api==2.16.1",
     "grpcio",
+    "grpcio-health-checking",
     "prometheus-client",
 ]
 TRAINING = [

@@ -10,18 +10,21 @@ from __future__ import annotations
 import functools
 import logging
 import time
-from typing import Callable, Optional
+from typing import Callable, Dict, Optional
 
 import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from tensorflow_serving.apis import (classification_pb2, get_model_metadata_pb2, get_model_status_pb2,
                                      inference_pb2, model_management_pb2, model_service_pb2_grpc, predict_pb2,
                                      prediction_service_pb2_grpc, regression_pb2)
 
-from serving import codec, config as config_lib, protos
+from serving import codec, config as config_lib
 from serving.dataplane import DataPlane, ModelRef, Result
 from serving.errors import InvalidArgument, ServingError
+from serving.model_store import ModelStore
 
 log = logging.getLogger(__name__)
+_SERVING, _NOT_SERVING = health_pb2.HealthCheckResponse.SERVING, health_pb2.HealthCheckResponse.NOT_SERVING
 
 
 def _rpc(method: Callable) -> Callable:
@@ -161,7 +164,8 @@ class ModelService(model_service_pb2_grpc.ModelServiceServicer):
             _refuse(response, context, error.grpc_code, error.message)
         except Exception as error:  # a bug must answer INTERNAL and leave the server up
             log.exception("HandleReloadConfigRequest failed")
-            _refuse(response, context, grpc.StatusCode.INTERNAL, f"internal error in HandleReloadConfigRequest: {error}")
+            _refuse(response, context, grpc.StatusCode.INTERNAL,
+                    f"internal error in HandleReloadConfigRequest: {error}")
         return response
 
 
@@ -172,48 +176,37 @@ def _refuse(response, context: grpc.ServicerContext, code: grpc.StatusCode, mess
     context.set_details(message)
 
 
-class HealthService:
-    """grpc.health.v1.Health: "" is SERVING once every model is AVAILABLE; a model name asks about one model."""
+class ModelHealth:
+    """grpc.health.v1 through grpc_health's `HealthServicer`: each model name is SERVING while it has an AVAILABLE
+    version, "" once every configured model has one; a model dropped from the config turns NOT_SERVING. Statuses
+    follow the store's availability as it changes; `shutdown()` turns every one NOT_SERVING for good."""
 
-    def __init__(self, plane: DataPlane, poll_seconds: float = 0.5):
-        self._plane, self._poll_seconds = plane, poll_seconds
+    def __init__(self, store: ModelStore):
+        self.servicer = health.HealthServicer()
+        self._statuses: Dict[str, int] = {}
+        store.watch_availability(self._update)
 
-    def _status(self, service: str) -> Optional[int]:
-        serving, not_serving = protos.HealthCheckResponse.SERVING, protos.HealthCheckResponse.NOT_SERVING
-        if not service:
-            return serving if self._plane.store.ready() else not_serving
-        if service not in self._plane.store.model_names():
-            return None
-        return serving if self._plane.store.available(service) else not_serving
+    def _update(self, available: Dict[str, bool]) -> None:
+        statuses = {name: _SERVING if up else _NOT_SERVING for name, up in available.items()}
+        statuses.update({name: _NOT_SERVING for name in self._statuses if name and name not in available})
+        statuses[""] = _SERVING if all(available.values()) else _NOT_SERVING
+        for name, status in statuses.items():
+            if self._statuses.get(name) != status:
+                self.servicer.set(name, status)
+        self._statuses = statuses
 
-    def Check(self, request, context):
-        status = self._status(request.service)
-        if status is None:
-            context.abort(grpc.StatusCode.NOT_FOUND, f"unknown service {request.service!r}")
-        return protos.HealthCheckResponse(status=status)
-
-    def Watch(self, request, context):
-        last = object()
-        while context.is_active():
-            status = self._status(request.service)
-            if status is None:
-                status = protos.HealthCheckResponse.SERVICE_UNKNOWN
-            if status != last:
-                last = status
-                yield protos.HealthCheckResponse(status=status)
-            time.sleep(self._poll_seconds)
-
-    def handler(self) -> grpc.GenericRpcHandler:
-        kwargs = dict(request_deserializer=protos.HealthCheckRequest.FromString,
-                      response_serializer=protos.HealthCheckResponse.SerializeToString)
-        return grpc.method_handlers_generic_handler(protos.HEALTH_SERVICE, {
-            "Check": grpc.unary_unary_rpc_method_handler(self.Check, **kwargs),
-            "Watch": grpc.unary_stream_rpc_method_handler(self.Watch, **kwargs)})
+    def shutdown(self) -> None:
+        self.servicer.enter_graceful_shutdown()
 
 
-def add_services(server: grpc.Server, plane: DataPlane, tensor_content: bool, health: bool) -> None:
+def add_services(server: grpc.Server, plane: DataPlane, tensor_content: bool,
+                 with_health: bool) -> Optional[ModelHealth]:
+    """Registers the services on `server`; returns the health service when `with_health` asks for one."""
     prediction_service_pb2_grpc.add_PredictionServiceServicer_to_server(
         PredictionService(plane, tensor_content), server)
     model_service_pb2_grpc.add_ModelServiceServicer_to_server(ModelService(plane), server)
-    if health:
-        server.add_generic_rpc_handlers((HealthService(plane).handler(),))
+    if not with_health:
+        return None
+    model_health = ModelHealth(plane.store)
+    health_pb2_grpc.add_HealthServicer_to_server(model_health.servicer, server)
+    return model_health

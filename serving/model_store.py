@@ -99,6 +99,8 @@ class ModelStore:
         self._versions: Dict[str, Dict[int, _Version]] = {}
         self._aspired: Dict[str, Set[int]] = {}
         self._empty: Set[str] = set()
+        self._listeners: List[Callable[[Dict[str, bool]], None]] = []
+        self._published: Dict[str, bool] = {}
         self._closed = threading.Event()
         self._loaders = concurrent.futures.ThreadPoolExecutor(max(1, options.num_load_threads), "load")
         self._unloaders = concurrent.futures.ThreadPoolExecutor(2, "unload")
@@ -122,6 +124,7 @@ class ModelStore:
                     log.warning("no versions of model %s found under %s", name, model.base_path)
             for name in set(self._versions) - set(self._models):
                 self._aspire(name, {}, set())
+            self._publish()  # a model added with nothing on disk yet changes no version, but is unavailable
 
     def reload(self, models: Sequence[ServedModel]) -> None:
         """Replaces the whole model list (HandleReloadConfigRequest); labels obey the availability rule."""
@@ -171,6 +174,14 @@ class ModelStore:
             versions[version].state = State.UNLOADING
             self._unloaders.submit(self._unload, versions[version])
         self._lock.notify_all()
+        self._publish()
+
+    def _publish(self) -> None:
+        available = {name: self._available(name) for name in self._models}
+        if available != self._published:
+            self._published = available
+            for listener in self._listeners:
+                listener(dict(available))
 
     # ---- loading and unloading ----------------------------------------------------------------------------
     def _load(self, entry: _Version) -> None:
@@ -264,6 +275,18 @@ class ModelStore:
                     raise NotFound(f"Could not find version {version} of model {name}")
                 versions = {version: versions[version]}
             return [VersionStatus(v, e.state, e.error) for v, e in sorted(versions.items())]
+
+    def watch_availability(self, listener: Callable[[Dict[str, bool]], None]) -> None:
+        """Calls `listener({model: has an AVAILABLE version})` for every configured model now, and again each time
+        that map changes (a version becomes or stops being AVAILABLE, the config adds or removes a model).
+
+        The store's lock is held during the call, so the listener sees changes in order; it must be quick and
+        must not call back into the store.
+        """
+        with self._lock:
+            self._publish()
+            self._listeners.append(listener)
+            listener(dict(self._published))
 
     def labels(self, name: str) -> Dict[str, int]:
         with self._lock:

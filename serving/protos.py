@@ -4,8 +4,6 @@
   `--batching_parameters_file`.
 - `MonitoringConfig` / `PrometheusConfig` (tensorflow_serving/config/monitoring_config.proto): the text format of
   `--monitoring_config_file`.
-- `HealthCheckRequest` / `HealthCheckResponse` (grpc/health/v1/health.proto): the standard gRPC health service,
-  so no grpcio-health-checking package is needed.
 
 They live in a private descriptor pool: a process that also imports the upstream modules sees no clash.
 """
@@ -59,28 +57,6 @@ message_type {
 }
 """
 
-_HEALTH = """
-name: "nlp2prod/grpc/health/v1/health.proto"
-package: "grpc.health.v1"
-syntax: "proto3"
-message_type {
-  name: "HealthCheckRequest"
-  field { name: "service" number: 1 label: LABEL_OPTIONAL type: TYPE_STRING }
-}
-message_type {
-  name: "HealthCheckResponse"
-  field { name: "status" number: 1 label: LABEL_OPTIONAL type: TYPE_ENUM
-          type_name: ".grpc.health.v1.HealthCheckResponse.ServingStatus" }
-  enum_type {
-    name: "ServingStatus"
-    value { name: "UNKNOWN" number: 0 }
-    value { name: "SERVING" number: 1 }
-    value { name: "NOT_SERVING" number: 2 }
-    value { name: "SERVICE_UNKNOWN" number: 3 }
-  }
-}
-"""
-
 
 def _declare(file_text: str, *message_names: str):
     _POOL.Add(text_format.Parse(file_text, descriptor_pb2.FileDescriptorProto()))
@@ -91,7 +67,3 @@ def _declare(file_text: str, *message_names: str):
 (BatchingParameters,) = _declare(_SESSION_BUNDLE_CONFIG, "tensorflow.serving.BatchingParameters")
 PrometheusConfig, MonitoringConfig = _declare(
     _MONITORING_CONFIG, "tensorflow.serving.PrometheusConfig", "tensorflow.serving.MonitoringConfig")
-HealthCheckRequest, HealthCheckResponse = _declare(
-    _HEALTH, "grpc.health.v1.HealthCheckRequest", "grpc.health.v1.HealthCheckResponse")
-
-HEALTH_SERVICE = "grpc.health.v1.Health"

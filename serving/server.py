@@ -76,6 +76,7 @@ class ModelServer:
         self.plane = DataPlane(self.store, self.metrics, Limits(config.max_request_batch, config.utf8_string_inputs,
                                                                 config.max_request_bytes))
         self._grpc: Optional[grpc.Server] = None
+        self._health: Optional[grpc_service.ModelHealth] = None
         self._rest: Optional[HttpServer] = None
         self._pollers = []
         self._stopped = threading.Event()
@@ -130,8 +131,8 @@ class ModelServer:
                    ("grpc.max_send_message_length", -1), ("grpc.so_reuseport", 0)]
         self._grpc = grpc.server(concurrent.futures.ThreadPoolExecutor(config.grpc_max_threads, "grpc"),
                                  options=options, maximum_concurrent_rpcs=None)
-        grpc_service.add_services(self._grpc, self.plane, config.enable_serialization_as_tensor_content,
-                                  config.enable_grpc_healthcheck_service)
+        self._health = grpc_service.add_services(self._grpc, self.plane, config.enable_serialization_as_tensor_content,
+                                                 config.enable_grpc_healthcheck_service)
         try:
             self.grpc_port = self._grpc.add_insecure_port(f"{config.host}:{config.port}")
         except RuntimeError:
@@ -170,6 +171,8 @@ class ModelServer:
         self._stopped.set()
         for poller in self._pollers:
             poller.stop()
+        if self._health is not None:
+            self._health.shutdown()  # health watchers see NOT_SERVING before the ports close
         if self._rest is not None:
             self._rest.stop()
         if self._grpc is not None:

@@ -4,15 +4,16 @@ import grpc
 import numpy as np
 import pytest
 import tensorflow as tf
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 from tensorflow.core.example import example_pb2
 from tensorflow_serving.apis import (classification_pb2, get_model_metadata_pb2, get_model_status_pb2,
                                      inference_pb2, input_pb2, model_management_pb2, predict_pb2, regression_pb2)
 
-from serving import protos
 from serving_test_model import LABELS, text_example
 from serving_test_support import MODEL, SCORER
 
 TEXTS = ["hello there", "una pizza margherita", "サッカーの試合"]
+SERVING, NOT_SERVING = health_pb2.HealthCheckResponse.SERVING, health_pb2.HealthCheckResponse.NOT_SERVING
 
 
 def predict_request(texts=TEXTS, model=MODEL, version=None, label=None, signature="", key="text", dtype=tf.string):
@@ -203,17 +204,12 @@ def test_message_over_the_size_limit_is_resource_exhausted(prediction_stub):
 
 
 def test_health_check_and_watch(channel, shared_server):
-    check = channel.unary_unary("/grpc.health.v1.Health/Check",
-                                request_serializer=protos.HealthCheckRequest.SerializeToString,
-                                response_deserializer=protos.HealthCheckResponse.FromString)
-    assert check(protos.HealthCheckRequest(), timeout=5).status == protos.HealthCheckResponse.SERVING
-    assert check(protos.HealthCheckRequest(service=MODEL), timeout=5).status == protos.HealthCheckResponse.SERVING
+    stub = health_pb2_grpc.HealthStub(channel)
+    assert stub.Check(health_pb2.HealthCheckRequest(), timeout=5).status == SERVING
+    assert stub.Check(health_pb2.HealthCheckRequest(service=MODEL), timeout=5).status == SERVING
     with pytest.raises(grpc.RpcError) as caught:
-        check(protos.HealthCheckRequest(service="nope"), timeout=5)
+        stub.Check(health_pb2.HealthCheckRequest(service="nope"), timeout=5)
     assert caught.value.code() == grpc.StatusCode.NOT_FOUND
-    watch = channel.unary_stream("/grpc.health.v1.Health/Watch",
-                                 request_serializer=protos.HealthCheckRequest.SerializeToString,
-                                 response_deserializer=protos.HealthCheckResponse.FromString)
-    stream = watch(protos.HealthCheckRequest(), timeout=5)
-    assert next(stream).status == protos.HealthCheckResponse.SERVING
+    stream = stub.Watch(health_pb2.HealthCheckRequest(), timeout=5)
+    assert next(stream).status == SERVING
     stream.cancel()

@@ -5,6 +5,7 @@ import os
 import grpc
 import pytest
 import tensorflow as tf
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 from tensorflow_serving.apis import predict_pb2, prediction_service_pb2_grpc
 
 from serving import server
@@ -13,6 +14,8 @@ from serving.errors import FailedPrecondition, NotFound
 from serving.layout import versions_on_disk
 from serving.model_store import State
 from serving_test_support import MODEL, install, wait_for
+
+SERVING, NOT_SERVING = health_pb2.HealthCheckResponse.SERVING, health_pb2.HealthCheckResponse.NOT_SERVING
 
 
 def states(srv, model=MODEL):
@@ -94,6 +97,23 @@ def test_load_retries_pick_up_a_version_that_becomes_loadable(exported, tmp_path
         os.rmdir(version_dir)
         install(exported, tmp_path / MODEL, [2])
         wait_for(lambda: states(srv).get(2) is State.AVAILABLE, what="version 2 after a retry")
+
+
+def test_health_follows_availability(exported, tmp_path):
+    os.makedirs(tmp_path / MODEL)
+    with start(tmp_path / MODEL, initial_load_timeout_seconds=0.5, file_system_poll_wait_seconds=0.05) as srv:
+        with grpc.insecure_channel(f"localhost:{srv.grpc_port}") as channel:
+            stub = health_pb2_grpc.HealthStub(channel)
+            watch = stub.Watch(health_pb2.HealthCheckRequest(service=MODEL), timeout=30)
+            assert next(watch).status == NOT_SERVING
+            assert stub.Check(health_pb2.HealthCheckRequest(), timeout=5).status == NOT_SERVING
+            install(exported, tmp_path / MODEL, [1])
+            assert next(watch).status == SERVING
+            assert stub.Check(health_pb2.HealthCheckRequest(), timeout=5).status == SERVING
+            srv.store.reload([])
+            assert next(watch).status == NOT_SERVING
+            assert stub.Check(health_pb2.HealthCheckRequest(), timeout=5).status == SERVING  # no model left
+            watch.cancel()
 
 
 def test_polling_finds_a_new_version_and_unloads_the_old_one(exported, tmp_path):
