@@ -1,9 +1,11 @@
 """Kubernetes: a CronJob that runs `nlp2prod run` in the project image on the schedule, and its state volume.
 
 `concurrencyPolicy: Forbid` keeps firings from overlapping across pods, and the run lock inside the volume does
-the same for anything else that runs against it. The run's home (lock, MLMD, pipeline root, run history) lives on
-a PersistentVolumeClaim; with the default relative paths the data root and the serving root are inside it too, so
-a TF Serving deployment that mounts the same claim serves what the job pushes.
+the same for anything else that runs against it. The run's home (lock, MLMD, pipeline root, run history, and with
+the default paths the data root) lives on its own PersistentVolumeClaim. With the default serving root the job
+pushes into the serving deployment's claim (`nlp2prod-models` of serving/deploy/k8s, mounted at /models), which
+the TF Serving replicas mount read-only: a pushed version is picked up by every replica. Apply serving/deploy/k8s
+first (it owns that claim).
 """
 
 from __future__ import annotations
@@ -20,15 +22,26 @@ from pipeline.configs import RunConfig
 MANIFEST_FILE = "cronjob.yaml"
 WORKING_DIR = "/workspace"
 HOME_CLAIM = "nlp2prod-home"
+# The serving root claim and mount of serving/deploy/k8s (its models.config serves /models/<model name>).
+SERVING_CLAIM = "nlp2prod-models"
+SERVING_MOUNT = "/models"
 
 # Fields `nlp2prod run` takes as flags of their own; every other difference from the defaults goes as --set.
 _TOP_LEVEL_FLAGS = ("home",)
 
 
+def pushes_to_serving_claim(config: RunConfig) -> bool:
+    """True when the config keeps the default serving root, which the job replaces by the serving claim."""
+    return config.push.serving_root == os.path.join(config.home, "serving")
+
+
 def run_arguments(config: RunConfig) -> List[str]:
-    """Arguments of `nlp2prod run` that rebuild `config` (each field that differs from the defaults)."""
+    """Arguments of `nlp2prod run` that rebuild `config` (each field that differs from the defaults), with the
+    serving root moved to the serving claim's mount when it was the default."""
     defaults = RunConfig(home=config.home)
     args = ["--home", config.home]
+    if pushes_to_serving_claim(config):
+        args += ["--serving-root", SERVING_MOUNT]
     if not config.enable_cache:
         args.append("--no-cache")
     for section in dataclasses.fields(RunConfig):
@@ -44,7 +57,9 @@ def _section_overrides(name: str, value, default, home: str) -> List[str]:
         current, base = getattr(value, field.name), getattr(default, field.name)
         if (name, field.name) == ("data", "data_root") and current == os.path.join(home, "data"):
             continue
-        if (name, field.name) == ("push", "serving_root") and current == os.path.join(home, "serving"):
+        if (name, field.name) == ("push", "serving_root"):
+            if current != os.path.join(home, "serving"):
+                args += ["--serving-root", current]
             continue
         if current != base:
             text = ",".join(current) if isinstance(current, tuple) else str(current)
@@ -71,13 +86,16 @@ def cronjob_manifest(config: RunConfig, namespace: str = "default") -> List[dict
         "resources": {"requests": {"cpu": "2", "memory": "8Gi"}, "limits": {"memory": "16Gi"}},
         "volumeMounts": [{"name": "home", "mountPath": mount}],
     }
+    volumes = [{"name": "home", "persistentVolumeClaim": {"claimName": HOME_CLAIM}}]
+    if pushes_to_serving_claim(config):
+        container["volumeMounts"].append({"name": "models", "mountPath": SERVING_MOUNT})
+        volumes.append({"name": "models", "persistentVolumeClaim": {"claimName": SERVING_CLAIM}})
     job_spec = {
         # A failed run is recorded in the run history; retrying it blindly would only repeat the failure.
         "backoffLimit": 0,
         "template": {
             "metadata": {"labels": dict(labels)},
-            "spec": {"restartPolicy": "Never", "containers": [container],
-                     "volumes": [{"name": "home", "persistentVolumeClaim": {"claimName": HOME_CLAIM}}]},
+            "spec": {"restartPolicy": "Never", "containers": [container], "volumes": volumes},
         },
     }
     cronjob = {

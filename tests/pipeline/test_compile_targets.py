@@ -62,12 +62,25 @@ def test_cronjob_runs_nlp2prod_run_with_the_same_config(tmp_path):
     pod = spec["jobTemplate"]["spec"]["template"]["spec"]
     container = pod["containers"][0]
     assert container["image"] == "reg/nlp2prod:7" and container["command"] == ["nlp2prod", "run"]
-    assert pod["volumes"][0]["persistentVolumeClaim"]["claimName"] == claim["metadata"]["name"]
-    assert container["volumeMounts"][0]["mountPath"] == "/workspace/.nlp2prod"
+    claims = {v["name"]: v["persistentVolumeClaim"]["claimName"] for v in pod["volumes"]}
+    mounts = {m["name"]: m["mountPath"] for m in container["volumeMounts"]}
+    assert claims == {"home": claim["metadata"]["name"], "models": "nlp2prod-models"}
+    assert mounts == {"home": "/workspace/.nlp2prod", "models": "/models"}
     rebuilt = run_cli.config_from_args(run_cli.build_parser().parse_args(container["args"]))
     expected = _config_of(argv)
-    assert rebuilt.replace(beam_args=expected.beam_args) == expected
+    assert rebuilt.push.serving_root == "/models"
+    assert rebuilt.replace(beam_args=expected.beam_args, push=expected.push) == expected
     assert rebuilt.ops.beam_target == "flink"
+
+
+def test_cronjob_with_an_explicit_serving_root_keeps_it(tmp_path):
+    argv = ["--target", "cronjob", "--out", str(tmp_path), "--serving-root", "/mnt/shared/models"]
+    assert compile_cli.main(argv) == 0
+    cronjob = list(yaml.safe_load_all((tmp_path / "cronjob.yaml").read_text()))[1]
+    container = cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]
+    rebuilt = run_cli.config_from_args(run_cli.build_parser().parse_args(container["args"]))
+    assert rebuilt == _config_of(argv)
+    assert [m["mountPath"] for m in container["volumeMounts"]] == ["/workspace/.nlp2prod"]
 
 
 def test_bad_requests_print_one_line(tmp_path, capsys):
