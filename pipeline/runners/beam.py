@@ -5,8 +5,8 @@ Targets (ExampleGen, StatisticsGen, Transform and Evaluator run on Beam; the res
   multiprocess  DirectRunner with one worker process per core (`ops.beam_workers` to choose): the local
                 stand-in for a distributed runner.
   dataflow      Google Cloud Dataflow. Needs `ops.gcp_project`, `ops.gcp_region` and a `gs://` temp location in
-                `ops.beam_temp_location`; workers run the image `ops.image` (built FROM
-                apache/beam_python3.10_sdk:2.59.0 with this package installed), `ops.beam_workers` caps autoscaling.
+                `ops.beam_temp_location`; workers run the image `ops.image` (pipeline/deploy/Dockerfile: the
+                Beam 2.59 Python 3.10 SDK image with this package installed), `ops.beam_workers` caps autoscaling.
   flink         Beam's portable FlinkRunner against a running Flink cluster at `ops.flink_master`; SDK workers
                 run as Docker containers of `ops.image`; `ops.beam_workers` sets the parallelism.
   spark         PortableRunner against a Beam Spark job server at `ops.spark_job_endpoint` (start one with the

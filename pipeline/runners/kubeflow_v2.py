@@ -1,7 +1,8 @@
 """Kubeflow Pipelines V2 / Vertex AI Pipelines: the pipeline compiled to a PipelineJob JSON, and its schedule.
 
-`KubeflowV2DagRunner` only compiles (no cluster is contacted). Every step runs in `ops.image`, which must be built
-FROM gcr.io/tfx-oss-public/tfx:1.16.0 with this package installed, so that our custom components import. Paths in
+`KubeflowV2DagRunner` only compiles (no cluster is contacted). Every step runs in `ops.image`, built from
+pipeline/deploy/Dockerfile (the locked stack, this package and the KFP pipeline-spec protos), so that our custom
+components import. Paths in
 the config (home, data root, serving root) must be ones the steps can reach, e.g. gs:// paths on Vertex. Vertex
 keeps its own metadata store, so no MLMD connection is compiled in.
 
