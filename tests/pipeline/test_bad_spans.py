@@ -55,3 +55,20 @@ def test_malformed_span_is_stopped_by_the_data_gate(tmp_path):
     assert record.reasons[0].startswith("DataGate: the data gate stopped the run")
     assert _tree(config.push.serving_root) == before
     _assert_consistent(config)
+
+
+def test_schedule_command_records_each_failed_firing_and_exits_non_zero(tmp_path, capfd):
+    from pipeline import schedule
+    from pipeline.run_history import read_history
+
+    config = _home_with_production(tmp_path)
+    os.makedirs(os.path.join(config.data.data_root, "span-1"))
+    code = schedule.main(["--home", config.home, "--data-root", config.data.data_root, "--serving-root",
+                          config.push.serving_root, "--cron", "* * * * * */1", "--max-runs", "2"])
+    out = capfd.readouterr().out
+    assert code == 1
+    assert "firing 1" in out and "firing 2" in out
+    assert out.count("failed in SpanExampleGen: InputFormatError: the newest span folder") == 2
+    history = read_history(config.run_history_path)
+    assert [(r.outcome, r.trigger) for r in history] == [("failed", "schedule")] * 2
+    assert len(os.listdir(config.log_dir)) == 2
