@@ -11,7 +11,7 @@ from typing import Dict
 
 
 def slice_name(slice_key) -> str:
-    """"overall" for the empty slice, else `column=value` pairs joined by commas."""
+    """The slice as text: `overall` for the empty slice, else `column=value` pairs joined by commas."""
     parts = []
     for key in slice_key.single_slice_keys:
         kind = key.WhichOneof("kind")
