@@ -10,6 +10,7 @@ Every target takes the config flags of `nlp2prod run` (--home, --data-root, --se
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 from typing import Dict, List, Optional
@@ -49,7 +50,7 @@ def compile_config(args) -> configs.RunConfig:
     config = run_cli.config_from_args(args)
     ops = config.ops
     changes = {"schedule": args.schedule, "beam_target": args.beam, "image": args.image}
-    ops = configs.dataclasses.replace(ops, **{k: v for k, v in changes.items() if v})
+    ops = dataclasses.replace(ops, **{k: v for k, v in changes.items() if v})
     if not croniter.is_valid(ops.schedule):
         raise CompileError(f"--schedule {ops.schedule!r} is not a valid cron expression")
     config = with_beam_target(config.replace(ops=ops))
