@@ -62,6 +62,8 @@ class GateConfig:
     # L-infinity distance between the previous and the new span's language / label distributions.
     max_language_drift: float = 0.25
     max_label_drift: float = 0.25
+    # Compare the new span with the previous one at all (Kubeflow V2 cannot compile the history resolver).
+    check_drift: bool = True
     # Per-language tokenization limits, checked on the Transform output.
     max_unknown_rate: float = 0.05
     max_truncation_rate: float = 0.20

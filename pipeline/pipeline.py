@@ -74,14 +74,10 @@ def _data_half(config: RunConfig) -> List[object]:
                                   max_label_drift=gate.max_label_drift, max_language_drift=gate.max_language_drift)
     validator = tfx.components.ExampleValidator(statistics=statistics_gen.outputs["statistics"],
                                                 schema=schema_gen.outputs["schema"])
-    previous_statistics = tfx.dsl.Resolver(
-        strategy_class=RecentArtifactsStrategy,
-        config={"limit": _STATISTICS_HISTORY},
-        statistics=tfx.dsl.Channel(type=tfx.types.standard_artifacts.ExampleStatistics),
-    ).with_id("PreviousStatistics")
+    history = _previous_statistics(statistics_gen) if gate.check_drift else []
     data_gate = DataGate(statistics=statistics_gen.outputs["statistics"], anomalies=validator.outputs["anomalies"],
                          schema=schema_gen.outputs["schema"], languages=data.languages, labels=data.labels,
-                         previous_statistics=previous_statistics.outputs["statistics"])
+                         previous_statistics=history[0].outputs["statistics"] if history else None)
     transform = tfx.components.Transform(
         examples=cleaner.outputs["cleaned_examples"], schema=data_gate.outputs["gated_schema"],
         preprocessing_fn=PREPROCESSING_FN, disable_statistics=True,
@@ -91,8 +87,23 @@ def _data_half(config: RunConfig) -> List[object]:
         transformed_examples=transform.outputs["transformed_examples"],
         transform_graph=transform.outputs["transform_graph"],
         max_unknown_rate=gate.max_unknown_rate, max_truncation_rate=gate.max_truncation_rate)
-    return [example_gen, cleaner, statistics_gen, schema_gen, validator, previous_statistics, data_gate,
+    return [example_gen, cleaner, statistics_gen, schema_gen, validator, *history, data_gate,
             transform, tokenization_gate]
+
+
+def _previous_statistics(statistics_gen) -> List[object]:
+    """The Resolver handing the DataGate recent statistics, among which it finds the previous span's.
+
+    It runs after this run's StatisticsGen, so a re-run of unchanged data resolves the same artifacts and every
+    component downstream stays cached.
+    """
+    resolver = tfx.dsl.Resolver(
+        strategy_class=RecentArtifactsStrategy,
+        config={"limit": _STATISTICS_HISTORY},
+        statistics=tfx.dsl.Channel(type=tfx.types.standard_artifacts.ExampleStatistics),
+    ).with_id("PreviousStatistics")
+    resolver.add_upstream_node(statistics_gen)
+    return [resolver]
 
 
 # --- model half: Trainer → Evaluator → ServingCheck → VersionPusher -------------------------------------------

@@ -23,7 +23,7 @@ from components.data_gate.executor import Executor
 class DataGateReport(types.Artifact):
     """report.json: span, previous span, value counts per split, drift measurements, problems."""
 
-    TYPE_NAME = "Nlp2prodDataGateReport"
+    TYPE_NAME = "nlp2prod.DataGateReport"
 
 
 class DataGateSpec(types.ComponentSpec):

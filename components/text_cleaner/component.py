@@ -26,7 +26,7 @@ class Quarantine(types.Artifact):
     """Rows the TextCleaner dropped (quarantine.jsonl: split, row, reason, lang, text, detail), rows it changed
     (changes.jsonl: split, row, lang, rules, before, after) and the counts (summary.json)."""
 
-    TYPE_NAME = "Nlp2prodQuarantine"
+    TYPE_NAME = "nlp2prod.Quarantine"
 
 
 class TextCleanerSpec(types.ComponentSpec):

@@ -19,7 +19,7 @@ from components.tokenization_gate.executor import Executor
 class TokenizationReport(types.Artifact):
     """tokenization.json: per language rows, pieces, unknown and truncation rates; problems."""
 
-    TYPE_NAME = "Nlp2prodTokenizationReport"
+    TYPE_NAME = "nlp2prod.TokenizationReport"
 
 
 class TokenizationGateSpec(types.ComponentSpec):
