@@ -131,14 +131,16 @@ def _read_config(folder: str) -> EncoderConfig:
 def _layer_weights(tensors: Dict[str, np.ndarray], source: str, target: str) -> Dict[str, np.ndarray]:
     weights = {}
     for name, neutral in _LAYER_TENSORS.items():
-        if source + name + ".weight" in tensors:
-            weights[f"{target}{neutral}.kernel"] = tensors[source + name + ".weight"].astype(np.float32).T.copy()
-        if source + name + ".bias" in tensors:
-            weights[f"{target}{neutral}.bias"] = tensors[source + name + ".bias"].astype(np.float32)
+        kernel, bias = tensors.get(f"{source}{name}.weight"), tensors.get(f"{source}{name}.bias")
+        if kernel is not None:
+            weights[f"{target}{neutral}.kernel"] = kernel.astype(np.float32).T.copy()
+        if bias is not None:
+            weights[f"{target}{neutral}.bias"] = bias.astype(np.float32)
     for name, neutral in _LAYER_NORMS.items():
         for hf_suffix, neutral_suffix in ((".weight", ".gamma"), (".bias", ".beta")):
-            if source + name + hf_suffix in tensors:
-                weights[f"{target}{neutral}{neutral_suffix}"] = tensors[source + name + hf_suffix].astype(np.float32)
+            value = tensors.get(f"{source}{name}{hf_suffix}")
+            if value is not None:
+                weights[f"{target}{neutral}{neutral_suffix}"] = value.astype(np.float32)
     return weights
 
 
@@ -147,7 +149,8 @@ def _hf_tensors(checkpoint: EncoderCheckpoint) -> Dict[str, np.ndarray]:
     tensors = {name: np.ascontiguousarray(weights[neutral]) for name, neutral in _EMBEDDINGS.items()}
     for i in range(checkpoint.config.num_layers):
         for name, neutral in _LAYER_TENSORS.items():
-            tensors[f"encoder.layer.{i}.{name}.weight"] = np.ascontiguousarray(weights[f"layer.{i}.{neutral}.kernel"].T)
+            kernel = weights[f"layer.{i}.{neutral}.kernel"]
+            tensors[f"encoder.layer.{i}.{name}.weight"] = np.ascontiguousarray(kernel.T)
             tensors[f"encoder.layer.{i}.{name}.bias"] = weights[f"layer.{i}.{neutral}.bias"]
         for name, neutral in _LAYER_NORMS.items():
             tensors[f"encoder.layer.{i}.{name}.weight"] = weights[f"layer.{i}.{neutral}.gamma"]

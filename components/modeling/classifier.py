@@ -57,15 +57,19 @@ def strip_pruning(model: tf_keras.Model) -> tf_keras.Model:
     return tfmot.sparsity.keras.strip_pruning(model)
 
 
+def transformer_blocks(model: tf_keras.Model) -> List[TransformerBlock]:
+    """The model's transformer blocks, in order."""
+    return [layer for layer in model.layers if isinstance(layer, TransformerBlock)]
+
+
 def kernel_sparsity(model: tf_keras.Model) -> Dict[str, float]:
     """Fraction of exact zeros in every prunable kernel, keyed "<block>/<kernel>", plus "overall"."""
     sparsity, zeros, total = {}, 0, 0
-    for layer in model.layers:
-        if isinstance(layer, TransformerBlock):
-            for name, kernel in layer.kernels.items():
-                values = kernel.numpy()
-                sparsity[f"{layer.name}/{name}"] = round(float(np.mean(values == 0)), 4)
-                zeros, total = zeros + int(np.sum(values == 0)), total + values.size
+    for layer in transformer_blocks(model):
+        for name, kernel in layer.kernels.items():
+            values = kernel.numpy()
+            sparsity[f"{layer.name}/{name}"] = round(float(np.mean(values == 0)), 4)
+            zeros, total = zeros + int(np.sum(values == 0)), total + values.size
     sparsity["overall"] = round(zeros / total, 4) if total else 0.0
     return sparsity
 

@@ -76,55 +76,71 @@ def train_classifier(checkpoint: EncoderCheckpoint, train_examples: tf.data.Data
     _check_labels(train_labels, len(labels), "train")
     _check_labels(eval_labels, len(labels), "eval")
     trim, vocabulary_report = _plan_vocabulary(checkpoint, train_ids, eval_ids, recipe)
+    data = _Batches.prepare(train_examples, eval_examples, train_labels, len(labels), trim, recipe)
     model = classifier_lib.build_classifier(vocabulary_trim.trimmed_checkpoint(checkpoint, trim), len(labels),
                                             recipe.num_layers, recipe.freeze_embeddings, recipe.dropout_rate,
                                             recipe.seed)
-    weights = (datasets.class_weights(train_labels, len(labels)) if recipe.class_weighting
-               else np.ones(len(labels), np.float32))
-    train = datasets.batches(train_examples, recipe.batch_size, trim.remap, shuffle_seed=recipe.seed)
-    evaluation = datasets.batches(eval_examples, max(recipe.batch_size, 64), trim.remap)
-    steps_per_epoch = -(-len(train_labels) // recipe.batch_size)
-    total = min(steps_per_epoch * recipe.epochs, recipe.train_steps or steps_per_epoch * recipe.epochs)
-    dense = fit(ClassifierTrainer(model, recipe.learning_rate, total, weights), train, evaluation, len(labels),
-                recipe.epochs, recipe.early_stopping_patience, recipe.train_steps)
-    report = {"labels": list(labels), "num_layers": sum(isinstance(layer, classifier_lib.TransformerBlock)
-                                                        for layer in model.layers),
+    total = min(data.steps_per_epoch * recipe.epochs, recipe.train_steps or data.steps_per_epoch * recipe.epochs)
+    dense = fit(ClassifierTrainer(model, recipe.learning_rate, total, data.weights), data.train, data.evaluation,
+                data.num_classes, recipe.epochs, recipe.early_stopping_patience, recipe.train_steps)
+    report = {"labels": list(labels), "num_layers": len(classifier_lib.transformer_blocks(model)),
               "train_examples": int(len(train_labels)), "eval_examples": int(len(eval_labels)),
-              "class_weights": [round(float(w), 4) for w in weights], "vocabulary": vocabulary_report,
-              "dense": dataclasses.asdict(dense), "gzip_weight_bytes": {"dense": classifier_lib.gzip_weight_bytes(model)}}
+              "class_weights": [round(float(w), 4) for w in data.weights], "vocabulary": vocabulary_report,
+              "dense": dataclasses.asdict(dense),
+              "gzip_weight_bytes": {"dense": classifier_lib.gzip_weight_bytes(model)}}
     if recipe.target_sparsity > 0:
-        model, report["pruned"], report["sparsity"] = _prune(model, train, evaluation, weights, len(labels),
-                                                             steps_per_epoch, recipe, dense.best)
+        model, report["pruned"], report["sparsity"] = _prune(model, data, recipe, dense.best)
         report["gzip_weight_bytes"]["pruned"] = classifier_lib.gzip_weight_bytes(model)
     report["eval"] = (report.get("pruned") or report["dense"])["best"]
     return TrainedClassifier(model=model, trim=trim, report=report)
 
 
-def _prune(model, train, evaluation, weights, num_classes, steps_per_epoch, recipe: Recipe, dense_best):
+@dataclasses.dataclass
+class _Batches:
+    """The batched splits and what every training phase needs to know about them."""
+
+    train: tf.data.Dataset
+    evaluation: tf.data.Dataset
+    weights: np.ndarray
+    num_classes: int
+    steps_per_epoch: int
+
+    @classmethod
+    def prepare(cls, train_examples, eval_examples, train_labels: np.ndarray, num_classes: int,
+                trim: vocabulary_trim.VocabularyTrim, recipe: Recipe) -> "_Batches":
+        weights = (datasets.class_weights(train_labels, num_classes) if recipe.class_weighting
+                   else np.ones(num_classes, np.float32))
+        return cls(train=datasets.batches(train_examples, recipe.batch_size, trim.remap, shuffle_seed=recipe.seed),
+                   evaluation=datasets.batches(eval_examples, max(recipe.batch_size, 64), trim.remap),
+                   weights=weights, num_classes=num_classes,
+                   steps_per_epoch=-(-len(train_labels) // recipe.batch_size))
+
+
+def _prune(model: tf_keras.Model, data: _Batches, recipe: Recipe, dense_best: Dict[str, object]):
     """Fine-tunes a prune_low_magnitude copy to the target sparsity, strips it and checks the tolerance."""
-    total = steps_per_epoch * recipe.pruning_epochs
+    total = data.steps_per_epoch * recipe.pruning_epochs
     prunable = classifier_lib.prunable_copy(model, classifier_lib.pruning_schedule(recipe.target_sparsity, total))
     step_callback = tfmot.sparsity.keras.UpdatePruningStep()
     step_callback.set_model(prunable)
     step_callback.on_train_begin()
-    trainer = ClassifierTrainer(prunable, recipe.learning_rate, total, weights,
+    trainer = ClassifierTrainer(prunable, recipe.learning_rate, total, data.weights,
                                 before_step=lambda: step_callback.on_train_batch_begin(batch=-1))
-    result = fit(trainer, train, evaluation, num_classes, recipe.pruning_epochs, patience=0)
+    result = fit(trainer, data.train, data.evaluation, data.num_classes, recipe.pruning_epochs, patience=0)
     step_callback.on_epoch_end(batch=-1)
     stripped = classifier_lib.strip_pruning(prunable)
-    sparsity = classifier_lib.kernel_sparsity(stripped)
-    final = evaluate(predictor(stripped), evaluation, num_classes)
-    result.best = final
-    loss = dense_best["overall"]["macro_f1"] - final["overall"]["macro_f1"]
-    logging.info("pruned to %.3f sparsity: eval macro-F1 %.4f (dense %.4f)", sparsity["overall"],
-                 final["overall"]["macro_f1"], dense_best["overall"]["macro_f1"])
-    if loss > recipe.pruning_tolerance:
+    result.best = evaluate(predictor(stripped), data.evaluation, data.num_classes)
+    _check_tolerance(dense_best["overall"]["macro_f1"], result.best["overall"]["macro_f1"], recipe)
+    return stripped, dataclasses.asdict(result), classifier_lib.kernel_sparsity(stripped)
+
+
+def _check_tolerance(dense_f1: float, pruned_f1: float, recipe: Recipe) -> None:
+    logging.info("pruned to %.2f target sparsity: eval macro-F1 %.4f (dense %.4f)", recipe.target_sparsity,
+                 pruned_f1, dense_f1)
+    if dense_f1 - pruned_f1 > recipe.pruning_tolerance:
         raise PruningToleranceError(
-            f"pruning to {recipe.target_sparsity:.0%} sparsity dropped eval macro-F1 from "
-            f"{dense_best['overall']['macro_f1']:.4f} to {final['overall']['macro_f1']:.4f} "
-            f"(-{loss:.4f}, model.pruning_tolerance={recipe.pruning_tolerance}); lower model.target_sparsity, "
-            "raise model.pruning_epochs or model.pruning_tolerance")
-    return stripped, dataclasses.asdict(result), sparsity
+            f"pruning to {recipe.target_sparsity:.0%} sparsity dropped eval macro-F1 from {dense_f1:.4f} to "
+            f"{pruned_f1:.4f} (-{dense_f1 - pruned_f1:.4f}, model.pruning_tolerance={recipe.pruning_tolerance}); "
+            "lower model.target_sparsity, raise model.pruning_epochs or model.pruning_tolerance")
 
 
 def _plan_vocabulary(checkpoint: EncoderCheckpoint, train_ids: np.ndarray, eval_ids: np.ndarray,
@@ -132,8 +148,8 @@ def _plan_vocabulary(checkpoint: EncoderCheckpoint, train_ids: np.ndarray, eval_
     vocabulary, rows = checkpoint.vocabulary, checkpoint.config.vocab_size
     if not recipe.trim_vocabulary:
         trim = vocabulary_trim.identity_trim(rows, vocabulary.unk_id)
-        return trim, {"trimmed": False, "full_rows": rows, "kept_rows": rows,
-                      "eval_unknown_rate": round(vocabulary_trim.unknown_rate(eval_ids, trim, vocabulary.unk_id), 5)}
+        unknown = vocabulary_trim.unknown_rate(eval_ids, trim, vocabulary.unk_id)
+        return trim, {"trimmed": False, "full_rows": rows, "kept_rows": rows, "eval_unknown_rate": round(unknown, 5)}
     margin = recipe.vocab_margin_per_script
     trim = vocabulary_trim.plan_trim(vocabulary, rows, np.concatenate([train_ids, eval_ids]), margin)
     # How well the margin covers text never seen: the eval unknown rate had eval been left out of the plan.

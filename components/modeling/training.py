@@ -13,6 +13,7 @@ import tf_keras
 
 from components.modeling.metrics import classification_report
 
+_LOG_EVERY = 50  # steps between progress lines in the Trainer's log
 _BATCH_SIGNATURE = [tf.TensorSpec([None, None], tf.int32, name="input_ids"),
                     tf.TensorSpec([None, None], tf.int32, name="input_mask")]
 
@@ -83,13 +84,16 @@ class ClassifierTrainer:
 
     def train_epoch(self, batches: tf.data.Dataset, max_steps: Optional[int] = None) -> int:
         """Runs one pass (or `max_steps` steps); returns the number of steps taken."""
-        steps, losses = 0, []
+        steps, losses, started = 0, [], time.time()
         for ids, mask, labels, _ in batches:
             if max_steps is not None and steps >= max_steps:
                 break
             self.before_step()
             losses.append(float(self._train_step(ids, mask, labels)))
             steps += 1
+            if steps % _LOG_EVERY == 0:
+                logging.info("step %d: mean loss %.4f, %.2f s/step", steps, float(np.mean(losses[-_LOG_EVERY:])),
+                             (time.time() - started) / steps)
         logging.info("epoch: %d steps, mean loss %.4f", steps, float(np.mean(losses)) if losses else 0.0)
         return steps
 

@@ -13,7 +13,6 @@ from tfx.dsl.components.base import base_executor
 from tfx.types import artifact_utils
 from tfx.utils import path_utils
 
-from components import features, tfrecords
 from components.serving_check import canary, servability
 
 REPORT_FILE = "serving_check.json"
@@ -30,11 +29,10 @@ class Executor(base_executor.BaseExecutor):
         model = artifact_utils.get_single_instance(input_dict["model"])
         model_dir = path_utils.serving_model_path(model.uri, path_utils.is_old_model_artifact(model))
         split_uri = artifact_utils.get_split_uri(input_dict["examples"], exec_properties["example_split"])
-        pairs = ((tfrecords.string_value(e, features.TEXT), tfrecords.string_value(e, features.LANG))
-                 for e in tfrecords.read_examples(split_uri))
-        texts = servability.canary_texts(pairs, int(exec_properties["canary_per_language"]))
+        texts = servability.split_texts(split_uri, int(exec_properties["canary_per_language"]))
         labels = json.loads(exec_properties["labels"])
-        report = canary.check_in_fresh_process(model_dir, labels, texts, float(exec_properties["timeout_seconds"]))
+        timeout = float(exec_properties["timeout_seconds"])
+        report = canary.check_in_fresh_process(model_dir, labels, texts, timeout)
         blessing = artifact_utils.get_single_instance(output_dict["blessing"])
         write_verdict(blessing, report)
 

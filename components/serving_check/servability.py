@@ -113,10 +113,19 @@ def classify_problems(where: str, classes: List[List[str]], scores: np.ndarray, 
                       expected_labels: Sequence[str]) -> List[str]:
     """Checks a Classify answer against the Predict answer for the same texts."""
     if any(list(row) != list(expected_labels) for row in classes):
-        return [f"{where}: classify classes {classes[0] if classes else []} are not the labels {list(expected_labels)}"]
+        first = classes[0] if classes else []
+        return [f"{where}: classify classes {first} are not the labels {list(expected_labels)}"]
     if scores.shape != probabilities.shape or not np.allclose(scores, probabilities, atol=1e-4):
         return [f"{where}: classify scores differ from predict probabilities"]
     return []
+
+
+def split_texts(split_uri: str, per_language: int) -> Dict[str, List[str]]:
+    """`canary_texts` of the raw examples (text, lang) in one split folder of an Examples artifact."""
+    from components import features, tfrecords
+
+    return canary_texts(((tfrecords.string_value(e, features.TEXT), tfrecords.string_value(e, features.LANG))
+                         for e in tfrecords.read_examples(split_uri)), per_language)
 
 
 def canary_texts(examples: Iterable[Tuple[str, str]], per_language: int) -> Dict[str, List[str]]:

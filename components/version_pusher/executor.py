@@ -13,8 +13,7 @@ from tfx.dsl.components.base import base_executor
 from tfx.types import artifact_utils
 from tfx.utils import path_utils
 
-from components import features, tfrecords
-from components.serving_check.servability import canary_texts
+from components.serving_check.servability import split_texts
 from components.version_pusher import push, release
 
 PUSH_REPORT = "push_report.json"
@@ -40,8 +39,7 @@ class Executor(base_executor.BaseExecutor):
             return
         serving_root, name = exec_properties["serving_root"], exec_properties["model_name"]
         split_uri = artifact_utils.get_split_uri(input_dict["examples"], exec_properties["example_split"])
-        texts = canary_texts(((tfrecords.string_value(e, features.TEXT), tfrecords.string_value(e, features.LANG))
-                              for e in tfrecords.read_examples(split_uri)), int(exec_properties["warmup_per_language"]))
+        texts = split_texts(split_uri, int(exec_properties["warmup_per_language"]))
         metadata = self._metadata(input_dict, exec_properties, model, evaluation_uri)
         model_dir = path_utils.serving_model_path(model.uri, path_utils.is_old_model_artifact(model))
         version = push.push_version(model_dir, serving_root, name, push.warmup_requests(texts, name), metadata)
@@ -59,12 +57,13 @@ class Executor(base_executor.BaseExecutor):
         training = release.read_json(os.path.join(run_uri, release.TRAINING_REPORT)) if run_uri else {}
         context = self._context
         examples = input_dict["examples"][0]
+        compared = bool(_optional_uri(input_dict, "baseline_model"))
         return {
             "run_id": getattr(context, "pipeline_run_id", None),
             "pipeline_name": context.pipeline_info.id if context and context.pipeline_info else None,
             "data_spans": [int(examples.span)] if examples.has_property("span") else [],
             "labels": json.loads(exec_properties["labels"]),
-            "metrics": release.evaluation_metrics(evaluation_uri, bool(_optional_uri(input_dict, "baseline_model"))),
+            "metrics": release.evaluation_metrics(evaluation_uri, compared),
             "baseline_version": _baseline_version(input_dict, exec_properties),
             "sparsity": training.get("sparsity", {}).get("overall"),
             "sparsity_per_kernel": {k: v for k, v in training.get("sparsity", {}).items() if k != "overall"},
