@@ -97,6 +97,10 @@ class ModelReport:
             f"{len(self.corpus.eval)} rows {counts_by_language(self.corpus.eval)} (split by a hash of the text). "
             "Many lines are translations of each other across languages, which flatters every variant alike.", "",
             "## Variants", "", *self._variant_rows(), "",
+            f"Training: {self.args['epochs']} dense epochs, then {self.args['pruning_epochs']} pruning epoch(s) "
+            f"for the pruned variants; the unpruned ones train {self.args['pruning_epochs']} more dense "
+            "epoch(s) instead, so every variant sees as many epochs. `train s` includes the per-epoch "
+            "evaluation.", "",
             f"Latency and accuracy go through each exported SavedModel's raw-text `serving_default` (tokenizer "
             f"included). GFLOP/s: the Keras classifier on a fixed {batch}×{length} id block, counting the "
             "encoder's matmuls (QKV/output, FFN, attention) and the head; pruned kernels are still dense "

@@ -54,11 +54,15 @@ class VariantResult:
 
 def train_variant(name: str, checkpoint: EncoderCheckpoint, train: tf.data.Dataset, evaluation: tf.data.Dataset,
                   labels: Sequence[str], recipe: Recipe, target_sparsity: float):
-    """Trains one variant; returns (TrainedClassifier, seconds)."""
+    """Trains one variant; returns (TrainedClassifier, seconds).
+
+    Unpruned variants train `pruning_epochs` more dense epochs, so every variant sees as many epochs.
+    """
     trim, prune = VARIANTS[name]
+    epochs = recipe.epochs if prune else recipe.epochs + recipe.pruning_epochs
     started = time.perf_counter()
     trained = train_classifier(checkpoint, train, evaluation, labels, dataclasses.replace(
-        recipe, trim_vocabulary=trim, target_sparsity=target_sparsity if prune else 0.0))
+        recipe, epochs=epochs, trim_vocabulary=trim, target_sparsity=target_sparsity if prune else 0.0))
     return trained, time.perf_counter() - started
 
 
