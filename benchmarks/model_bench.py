@@ -77,7 +77,7 @@ def run(args: argparse.Namespace, export_root: str) -> model_report.ModelReport:
     from pipeline.configs import BUNDLED_LABELS, BUNDLED_LANGUAGES
 
     corpus = model_corpus.load_corpus(BUNDLED_LANGUAGES, BUNDLED_LABELS, args.max_rows_per_topic)
-    print(f"corpus: {len(corpus.train)} train / {len(corpus.eval)} eval rows in {len(corpus.languages)} "
+    print(f"corpus: {len(corpus.train)} train / {len(corpus.eval)} eval / {len(corpus.unseen)} unseen rows in {len(corpus.languages)} "
           f"languages; cleaning dropped {corpus.dropped_by_cleaning}", flush=True)
     checkpoint, asset = encoder_and_tokenizer(args.encoder, [row[0] for row in corpus.train + corpus.eval])
     preprocessing = model_corpus.Preprocessing(asset, args.max_seq_length, corpus.labels)
@@ -95,7 +95,7 @@ def run(args: argparse.Namespace, export_root: str) -> model_report.ModelReport:
         export_dir = model_variants.export_variant(trained, preprocessing, model_corpus.raw_feature_spec(),
                                                    corpus.labels, os.path.join(export_root, _slug(name), "1"))
         results.append(model_variants.measure_variant(name, trained, seconds, export_dir, corpus.eval,
-                                                      corpus.labels, checkpoint.config, args.duration,
+                                                      corpus.unseen, corpus.labels, checkpoint.config, args.duration,
                                                       (batch, length)))
         reports[name] = trained.report
         matmul.append(model_variants.matmul_flops_per_s(args.matmul_size, 10))

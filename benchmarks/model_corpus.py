@@ -26,6 +26,7 @@ Example = Tuple[str, str, str]  # (text, label, lang)
 class Corpus:
     train: List[Example]
     eval: List[Example]
+    unseen: List[Example]  # rows left out by the cap: text the vocabulary-trim plan never saw
     labels: Tuple[str, ...]
     languages: Tuple[str, ...]
     dropped_by_cleaning: Dict[str, int]
@@ -39,7 +40,8 @@ def _is_eval(text: str, eval_share: float) -> bool:
 def load_corpus(languages: Sequence[str], labels: Sequence[str], max_rows_per_topic: int,
                 eval_share: float = 0.2, seed: int = 13) -> Corpus:
     """Bundled rows → cleaned (dedup, noise rules; no language-ID pass) → at most `max_rows_per_topic` per
-    (language, topic), sampled with `seed` → train/eval by text hash."""
+    (language, topic), sampled with `seed` → train/eval by text hash. Up to half as many of the rows left out
+    per (language, topic) form `unseen`: text neither training nor the vocabulary-trim plan saw."""
     raw = read_corpus(languages, labels)
     rows = [Row(split="all", source=f"bundled:{i}", text=text, label=label, lang=lang)
             for i, (text, label, lang) in enumerate(raw)]
@@ -51,14 +53,16 @@ def load_corpus(languages: Sequence[str], labels: Sequence[str], max_rows_per_to
             groups[(row.lang, row.label)].append((row.cleaned, row.label, row.lang))
     rng = np.random.default_rng(seed)
     kept: List[Example] = []
+    unseen: List[Example] = []
     for key in sorted(groups):
         group = groups[key]
-        chosen = rng.permutation(len(group))[:max_rows_per_topic]
-        kept += [group[i] for i in sorted(chosen)]
+        order = rng.permutation(len(group))
+        kept += [group[i] for i in sorted(order[:max_rows_per_topic])]
+        unseen += [group[i] for i in sorted(order[max_rows_per_topic:max_rows_per_topic + max_rows_per_topic // 2])]
     train = [row for row in kept if not _is_eval(row[0], eval_share)]
     evaluation = [row for row in kept if _is_eval(row[0], eval_share)]
     present = tuple(lang for lang in languages if any(row[2] == lang for row in kept))
-    return Corpus(train, evaluation, tuple(labels), present, dict(dropped))
+    return Corpus(train, evaluation, unseen, tuple(labels), present, dict(dropped))
 
 
 class Preprocessing(tf_keras.layers.Layer):

@@ -47,6 +47,7 @@ class VariantResult:
     single: load.Measurement
     batch: load.Measurement
     quality: Dict[str, object]
+    unseen_quality: Dict[str, object]
     flops_per_forward: float
     achieved_flops: float
     export_dir: str
@@ -137,7 +138,8 @@ def serving_latency(signature, texts: Sequence[str], duration: float, batch: int
 
 
 def measure_variant(name: str, trained, train_seconds: float, export_dir: str, eval_rows: Sequence[Example],
-                    labels: Sequence[str], config, duration: float, flops_shape) -> VariantResult:
+                    unseen_rows: Sequence[Example], labels: Sequence[str], config, duration: float,
+                    flops_shape) -> VariantResult:
     import tensorflow_text  # noqa: F401  (registers the TF Text ops before the export is loaded)
 
     signature = tf.saved_model.load(export_dir).signatures["serving_default"]
@@ -152,5 +154,6 @@ def measure_variant(name: str, trained, train_seconds: float, export_dir: str, e
         gzip_weight_bytes=classifier_lib.gzip_weight_bytes(trained.model),
         single=serving_latency(signature, texts, duration, 1),
         batch=serving_latency(signature, texts, max(1.0, duration / 2), 32),
-        quality=serving_quality(signature, eval_rows, labels), flops_per_forward=flops["flops"],
+        quality=serving_quality(signature, eval_rows, labels),
+        unseen_quality=serving_quality(signature, unseen_rows, labels), flops_per_forward=flops["flops"],
         achieved_flops=flops["flops_per_s"], export_dir=export_dir)
