@@ -50,10 +50,14 @@ def summarise(latencies_s: Sequence[float], elapsed_s: float, batch: int = 1, fa
 
 
 def timed_loop(call: Callable[[], object], duration_s: float, max_requests: int, batch: int = 1,
-               warmup: int = 20) -> Measurement:
-    """Calls `call` back to back (after `warmup` unmeasured calls) until the duration or count is reached."""
-    for _ in range(warmup):
+               warmup: int = 20, warmup_s: float = 1.0) -> Measurement:
+    """Calls `call` back to back (after `warmup` unmeasured calls, or `warmup_s` seconds of them, whichever ends
+    first; at least one) until the duration or count is reached."""
+    warmup_until = time.perf_counter() + warmup_s
+    for _ in range(max(1, warmup)):
         call()
+        if time.perf_counter() >= warmup_until:
+            break
     latencies: List[float] = []
     started = time.perf_counter()
     stop_at = started + duration_s
