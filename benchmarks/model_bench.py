@@ -105,7 +105,8 @@ def run(args: argparse.Namespace, export_root: str) -> model_report.ModelReport:
 
 
 def _slug(name: str) -> str:
-    return "".join(c if c.isalnum() else "-" for c in name.split(" (")[0]).strip("-")
+    words = "".join(c if c.isalnum() else " " for c in name.split(" (")[0]).split()
+    return "-".join(words)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
