@@ -161,4 +161,5 @@ def dtype_enum(array: np.ndarray) -> int:
     """The DataType of a decoded array (strings are `object` arrays)."""
     if array.dtype == object or array.dtype.kind == "S":
         return types_pb2.DT_STRING
-    return tf.dtypes.as_dtype(array.dtype).as_datatype_enum
+    enum = _ENUM_BY_NUMPY.get(array.dtype)
+    return enum if enum is not None else tf.dtypes.as_dtype(array.dtype).as_datatype_enum

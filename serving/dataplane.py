@@ -245,6 +245,13 @@ def _check_shape(shape: tuple, expected: tuple, where: str) -> None:
 
 
 def _check_utf8(array: np.ndarray, where: str) -> None:
+    # One C-level pass for the whole batch: a NUL byte can never sit inside a multi-byte sequence, so the joined
+    # bytes decode exactly when every element does. The loop below only finds and names the bad element.
+    try:
+        b"\0".join(array.reshape(-1).tolist()).decode("utf-8")
+        return
+    except (UnicodeDecodeError, TypeError):
+        pass
     for index, value in enumerate(array.reshape(-1)):
         try:
             value.decode("utf-8")

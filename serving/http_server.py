@@ -17,6 +17,7 @@ from typing import Callable, Dict, NamedTuple, Optional, Set, Tuple
 
 MAX_LINE = 16 * 1024
 MAX_HEADERS = 100
+_REASONS = {status.value: status.phrase for status in http.HTTPStatus}
 
 
 class HttpRequest(NamedTuple):
@@ -143,7 +144,7 @@ class _Connection(socketserver.StreamRequestHandler):
             self.rfile.readline(MAX_LINE + 1)
 
     def _send(self, status: int, body: bytes, content_type: str, close: bool, length: Optional[int] = None) -> None:
-        reason = http.HTTPStatus(status).phrase if status in http.HTTPStatus._value2member_map_ else "Unknown"
+        reason = _REASONS.get(status, "Unknown")
         head = (f"HTTP/1.1 {status} {reason}\r\nContent-Type: {content_type}\r\n"
                 f"Content-Length: {len(body) if length is None else length}\r\n"
                 f"{'Connection: close' + chr(13) + chr(10) if close else ''}\r\n")

@@ -108,7 +108,7 @@ def _from_instances(instances, signature: Signature) -> Arrays:
             raise InvalidArgument("instances is a plain list, but expecting list of objects as multiple input "
                                   f"tensors required: {', '.join(sorted(specs))}")
         (name, spec), = specs.items()
-        if any(_is_object(item) for item in instances):
+        if any(isinstance(item, dict) and not _is_b64(item) for item in instances):
             raise InvalidArgument("'instances' mixes objects and plain values")
         return {name: to_array(instances, spec, "'instances'")}
     columns: Dict[str, list] = {name: [] for name in specs}
@@ -180,7 +180,7 @@ def _kind_name(array: np.ndarray) -> str:
 def _string_leaves(value, where: str) -> Tuple[list, tuple]:
     if isinstance(value, list):
         if all(type(item) is str for item in value):
-            return [_utf8(item, where) for item in value], (len(value),)
+            return _utf8_list(value, where), (len(value),)
         parts = [_string_leaves(item, where) for item in value]
         shape = parts[0][1] if parts else ()
         if any(part[1] != shape for part in parts):
@@ -191,6 +191,13 @@ def _string_leaves(value, where: str) -> Tuple[list, tuple]:
     if _is_b64(value):
         return [_b64(value["b64"], where)], ()
     raise InvalidArgument(f"{where}: expected a string or {{\"b64\": ...}}, got {_preview(value)}")
+
+
+def _utf8_list(texts: List[str], where: str) -> List[bytes]:
+    try:
+        return [text.encode("utf-8") for text in texts]  # no call per string: this is the usual batch
+    except UnicodeEncodeError:
+        raise InvalidArgument(f"{where}: a string holds a lone surrogate, which is not valid UTF-8") from None
 
 
 def _utf8(text: str, where: str) -> bytes:

@@ -88,6 +88,7 @@ class Servable:
     def __init__(self, name: str, version: int, path: str, batching: Optional[BatchingConfig] = None,
                  on_batch: Optional[Callable[[str, List[float], int, int], None]] = None):
         self.name, self.version, self.path = name, version, path
+        self.label = f"model {name} version {version}"  # in every message about this version; built once
         meta_graph = read_meta_graph(path)
         # Kept whole for GetModelMetadata, which lists `__saved_model_init_op` too, as upstream does.
         self.signature_defs = dict(meta_graph.signature_def)
@@ -102,10 +103,6 @@ class Servable:
         self._batching, self._on_batch = batching, on_batch
         self._schedulers: Dict[str, Optional[BatchScheduler]] = {}
         self._schedulers_lock = threading.Lock()
-
-    @property
-    def label(self) -> str:
-        return f"model {self.name} version {self.version}"
 
     def signature(self, key: str) -> Signature:
         signature = self.signatures.get(key or DEFAULT_SIGNATURE)

@@ -188,6 +188,7 @@ def test_unknown_model_version_or_label(prediction_stub, model_stub, spec, code,
     (lambda: predict_request([]), "empty batch"),
     (lambda: predict_request(["x"] * 65), "exceeds the limit of 64"),
     (lambda: predict_request([b"caf\xe9 latin-1"]), "not valid UTF-8"),
+    (lambda: predict_request([b"ok", b"\xc3", b"\xa9"]), "element 1 is not valid UTF-8"),  # "é" split in two
     (lambda: predict_request(key="texts"), "Missing but required: {text}"),
     (lambda: predict_request(signature="nope"), "Serving signature name: \"nope\" not found"),
 ])
