@@ -116,13 +116,16 @@ def test_a_good_version_pushed_after_a_broken_one_takes_over(exported_versions, 
 
 
 # str.isdigit() is true for any Unicode digit ("０２" full-width, "2²"); TF Serving only takes ASCII digits.
-@pytest.mark.parametrize("name", ["2.tmp", "-2", "latest", ".2", "０２", "2²"])
-def test_non_integer_dirs_are_never_versions(name, exported_versions, tmp_path):
+NON_VERSION_NAMES = ("2.tmp", "-2", "latest", ".2", "０２", "2²", "٢", "3 ")  # full-width, superscript, Arabic-Indic
+
+
+def test_non_integer_dirs_are_never_versions(exported_versions, tmp_path):
     base = install(exported_versions, tmp_path / "classifier", [1])
-    shutil.copytree(exported_versions[2], os.path.join(base, name))
+    for name in NON_VERSION_NAMES:
+        shutil.copytree(exported_versions[2], os.path.join(base, name))
     srv = start_server(base)
     try:
         time.sleep(0.3)
-        assert set(_states(srv)) == {1}, f"{name!r} was taken for a version: {_states(srv)}"
+        assert set(_states(srv)) == {1}, f"of {NON_VERSION_NAMES}, one was taken for a version: {_states(srv)}"
     finally:
         srv.stop()
