@@ -19,14 +19,6 @@ from robustness_support import MODEL, install, predict_request, start_server
 
 LIMIT = 1 << 20  # the servers here accept at most 1 MiB per request and 64 instances
 PREDICT = f"/v1/models/{MODEL}:predict"
-# Known bugs, reported to the serving engineer; strict, so each case turns red once its bug is fixed.
-REST_BUGS = {}
-GRPC_BUGS = {}
-
-
-def _cases(cases, bugs):
-    return [pytest.param(name, marks=pytest.mark.xfail(strict=True, reason=bugs[name])) if name in bugs else name
-            for name in cases]
 
 
 @pytest.fixture(scope="module")
@@ -88,7 +80,7 @@ REST_CASES = {
 }
 
 
-@pytest.mark.parametrize("case", _cases(REST_CASES, REST_BUGS))
+@pytest.mark.parametrize("case", list(REST_CASES))
 def test_rest_refuses_oversized_and_deep_payloads_and_stays_up(case, srv):
     status = REST_CASES[case](srv.rest_port)
     assert 400 <= status < 500, f"{case}: HTTP {status}"
@@ -118,7 +110,7 @@ GRPC_CASES = {
 }
 
 
-@pytest.mark.parametrize("case", _cases(GRPC_CASES, GRPC_BUGS))
+@pytest.mark.parametrize("case", list(GRPC_CASES))
 def test_grpc_refuses_oversized_tensors_and_stays_up(case, srv):
     request = predict_request()
     request.inputs["text"].CopyFrom(GRPC_CASES[case])
