@@ -94,6 +94,8 @@ class ModelConfig:
     trim_vocabulary: bool = True
     # Margin for text the corpus never showed: the most probable pieces of each script the corpus uses.
     vocab_margin_per_script: int = 5000
+    # Start training from the latest blessed model's weights (LatestBlessedModel resolver → Trainer base_model)
+    # instead of the pretrained encoder; a changed label set or encoder falls back, with the reason reported.
     warm_start: bool = False
     train_steps: Optional[int] = None  # None: epochs over the whole train split
     seed: int = 13

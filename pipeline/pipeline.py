@@ -113,15 +113,18 @@ def _model_half(config: RunConfig, upstream: List[object]) -> List[object]:
     by_id = {component.id: component for component in upstream}
     cleaned = by_id["TextCleaner"].outputs["cleaned_examples"]
     labels = list(config.data.labels)
-    trainer = tfx.components.Trainer(
-        run_fn=TRAINER_RUN_FN, examples=by_id["Transform"].outputs["transformed_examples"],
-        transform_graph=by_id["TokenizationGate"].outputs["gated_transform_graph"],
-        custom_config={"model": dataclasses.asdict(config.model), "labels": labels})
     baseline = tfx.dsl.Resolver(
         strategy_class=tfx.dsl.experimental.LatestBlessedModelStrategy,
         model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
         model_blessing=tfx.dsl.Channel(type=tfx.types.standard_artifacts.ModelBlessing),
     ).with_id("LatestBlessedModel")
+    # Warm start: the Trainer starts from the latest blessed model (fn_args.base_model). Wired only when asked
+    # for, so that a newly blessed model does not invalidate the cached Trainer of runs that train from scratch.
+    trainer = tfx.components.Trainer(
+        run_fn=TRAINER_RUN_FN, examples=by_id["Transform"].outputs["transformed_examples"],
+        transform_graph=by_id["TokenizationGate"].outputs["gated_transform_graph"],
+        base_model=baseline.outputs["model"] if config.model.warm_start else None,
+        custom_config={"model": dataclasses.asdict(config.model), "labels": labels})
     evaluator = tfx.components.Evaluator(
         examples=cleaned, model=trainer.outputs["model"], baseline_model=baseline.outputs["model"],
         example_splits=["eval"], module_path=EVALUATOR_MODULE,
@@ -133,4 +136,4 @@ def _model_half(config: RunConfig, upstream: List[object]) -> List[object]:
         infra_blessing=serving_check.outputs["blessing"], examples=cleaned, serving_root=config.push.serving_root,
         model_name=config.push.model_name, labels=labels, model_evaluation=evaluator.outputs["evaluation"],
         model_run=trainer.outputs["model_run"], baseline_model=baseline.outputs["model"])
-    return [trainer, baseline, evaluator, serving_check, pusher]
+    return [baseline, trainer, evaluator, serving_check, pusher]

@@ -17,7 +17,7 @@ import tf_keras
 
 from components.encoder.checkpoint import EncoderCheckpoint
 from components.modeling import classifier as classifier_lib
-from components.modeling import datasets, vocabulary_trim
+from components.modeling import datasets, vocabulary_trim, warm_start
 from components.modeling.training import ClassifierTrainer, evaluate, fit, predictor
 
 
@@ -44,6 +44,7 @@ class Recipe:
     vocab_margin_per_script: int = 5000
     train_steps: Optional[int] = None
     seed: int = 13
+    warm_start: bool = False
 
 
 @dataclasses.dataclass
@@ -56,7 +57,8 @@ class TrainedClassifier:
 
 
 def train_classifier(checkpoint: EncoderCheckpoint, train_examples: tf.data.Dataset,
-                     eval_examples: tf.data.Dataset, labels: Sequence[str], recipe: Recipe) -> TrainedClassifier:
+                     eval_examples: tf.data.Dataset, labels: Sequence[str], recipe: Recipe,
+                     blessed_model_dir: Optional[str] = None) -> TrainedClassifier:
     """Trims, fine-tunes (early stopping on eval macro-F1) and prunes a classifier on transformed examples.
 
     Args:
@@ -65,6 +67,8 @@ def train_classifier(checkpoint: EncoderCheckpoint, train_examples: tf.data.Data
       eval_examples: the same for the eval split.
       labels: label names; label_id i is labels[i].
       recipe: hyperparameters.
+      blessed_model_dir: the latest blessed model's SavedModel, the start point when `recipe.warm_start` (None:
+        none blessed yet, start from the pretrained encoder).
 
     Raises:
       datasets.TrainingDataError: an empty split or a label id outside the label list.
@@ -80,6 +84,8 @@ def train_classifier(checkpoint: EncoderCheckpoint, train_examples: tf.data.Data
     model = classifier_lib.build_classifier(vocabulary_trim.trimmed_checkpoint(checkpoint, trim), len(labels),
                                             recipe.num_layers, recipe.freeze_embeddings, recipe.dropout_rate,
                                             recipe.seed)
+    warm = (warm_start.initialize(model, trim, checkpoint.vocabulary.unk_id, labels, blessed_model_dir)
+            if recipe.warm_start else {"used": False, "reason": "model.warm_start is off"})
     total = min(data.steps_per_epoch * recipe.epochs, recipe.train_steps or data.steps_per_epoch * recipe.epochs)
     dense = fit(ClassifierTrainer(model, recipe.learning_rate, total, data.weights), data.train, data.evaluation,
                 data.num_classes, recipe.epochs, recipe.early_stopping_patience, recipe.train_steps)
@@ -87,7 +93,7 @@ def train_classifier(checkpoint: EncoderCheckpoint, train_examples: tf.data.Data
               "train_examples": int(len(train_labels)), "eval_examples": int(len(eval_labels)),
               "class_weights": [round(float(w), 4) for w in data.weights], "vocabulary": vocabulary_report,
               "dense": dataclasses.asdict(dense),
-              "gzip_weight_bytes": {"dense": classifier_lib.gzip_weight_bytes(model)}}
+              "gzip_weight_bytes": {"dense": classifier_lib.gzip_weight_bytes(model)}, "warm_start": warm}
     if recipe.target_sparsity > 0:
         model, report["pruned"], report["sparsity"] = _prune(model, data, recipe, dense.best)
         report["gzip_weight_bytes"]["pruned"] = classifier_lib.gzip_weight_bytes(model)

@@ -4,7 +4,8 @@ TFX bundles every file of this folder into the Trainer's code package, so this m
 recipe itself lives in `components.modeling`. custom_config (built by the pipeline from the RunConfig):
   {"model": dataclasses.asdict(config.model), "labels": [label names in label_id order]}
 Outputs: the SavedModel in `serving_model_dir` and `training_report.json` in `model_run_dir` (eval metrics of
-the dense and pruned models, per-kernel sparsity, gzip sizes, vocabulary trim, SavedModel bytes).
+the dense and pruned models, per-kernel sparsity, gzip sizes, vocabulary trim, SavedModel bytes, and
+`warm_start`: whether training started from the latest blessed model, or why not).
 """
 
 from __future__ import annotations
@@ -38,7 +39,9 @@ def run_fn(fn_args) -> None:
     train = datasets.read_examples(datasets.example_files(fn_args.train_files), spec)
     evaluation = datasets.read_examples(datasets.example_files(fn_args.eval_files), spec)
     checkpoint = load_checkpoint(model_config.get("encoder", "e5-small"))
-    trained = train_classifier(checkpoint, train, evaluation, labels, recipe)
+    # fn_args.base_model: the LatestBlessedModel resolver's model when config.model.warm_start (None before any
+    # model was blessed, or when warm start is off and the pipeline wires no base_model).
+    trained = train_classifier(checkpoint, train, evaluation, labels, recipe, blessed_model_dir=fn_args.base_model)
     _export(trained, transform_output, labels, fn_args.serving_model_dir)
     report = dict(trained.report, encoder=model_config.get("encoder", "e5-small"))
     size = export.saved_model_bytes(fn_args.serving_model_dir)

@@ -103,3 +103,14 @@ def test_first_run_without_blessed_model_starts_pretrained(tiny_corpus):
     model, trim = _fresh(tiny_corpus, margin=0)
     report = warm_start.initialize(model, trim, tiny_corpus.checkpoint.vocabulary.unk_id, LABELS, None)
     assert report["used"] is False and "no blessed model yet" in report["reason"]
+
+
+def test_train_classifier_reports_the_warm_start(blessed, tiny_corpus, tmp_path):
+    from components.modeling.fine_tune import Recipe, train_classifier
+    from modeling.tiny_model import split_datasets
+    train, evaluation = split_datasets(tiny_corpus, tmp_path)
+    recipe = Recipe(epochs=1, train_steps=1, batch_size=16, target_sparsity=0.0, warm_start=True)
+    trained = train_classifier(tiny_corpus.checkpoint, train, evaluation, LABELS, recipe,
+                               blessed_model_dir=blessed.path)
+    assert trained.report["warm_start"]["used"] is True
+    assert trained.report["warm_start"]["embedding_rows"] == blessed.trim.size
