@@ -128,7 +128,8 @@ def print_table(rows: List[List[object]], headers: List[str], stream: TextIO = s
 
 def _format_cell(value: object) -> str:
     if isinstance(value, float):
-        return f"{value:.3f}"
+        # Counts arrive as floats from JSON metrics; a rate is never above 1.
+        return f"{value:.0f}" if value > 1 and value.is_integer() else f"{value:.3f}"
     return str(value)
 
 
