@@ -99,20 +99,24 @@ def test_load_retries_pick_up_a_version_that_becomes_loadable(exported, tmp_path
         wait_for(lambda: states(srv).get(2) is State.AVAILABLE, what="version 2 after a retry")
 
 
+def _overall_health(stub) -> int:
+    return stub.Check(health_pb2.HealthCheckRequest(), timeout=5).status
+
+
 def test_health_follows_availability(exported, tmp_path):
     os.makedirs(tmp_path / MODEL)
     with start(tmp_path / MODEL, initial_load_timeout_seconds=0.5, file_system_poll_wait_seconds=0.05) as srv:
         with grpc.insecure_channel(f"localhost:{srv.grpc_port}") as channel:
             stub = health_pb2_grpc.HealthStub(channel)
-            watch = stub.Watch(health_pb2.HealthCheckRequest(service=MODEL), timeout=30)
+            watch = stub.Watch(health_pb2.HealthCheckRequest(service=MODEL), timeout=60)
             assert next(watch).status == NOT_SERVING
-            assert stub.Check(health_pb2.HealthCheckRequest(), timeout=5).status == NOT_SERVING
+            assert _overall_health(stub) == NOT_SERVING
             install(exported, tmp_path / MODEL, [1])
             assert next(watch).status == SERVING
-            assert stub.Check(health_pb2.HealthCheckRequest(), timeout=5).status == SERVING
+            wait_for(lambda: _overall_health(stub) == SERVING, what='"" SERVING')  # set after the model's
             srv.store.reload([])
             assert next(watch).status == NOT_SERVING
-            assert stub.Check(health_pb2.HealthCheckRequest(), timeout=5).status == SERVING  # no model left
+            wait_for(lambda: _overall_health(stub) == SERVING, what='"" SERVING with no model left')
             watch.cancel()
 
 
