@@ -83,6 +83,11 @@ class ModelConfig:
     batch_size: int = 32
     freeze_embeddings: bool = True
     dropout_rate: float = 0.1
+    # Fit the classification head on the frozen encoder before fine-tuning (linear probe, then fine-tune).
+    linear_probe: bool = True
+    # Text prepended to every input, as piece ids after bos (multilingual-e5 was trained on "query: <text>";
+    # use "" for encoders trained without one).
+    input_prefix: str = "query: "
     early_stopping_patience: int = 1
     class_weighting: bool = True
     # Magnitude pruning (tensorflow-model-optimization); 0 disables the pruning phase.

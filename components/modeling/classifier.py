@@ -6,6 +6,7 @@ import gzip
 from typing import Dict, List, Optional
 
 import numpy as np
+import tensorflow as tf
 import tensorflow_model_optimization as tfmot
 import tf_keras
 from tensorflow_model_optimization.python.core.sparsity.keras.pruning_wrapper import PruneLowMagnitude
@@ -13,7 +14,8 @@ from tensorflow_model_optimization.python.core.sparsity.keras.pruning_wrapper im
 from components.encoder.checkpoint import EncoderCheckpoint
 from components.encoder.keras_bert import TransformerBlock, encode, token_inputs
 
-LOGITS = "logits"
+POOLING_LAYER = "mean_pooling"
+HEAD_LAYER = "classifier"
 
 
 def build_classifier(checkpoint: EncoderCheckpoint, num_labels: int, num_layers: Optional[int] = None,
@@ -26,9 +28,40 @@ def build_classifier(checkpoint: EncoderCheckpoint, num_labels: int, num_layers:
     input_ids, input_mask = token_inputs()
     _, pooled = encode(checkpoint, input_ids, input_mask, num_layers, freeze_word_embeddings, dropout_rate)
     pooled = tf_keras.layers.Dropout(dropout_rate, seed=seed, name="head_dropout")(pooled)
-    head = tf_keras.layers.Dense(num_labels, name="classifier",
+    head = tf_keras.layers.Dense(num_labels, name=HEAD_LAYER,
                                  kernel_initializer=tf_keras.initializers.TruncatedNormal(stddev=0.02, seed=seed))
     return tf_keras.Model({"input_ids": input_ids, "input_mask": input_mask}, head(pooled), name="classifier")
+
+
+def fit_head(model: tf_keras.Model, batches, class_weights: np.ndarray, l2: float = 1e-4,
+             steps: int = 500) -> float:
+    """Linear probe: fits the classification head on the frozen encoder's pooled outputs (class-weighted
+    softmax regression, full batch), so fine-tuning starts from a good head instead of a random one
+    (LP-FT, Kumar et al. 2022: less distortion of the pretrained features). Returns the probe's train accuracy.
+    """
+    pooled_model = tf_keras.Model(model.inputs, model.get_layer(POOLING_LAYER).output)
+    pooled, labels = [], []
+    for ids, mask, label, _ in batches:
+        pooled.append(pooled_model({"input_ids": ids, "input_mask": mask}, training=False).numpy())
+        labels.append(label.numpy())
+    x, y = tf.constant(np.concatenate(pooled)), tf.constant(np.concatenate(labels))
+    head = model.get_layer(HEAD_LAYER)
+    kernel = tf.Variable(tf.zeros(head.kernel.shape))
+    bias = tf.Variable(tf.zeros(head.bias.shape))
+    weights = tf.gather(tf.constant(class_weights, tf.float32), y)
+    optimizer = tf_keras.optimizers.Adam(0.01, jit_compile=False)
+
+    @tf.function(autograph=False)
+    def step():
+        with tf.GradientTape() as tape:
+            losses = tf_keras.losses.sparse_categorical_crossentropy(y, x @ kernel + bias, from_logits=True)
+            loss = tf.reduce_sum(losses * weights) / tf.reduce_sum(weights) + l2 * tf.reduce_sum(kernel ** 2)
+        optimizer.apply_gradients(zip(tape.gradient(loss, [kernel, bias]), [kernel, bias]))
+
+    for _ in range(steps):
+        step()
+    head.set_weights([kernel.numpy(), bias.numpy()])
+    return float(np.mean(np.argmax((x @ kernel + bias).numpy(), axis=1) == y.numpy()))
 
 
 def pruning_schedule(target_sparsity: float, total_steps: int) -> tfmot.sparsity.keras.PolynomialDecay:

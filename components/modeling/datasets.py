@@ -41,24 +41,35 @@ def read_examples(files: Sequence[str], feature_spec: Dict[str, object]) -> tf.d
     return records.map(lambda record: tf.io.parse_single_example(record, needed))
 
 
-def batches(examples: tf.data.Dataset, batch_size: int, remap: np.ndarray,
-            shuffle_seed: Optional[int] = None) -> tf.data.Dataset:
-    """Batches of (input_ids int32 [B, L], input_mask int32 [B, L], label_id int32 [B], lang string [B]).
+def pack_for_model(input_ids: tf.Tensor, input_mask: tf.Tensor, remap, prefix_ids: Sequence[int] = ()):
+    """Transform's [B, max_seq_length] full-vocabulary ids → the classifier's int32 [B, L] (ids, mask).
 
-    L is the longest real row of the batch, so short texts cost short steps; ids pass through `remap`
-    (full vocabulary id → trimmed embedding row).
+    Cut to the batch's longest row (short texts cost short steps), `prefix_ids` inserted after the first
+    (bos) token (e5 was trained on "query: <text>"; the ids equal tokenizing the prefixed text), ids passed
+    through `remap` (full id → trimmed embedding row). Training batches and the served graph both call this.
     """
+    mask, ids = tf.cast(input_mask, tf.int32), tf.cast(input_ids, tf.int32)
+    length = tf.maximum(tf.reduce_max(tf.reduce_sum(mask, axis=1)), 1)
+    ids, mask = ids[:, :length], mask[:, :length]
+    if prefix_ids:
+        prefix = tf.tile(tf.constant([list(prefix_ids)], tf.int32), [tf.shape(ids)[0], 1])
+        ids = tf.concat([ids[:, :1], prefix, ids[:, 1:]], axis=1)
+        mask = tf.concat([mask[:, :1], tf.ones_like(prefix), mask[:, 1:]], axis=1)
+    return tf.gather(remap, ids), mask
+
+
+def batches(examples: tf.data.Dataset, batch_size: int, remap: np.ndarray,
+            shuffle_seed: Optional[int] = None, prefix_ids: Sequence[int] = ()) -> tf.data.Dataset:
+    """Batches of (input_ids int32 [B, L], input_mask int32 [B, L], label_id int32 [B], lang string [B]),
+    packed by `pack_for_model`."""
     if shuffle_seed is not None:
         examples = examples.shuffle(4096, seed=shuffle_seed, reshuffle_each_iteration=True)
     table = tf.constant(remap, tf.int32)
 
     def to_batch(row):
-        mask = tf.cast(row[features.INPUT_MASK], tf.int32)
-        length = tf.maximum(tf.reduce_max(tf.reduce_sum(mask, axis=1)), 1)
-        ids = tf.gather(table, tf.cast(row[features.INPUT_IDS][:, :length], tf.int32))
+        ids, mask = pack_for_model(row[features.INPUT_IDS], row[features.INPUT_MASK], table, prefix_ids)
         lang = row.get(features.LANG, tf.fill(tf.shape(mask)[:1], ""))
-        return ids, mask[:, :length], tf.cast(tf.reshape(row[features.LABEL_ID], [-1]), tf.int32), \
-            tf.reshape(lang, [-1])
+        return ids, mask, tf.cast(tf.reshape(row[features.LABEL_ID], [-1]), tf.int32), tf.reshape(lang, [-1])
 
     return examples.batch(batch_size).map(to_batch).prefetch(2)
 

@@ -7,7 +7,8 @@ Signatures:
   transform_features (predict) examples → the transformed features (label_id, ...): TFMA's preprocessing
                                 function, so the Evaluator reads labels exactly as Transform made them.
 The graph is: raw features → `preprocessing` (Transform's layer: tokenizer + packing) → full-vocabulary ids
-→ dense remap gather (trimmed rows) → sliced to the batch's longest row → classifier → softmax.
+→ `datasets.pack_for_model` (longest-row cut, input prefix, dense remap gather to trimmed rows, the same code
+as training) → classifier → softmax.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import tf_keras
 from tensorflow.core.protobuf import saved_model_pb2
 
 from components import features
+from components.modeling import datasets
 
 SERVING_DEFAULT = "serving_default"
 FROM_EXAMPLES = "from_examples"
@@ -41,10 +43,11 @@ class ServingModule(tf.Module):
       raw_feature_spec: tf.io parsing spec of the raw examples (must hold `text`).
       remap: int32 [full vocabulary rows] full id → classifier embedding row.
       labels: label names, index = label_id.
+      prefix_ids: full-vocabulary ids inserted after bos, as in training (see datasets.pack_for_model).
     """
 
     def __init__(self, classifier: tf_keras.Model, preprocessing, raw_feature_spec: Dict[str, object],
-                 remap: np.ndarray, labels: Sequence[str]):
+                 remap: np.ndarray, labels: Sequence[str], prefix_ids: Sequence[int] = ()):
         super().__init__(name="nlp2prod_classifier")
         self.classifier = classifier
         self.preprocessing = preprocessing
@@ -52,13 +55,13 @@ class ServingModule(tf.Module):
         self.labels = tf.Variable(list(labels), trainable=False, dtype=tf.string, name="labels")
         self._raw_spec = dict(raw_feature_spec)
         self._text_spec = {features.TEXT: raw_feature_spec[features.TEXT]}
+        self._prefix_ids = tuple(int(i) for i in prefix_ids)
 
     def _scores(self, raw: Dict[str, tf.Tensor]) -> tf.Tensor:
         encoded = self.preprocessing(raw)
-        mask = tf.cast(encoded[features.INPUT_MASK], tf.int32)
-        length = tf.maximum(tf.reduce_max(tf.reduce_sum(mask, axis=1)), 1)
-        ids = tf.gather(self.remap, tf.cast(encoded[features.INPUT_IDS][:, :length], tf.int32))
-        logits = self.classifier({"input_ids": ids, "input_mask": mask[:, :length]}, training=False)
+        ids, mask = datasets.pack_for_model(encoded[features.INPUT_IDS], encoded[features.INPUT_MASK], self.remap,
+                                            self._prefix_ids)
+        logits = self.classifier({"input_ids": ids, "input_mask": mask}, training=False)
         return tf.nn.softmax(logits, axis=-1)
 
     def _predict(self, raw: Dict[str, tf.Tensor]) -> Dict[str, tf.Tensor]:

@@ -35,6 +35,7 @@ class Recipe:
     batch_size: int = 32
     freeze_embeddings: bool = True
     dropout_rate: float = 0.1
+    linear_probe: bool = True
     early_stopping_patience: int = 1
     class_weighting: bool = True
     target_sparsity: float = 0.5
@@ -49,16 +50,18 @@ class Recipe:
 
 @dataclasses.dataclass
 class TrainedClassifier:
-    """The final (pruned, stripped) Keras model, the vocabulary trim it was built for, and the report."""
+    """The final (pruned, stripped) Keras model, the vocabulary trim and input prefix it was trained with,
+    and the report."""
 
     model: tf_keras.Model
     trim: vocabulary_trim.VocabularyTrim
     report: Dict[str, object]
+    prefix_ids: Tuple[int, ...] = ()
 
 
 def train_classifier(checkpoint: EncoderCheckpoint, train_examples: tf.data.Dataset,
                      eval_examples: tf.data.Dataset, labels: Sequence[str], recipe: Recipe,
-                     blessed_model_dir: Optional[str] = None) -> TrainedClassifier:
+                     blessed_model_dir: Optional[str] = None, prefix_ids: Sequence[int] = ()) -> TrainedClassifier:
     """Trims, fine-tunes (early stopping on eval macro-F1) and prunes a classifier on transformed examples.
 
     Args:
@@ -69,6 +72,7 @@ def train_classifier(checkpoint: EncoderCheckpoint, train_examples: tf.data.Data
       recipe: hyperparameters.
       blessed_model_dir: the latest blessed model's SavedModel, the start point when `recipe.warm_start` (None:
         none blessed yet, start from the pretrained encoder).
+      prefix_ids: full-vocabulary ids of the input prefix inserted after bos (e5's "query: "), or none.
 
     Raises:
       datasets.TrainingDataError: an empty split or a label id outside the label list.
@@ -79,13 +83,18 @@ def train_classifier(checkpoint: EncoderCheckpoint, train_examples: tf.data.Data
     eval_ids, eval_labels = datasets.piece_ids_and_labels(eval_examples)
     _check_labels(train_labels, len(labels), "train")
     _check_labels(eval_labels, len(labels), "eval")
-    trim, vocabulary_report = _plan_vocabulary(checkpoint, train_ids, eval_ids, recipe)
-    data = _Batches.prepare(train_examples, eval_examples, train_labels, len(labels), trim, recipe)
+    prefix_ids = tuple(int(i) for i in prefix_ids)
+    trim, vocabulary_report = _plan_vocabulary(checkpoint, np.concatenate([train_ids, prefix_ids]).astype(np.int64),
+                                               eval_ids, recipe)
+    data = _Batches.prepare(train_examples, eval_examples, train_labels, len(labels), trim, recipe, prefix_ids)
     model = classifier_lib.build_classifier(vocabulary_trim.trimmed_checkpoint(checkpoint, trim), len(labels),
                                             recipe.num_layers, recipe.freeze_embeddings, recipe.dropout_rate,
                                             recipe.seed)
     warm = (warm_start.initialize(model, trim, checkpoint.vocabulary.unk_id, labels, blessed_model_dir)
             if recipe.warm_start else {"used": False, "reason": "model.warm_start is off"})
+    # A warm-started head is already trained; otherwise fit it on the frozen encoder first (linear probe).
+    probe = (classifier_lib.fit_head(model, data.train, data.weights)
+             if recipe.linear_probe and not warm["used"] else None)
     total = min(data.steps_per_epoch * recipe.epochs, recipe.train_steps or data.steps_per_epoch * recipe.epochs)
     dense = fit(ClassifierTrainer(model, recipe.learning_rate, total, data.weights), data.train, data.evaluation,
                 data.num_classes, recipe.epochs, recipe.early_stopping_patience, recipe.train_steps)
@@ -93,12 +102,13 @@ def train_classifier(checkpoint: EncoderCheckpoint, train_examples: tf.data.Data
               "train_examples": int(len(train_labels)), "eval_examples": int(len(eval_labels)),
               "class_weights": [round(float(w), 4) for w in data.weights], "vocabulary": vocabulary_report,
               "dense": dataclasses.asdict(dense),
-              "gzip_weight_bytes": {"dense": classifier_lib.gzip_weight_bytes(model)}, "warm_start": warm}
+              "gzip_weight_bytes": {"dense": classifier_lib.gzip_weight_bytes(model)}, "warm_start": warm,
+              "input_prefix_ids": list(prefix_ids), "linear_probe_train_accuracy": probe}
     if recipe.target_sparsity > 0:
         model, report["pruned"], report["sparsity"] = _prune(model, data, recipe, dense.best)
         report["gzip_weight_bytes"]["pruned"] = classifier_lib.gzip_weight_bytes(model)
     report["eval"] = (report.get("pruned") or report["dense"])["best"]
-    return TrainedClassifier(model=model, trim=trim, report=report)
+    return TrainedClassifier(model=model, trim=trim, report=report, prefix_ids=prefix_ids)
 
 
 @dataclasses.dataclass
@@ -113,11 +123,12 @@ class _Batches:
 
     @classmethod
     def prepare(cls, train_examples, eval_examples, train_labels: np.ndarray, num_classes: int,
-                trim: vocabulary_trim.VocabularyTrim, recipe: Recipe) -> "_Batches":
+                trim: vocabulary_trim.VocabularyTrim, recipe: Recipe, prefix_ids: Tuple[int, ...]) -> "_Batches":
         weights = (datasets.class_weights(train_labels, num_classes) if recipe.class_weighting
                    else np.ones(num_classes, np.float32))
-        return cls(train=datasets.batches(train_examples, recipe.batch_size, trim.remap, shuffle_seed=recipe.seed),
-                   evaluation=datasets.batches(eval_examples, max(recipe.batch_size, 64), trim.remap),
+        return cls(train=datasets.batches(train_examples, recipe.batch_size, trim.remap, recipe.seed, prefix_ids),
+                   evaluation=datasets.batches(eval_examples, max(recipe.batch_size, 64), trim.remap,
+                                               prefix_ids=prefix_ids),
                    weights=weights, num_classes=num_classes,
                    steps_per_epoch=-(-len(train_labels) // recipe.batch_size))
 

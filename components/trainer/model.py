@@ -22,6 +22,7 @@ import tensorflow_transform as tft
 from components.encoder.sources import load_checkpoint
 from components.modeling import datasets, export
 from components.modeling.fine_tune import Recipe, train_classifier
+from components.tokenizer.text_encoder import load_tokenizer_asset, make_tokenizer, tokenize
 
 TRAINING_REPORT = "training_report.json"
 
@@ -38,12 +39,15 @@ def run_fn(fn_args) -> None:
     spec = transform_output.transformed_feature_spec()
     train = datasets.read_examples(datasets.example_files(fn_args.train_files), spec)
     evaluation = datasets.read_examples(datasets.example_files(fn_args.eval_files), spec)
-    checkpoint = load_checkpoint(model_config.get("encoder", "e5-small"))
+    encoder = model_config.get("encoder", "e5-small")
+    checkpoint = load_checkpoint(encoder)
+    prefix_ids = _prefix_ids(encoder, model_config.get("input_prefix", ""))
     # fn_args.base_model: the LatestBlessedModel resolver's model when config.model.warm_start (None before any
     # model was blessed, or when warm start is off and the pipeline wires no base_model).
-    trained = train_classifier(checkpoint, train, evaluation, labels, recipe, blessed_model_dir=fn_args.base_model)
+    trained = train_classifier(checkpoint, train, evaluation, labels, recipe, blessed_model_dir=fn_args.base_model,
+                               prefix_ids=prefix_ids)
     _export(trained, transform_output, labels, fn_args.serving_model_dir)
-    report = dict(trained.report, encoder=model_config.get("encoder", "e5-small"))
+    report = dict(trained.report, encoder=encoder)
     size = export.saved_model_bytes(fn_args.serving_model_dir)
     removed = trained.report["vocabulary"].get("removed_embedding_bytes", 0)
     # The removed rows are raw float32 in the variables file, so adding them back gives the untrimmed size.
@@ -54,7 +58,18 @@ def run_fn(fn_args) -> None:
     logging.info("exported %s (%d bytes); eval %s", fn_args.serving_model_dir, size, report["eval"]["overall"])
 
 
+def _prefix_ids(encoder: str, prefix: str):
+    """The piece ids of `prefix` by the encoder's own tokenizer (the one Transform used): inserted after bos they
+    equal tokenizing prefix + text, since the tokenizer starts every text with a word boundary."""
+    if not prefix:
+        return ()
+    asset = load_tokenizer_asset(encoder)
+    pieces = tokenize(make_tokenizer(asset), asset, tf.constant([prefix]))
+    return tuple(int(i) for i in pieces.flat_values.numpy())
+
+
 def _export(trained, transform_output, labels, export_dir: str) -> None:
     module = export.ServingModule(trained.model, transform_output.transform_features_layer(),
-                                  transform_output.raw_feature_spec(), trained.trim.remap, labels)
+                                  transform_output.raw_feature_spec(), trained.trim.remap, labels,
+                                  trained.prefix_ids)
     export.export_saved_model(module, export_dir)

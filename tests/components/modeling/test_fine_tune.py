@@ -76,3 +76,16 @@ def test_trim_keeps_corpus_pieces_specials_and_the_margin_of_corpus_scripts():
 def test_recipe_fields_are_model_config_fields():
     from pipeline.configs import ModelConfig
     assert {f.name for f in dataclasses.fields(Recipe)} <= {f.name for f in dataclasses.fields(ModelConfig)}
+
+
+def test_pack_for_model_inserts_the_prefix_after_bos_and_cuts_to_the_longest_row():
+    ids = np.array([[0, 5, 6, 2, 1, 1], [0, 7, 2, 1, 1, 1]])
+    mask = np.array([[1, 1, 1, 1, 0, 0], [1, 1, 1, 0, 0, 0]])
+    remap = np.arange(20, dtype=np.int32) + 100
+    packed_ids, packed_mask = datasets.pack_for_model(ids, mask, remap, prefix_ids=(9, 10))
+    assert packed_ids.numpy().tolist() == [[100, 109, 110, 105, 106, 102], [100, 109, 110, 107, 102, 101]]
+    assert packed_mask.numpy().tolist() == [[1, 1, 1, 1, 1, 1], [1, 1, 1, 1, 1, 0]]
+
+
+def test_linear_probe_fits_the_head_before_fine_tuning(trained_tiny):
+    assert trained_tiny.report["linear_probe_train_accuracy"] > 0.5
