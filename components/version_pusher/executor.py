@@ -32,12 +32,16 @@ class Executor(base_executor.BaseExecutor):
         pushed = artifact_utils.get_single_instance(output_dict["pushed_model"])
         reasons = release.refusal_reasons(release.is_blessed(model_blessing), release.is_blessed(infra),
                                           evaluation_uri, infra.uri)
+        serving_root, name = exec_properties["serving_root"], exec_properties["model_name"]
+        already = _version_of(model.uri, os.path.join(serving_root, name))
+        if already is not None:
+            # A re-run on unchanged data blesses the same model against itself: it is already served.
+            reasons.append(f"this model ({model.uri}) is already version {already} of {name!r}; nothing new to push")
         if reasons:
             logging.warning("VersionPusher: not pushed:\n  - %s", "\n  - ".join(reasons))
             pushed.set_int_custom_property("pushed", 0)
             _write_report(pushed, {"pushed": False, "reasons": reasons})
             return
-        serving_root, name = exec_properties["serving_root"], exec_properties["model_name"]
         split_uri = artifact_utils.get_split_uri(input_dict["examples"], exec_properties["example_split"])
         texts = split_texts(split_uri, int(exec_properties["warmup_per_language"]))
         metadata = self._metadata(input_dict, exec_properties, model, evaluation_uri)
@@ -76,10 +80,14 @@ def _baseline_version(input_dict, exec_properties) -> Optional[int]:
     baseline_uri = _optional_uri(input_dict, "baseline_model")
     if not baseline_uri:
         return None
-    model_root = os.path.join(exec_properties["serving_root"], exec_properties["model_name"])
+    return _version_of(baseline_uri, os.path.join(exec_properties["serving_root"], exec_properties["model_name"]))
+
+
+def _version_of(model_uri: str, model_root: str) -> Optional[int]:
+    """The newest pushed version whose metadata names this Model artifact, or None."""
     for version in reversed(push.existing_versions(model_root)):
         metadata = release.read_json(os.path.join(model_root, str(version), push.METADATA_FILE))
-        if metadata.get(MODEL_URI_FIELD) == baseline_uri:
+        if metadata.get(MODEL_URI_FIELD) == model_uri:
             return version
     return None
 

@@ -36,7 +36,7 @@ def existing_versions(model_root: str) -> List[int]:
     if not os.path.isdir(model_root):
         return []
     return sorted(int(name) for name in os.listdir(model_root)
-                  if name.isdigit() and os.path.isdir(os.path.join(model_root, name)))
+                  if name.isascii() and name.isdigit() and os.path.isdir(os.path.join(model_root, name)))
 
 
 def warmup_requests(texts_by_language: Mapping[str, Sequence[str]], model_name: str) -> List[bytes]:

@@ -79,9 +79,9 @@ def test_a_failed_push_leaves_the_previous_version_untouched(model_dir, tmp_path
     assert _fingerprint(os.path.join(root, "topics")) == before
 
 
-def _artifacts(tmp_path, model_dir, corpus, model_blessed, infra_blessed, problems=()):
+def _artifacts(tmp_path, model_dir, corpus, model_blessed, infra_blessed, problems=(), model_folder="model"):
     model = standard_artifacts.Model()
-    model.uri = str(tmp_path / "model")
+    model.uri = str(tmp_path / model_folder)
     os.makedirs(model.uri, exist_ok=True)
     if not os.path.exists(os.path.join(model.uri, "Format-Serving")):
         os.symlink(model_dir, os.path.join(model.uri, "Format-Serving"))
@@ -121,10 +121,25 @@ def test_executor_pushes_only_doubly_blessed_models(model_dir, tiny_corpus, tmp_
     assert metadata["baseline_version"] is None and set(metadata["metrics"]) == {"overall", "per_language"}
     before = _fingerprint(os.path.join(root, "topics"))
 
-    refused = _artifacts(tmp_path, model_dir, tiny_corpus, False, False, ["op 'X' is not registered"])
+    refused = _artifacts(tmp_path, model_dir, tiny_corpus, False, False, ["op 'X' is not registered"],
+                         model_folder="other-model")
     pushed, report = _run(tmp_path, refused, root, "second")
 
     assert not report["pushed"] and pushed.get_int_custom_property("pushed") == 0
     assert report["reasons"] == ["model gate: not blessed", "serving check: op 'X' is not registered"]
     assert os.listdir(os.path.join(root, "topics")) == ["1"]
+    assert _fingerprint(os.path.join(root, "topics")) == before
+
+
+def test_the_same_model_is_never_pushed_twice(model_dir, tiny_corpus, tmp_path):
+    root = str(tmp_path / "serving")
+    inputs = _artifacts(tmp_path, model_dir, tiny_corpus, True, True)
+    assert _run(tmp_path, inputs, root, "first")[1]["version"] == 1
+    before = _fingerprint(os.path.join(root, "topics"))
+
+    pushed, report = _run(tmp_path, inputs, root, "again")
+
+    assert not report["pushed"] and pushed.get_int_custom_property("pushed") == 0
+    assert report["reasons"] == [f"this model ({inputs['model'][0].uri}) is already version 1 of 'topics'; "
+                                 "nothing new to push"]
     assert _fingerprint(os.path.join(root, "topics")) == before
