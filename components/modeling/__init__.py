@@ -3,4 +3,5 @@
 Plain functions on checkpoints, tf.data datasets and Keras models; nothing here imports TFX.
 """
 
-__all__ = ["classifier", "datasets", "export", "fine_tune", "metrics", "training", "vocabulary_trim"]
+__all__ = ["classifier", "datasets", "export", "fine_tune", "metrics", "recipe", "training", "vocabulary_trim",
+           "warm_start"]

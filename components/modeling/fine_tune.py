@@ -18,34 +18,12 @@ import tf_keras
 from components.encoder.checkpoint import EncoderCheckpoint
 from components.modeling import classifier as classifier_lib
 from components.modeling import datasets, vocabulary_trim, warm_start
+from components.modeling.recipe import Recipe
 from components.modeling.training import ClassifierTrainer, evaluate, fit, predictor
 
 
 class PruningToleranceError(RuntimeError):
     """The pruned model lost more eval macro-F1 than the configured tolerance allows."""
-
-
-@dataclasses.dataclass(frozen=True)
-class Recipe:
-    """Hyperparameters of one training run (the Trainer fills it from config.model)."""
-
-    num_layers: Optional[int] = None
-    epochs: int = 3
-    learning_rate: float = 5e-5
-    batch_size: int = 32
-    freeze_embeddings: bool = True
-    dropout_rate: float = 0.1
-    linear_probe: bool = True
-    early_stopping_patience: int = 1
-    class_weighting: bool = True
-    target_sparsity: float = 0.5
-    pruning_epochs: int = 1
-    pruning_tolerance: float = 0.03
-    trim_vocabulary: bool = True
-    vocab_margin_per_script: int = 5000
-    train_steps: Optional[int] = None
-    seed: int = 13
-    warm_start: bool = False
 
 
 @dataclasses.dataclass
