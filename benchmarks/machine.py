@@ -11,7 +11,7 @@ import socket
 import subprocess
 import sys
 import time
-from typing import Dict, List
+from typing import Dict, List, Optional
 
 LOCALHOST = "127.0.0.1"
 
@@ -97,3 +97,20 @@ def command_line() -> str:
 
 def markdown_facts(facts: Dict[str, str]) -> List[str]:
     return [f"- {key}: {value}" for key, value in facts.items()]
+
+
+def add_end_facts(facts: Dict[str, str], started: Optional[float] = None) -> None:
+    """Adds the load average at the end (and the wall time since `started`, a time.time() value) to `facts`."""
+    facts["load average (1/5/15 min) at end"] = " / ".join(f"{v:.2f}" for v in os.getloadavg())
+    if started is not None:
+        facts["wall time"] = f"{time.time() - started:.0f} s"
+
+
+def publish(markdown: str, output: str) -> None:
+    """Prints a result and writes it to `output` (skipped when empty), making its folder."""
+    print("\n" + markdown)
+    if output:
+        os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
+        with open(output, "w", encoding="utf-8") as handle:
+            handle.write(markdown)
+        print(f"wrote {output}")

@@ -122,15 +122,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     finally:
         if not args.export_dir:
             shutil.rmtree(export_root, ignore_errors=True)
-    facts["load average (1/5/15 min) at end"] = " / ".join(f"{v:.2f}" for v in os.getloadavg())
-    facts["wall time"] = f"{time.time() - started:.0f} s"
-    markdown = report.markdown(machine.command_line(), facts)
-    print("\n" + markdown)
-    if args.output:
-        os.makedirs(os.path.dirname(os.path.abspath(args.output)), exist_ok=True)
-        with open(args.output, "w", encoding="utf-8") as handle:
-            handle.write(markdown)
-        print(f"wrote {args.output}")
+    machine.add_end_facts(facts, started)
+    machine.publish(report.markdown(machine.command_line(), facts), args.output)
     return 0
 
 

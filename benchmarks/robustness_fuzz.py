@@ -154,11 +154,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                         if "internal error" in line.lower() or "Traceback" in line]
     facts["schemathesis"] = next((r["version"] for r in results.values() if r.get("version")), "?")
     text = markdown(results, model.description, facts, internal)
-    print("\n" + text)
-    if args.output:
-        os.makedirs(os.path.dirname(os.path.abspath(args.output)), exist_ok=True)
-        with open(args.output, "w", encoding="utf-8") as handle:
-            handle.write(text)
+    machine.publish(text, args.output)
     clean = all(r["alive"] and not r["failures"] and not any(c.startswith("5") for c in r["codes"])
                 for r in results.values())
     return 0 if clean else 1

@@ -159,14 +159,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                     time.sleep(0.5)
             end = time.monotonic()
             records = list(load.records)
-    facts["load average (1/5/15 min) at end"] = " / ".join(f"{v:.2f}" for v in os.getloadavg())
+    machine.add_end_facts(facts)
     rows = analyse(records, done, end)
     text = markdown(rows, records, facts, args.min_requests)
-    print("\n" + text)
-    if args.output:
-        os.makedirs(os.path.dirname(os.path.abspath(args.output)), exist_ok=True)
-        with open(args.output, "w", encoding="utf-8") as handle:
-            handle.write(text)
+    machine.publish(text, args.output)
     return 0 if "**passed**" in text else 1
 
 
