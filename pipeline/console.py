@@ -2,7 +2,8 @@
 
 A TFX run prints thousands of framework lines (absl, TensorFlow C++, Beam, deprecation warnings). `quiet_run`
 sends all of them to a log file and shows the user one line per component: started, finished (or reused from
-cache) with its wall time, and failed with the reason.
+cache) with its wall time, and failed with the reason; under a running component, the milestones it reports on
+the `nlp2prod.progress` logger (a training epoch's eval score, pruning, vocabulary trimming).
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import sys
 import time
 import warnings
 from typing import Dict, Iterator, List, Optional, TextIO, Tuple
+
+from components import progress
 
 _RUNNING = re.compile(r"^Component (\S+) is running\.$")
 _FINISHED = re.compile(r"^Component (\S+) is finished\.$")
@@ -40,7 +43,9 @@ class ComponentProgress(logging.Handler):
             message = record.getMessage()
         except Exception:  # a malformed third-party record must never break the run
             return
-        if match := _RUNNING.match(message):
+        if record.name == progress.LOGGER_NAME:
+            self.report(f"      {message}")
+        elif match := _RUNNING.match(message):
             self._current, self._cached = (match.group(1), time.monotonic()), False
             self.report(f"  ▶ {match.group(1)} ...")
         elif _CACHED.match(message):

@@ -57,11 +57,13 @@ def main(argv: Optional[List[str]] = None) -> int:
     log_path = os.path.join(config.log_dir, time.strftime("run-%Y%m%d-%H%M%S.log"))
     print(f"nlp2prod: running pipeline {config.pipeline_name!r} on {config.data.data_root} "
           f"(full log: {log_path})")
-    from pipeline import local_runner  # imports TFX: only now
-
     started = time.monotonic()
     with quiet_run(log_path, verbose=args.verbose) as progress:
         try:
+            # Imports TFX and TensorFlow: only now, inside quiet_run, so their import-time noise (CUDA plugin
+            # registration errors on a CPU machine, FutureWarnings) goes to the log and not to the console.
+            from pipeline import local_runner
+
             result = local_runner.run_local(config)
         except Exception as error:  # every failure is reported as one clear line; details are in the log
             component = progress.current_component or "pipeline"

@@ -106,11 +106,12 @@ def main(argv: Optional[List[str]] = None) -> int:
 
 def _fire(config: configs.RunConfig, number: int, args) -> RunRecord:
     from pipeline.console import quiet_run
-    from pipeline.local_runner import run_once
 
     log_path = os.path.join(config.log_dir, time.strftime("schedule-%Y%m%d-%H%M%S.log"))
     print(f"nlp2prod schedule: firing {number} (log: {log_path})", flush=True)
     with quiet_run(log_path, verbose=args.verbose):
+        from pipeline.local_runner import run_once  # TFX's import-time noise goes to the log as well
+
         record = run_once(config, trigger="schedule")
     print(f"  {record.summary()}", flush=True)
     return record

@@ -7,7 +7,6 @@ and a JSON-ready report out), so tests drive it directly.
 from __future__ import annotations
 
 import dataclasses
-import logging
 from typing import Dict, Optional, Sequence, Tuple
 
 import numpy as np
@@ -15,6 +14,7 @@ import tensorflow as tf
 import tensorflow_model_optimization as tfmot
 import tf_keras
 
+from components import progress
 from components.encoder.checkpoint import EncoderCheckpoint
 from components.modeling import classifier as classifier_lib
 from components.modeling import datasets, vocabulary_trim, warm_start
@@ -73,6 +73,10 @@ def train_classifier(checkpoint: EncoderCheckpoint, train_examples: tf.data.Data
     # A warm-started head is already trained; otherwise fit it on the frozen encoder first (linear probe).
     probe = (classifier_lib.fit_head(model, data.train, data.weights)
              if recipe.linear_probe and not warm["used"] else None)
+    if probe is not None:
+        progress.log.info("linear probe: head fitted on the frozen encoder, train accuracy %.4f", probe)
+    progress.log.info("fine-tuning %d layers: %d epochs of %d steps", len(classifier_lib.transformer_blocks(model)),
+                      recipe.epochs, data.steps_per_epoch)
     total = min(data.steps_per_epoch * recipe.epochs, recipe.train_steps or data.steps_per_epoch * recipe.epochs)
     dense = fit(ClassifierTrainer(model, recipe.learning_rate, total, data.weights), data.train, data.evaluation,
                 data.num_classes, recipe.epochs, recipe.early_stopping_patience, recipe.train_steps)
@@ -129,8 +133,8 @@ def _prune(model: tf_keras.Model, data: _Batches, recipe: Recipe, dense_best: Di
 
 
 def _check_tolerance(dense_f1: float, pruned_f1: float, recipe: Recipe) -> None:
-    logging.info("pruned to %.2f target sparsity: eval macro-F1 %.4f (dense %.4f)", recipe.target_sparsity,
-                 pruned_f1, dense_f1)
+    progress.log.info("pruned to %.0f%% sparsity: eval macro-F1 %.4f (dense %.4f)", 100 * recipe.target_sparsity,
+                      pruned_f1, dense_f1)
     if dense_f1 - pruned_f1 > recipe.pruning_tolerance:
         raise PruningToleranceError(
             f"pruning to {recipe.target_sparsity:.0%} sparsity dropped eval macro-F1 from {dense_f1:.4f} to "
@@ -154,8 +158,8 @@ def _plan_vocabulary(checkpoint: EncoderCheckpoint, train_ids: np.ndarray, eval_
               "unseen_text_unknown_rate": round(
                   vocabulary_trim.unknown_rate(eval_ids, without_eval, vocabulary.unk_id), 5),
               "removed_embedding_bytes": int((rows - trim.size) * checkpoint.config.hidden_size * 4)}
-    logging.info("vocabulary trimmed to %d of %d rows; eval unknown rate %.4f, unseen-text estimate %.4f",
-                 trim.size, rows, report["eval_unknown_rate"], report["unseen_text_unknown_rate"])
+    progress.log.info("vocabulary trimmed to %d of %d rows; eval unknown rate %.4f, unseen-text estimate %.4f",
+                      trim.size, rows, report["eval_unknown_rate"], report["unseen_text_unknown_rate"])
     return trim, report
 
 

@@ -11,6 +11,7 @@ import numpy as np
 import tensorflow as tf
 import tf_keras
 
+from components import progress
 from components.modeling.metrics import classification_report
 
 _LOG_EVERY = 50  # steps between progress lines in the Trainer's log
@@ -135,7 +136,8 @@ def fit(trainer: ClassifierTrainer, train: tf.data.Dataset, evaluation: tf.data.
         report = {"epoch": epoch + 1, **trainer.evaluate(evaluation, num_classes)}
         reports.append(report)
         f1 = report["overall"]["macro_f1"]
-        logging.info("epoch %d: eval macro-F1 %.4f accuracy %.4f", epoch + 1, f1, report["overall"]["accuracy"])
+        progress.log.info("epoch %d/%d: eval macro-F1 %.4f, accuracy %.4f (%.0f s so far)", epoch + 1, epochs, f1,
+                          report["overall"]["accuracy"], time.time() - start)
         if f1 > best_f1:
             best_f1, best_weights, best_report, stale = f1, trainer.model.get_weights(), report, 0
         else:

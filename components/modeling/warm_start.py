@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import collections
 import dataclasses
-import logging
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -23,6 +22,7 @@ import tensorflow as tf
 import tensorflow_text  # noqa: F401  (the exported graph holds TF Text ops; register them before loading it)
 import tf_keras
 
+from components import progress
 from components.modeling.vocabulary_trim import VocabularyTrim
 
 WORD_EMBEDDING = "embeddings/word"
@@ -88,7 +88,8 @@ def copy_blessed_weights(model: tf_keras.Model, trim: VocabularyTrim, full_unk_i
         else:
             variable.assign(blessed.weights[key])
             copied += 1
-    logging.info("warm start from %s: %d weights and %d word-embedding rows copied", blessed.path, copied, rows)
+    progress.log.info("warm start from %s: %d weights and %d word-embedding rows copied", blessed.path, copied,
+                      rows)
     return {"used": True, "from": blessed.path, "copied": copied, "embedding_rows": rows}
 
 
@@ -102,12 +103,12 @@ def initialize(model: tf_keras.Model, trim: VocabularyTrim, full_unk_id: int, la
     """
     if not blessed_dir:
         reason = "no blessed model yet (first run): training starts from the pretrained encoder"
-        logging.info("warm start: %s", reason)
+        progress.log.info("warm start: %s", reason)
         return {"used": False, "reason": reason}
     try:
         return copy_blessed_weights(model, trim, full_unk_id, labels, read_blessed(blessed_dir))
     except WarmStartMismatch as mismatch:
-        logging.warning("warm start not possible, training starts from the pretrained encoder: %s", mismatch)
+        progress.log.warning("warm start not possible, training starts from the pretrained encoder: %s", mismatch)
         return {"used": False, "from": blessed_dir, "reason": str(mismatch)}
 
 
