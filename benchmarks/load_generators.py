@@ -1,5 +1,6 @@
 """Load generators, each bounded by a duration and a request count: the in-process SavedModel call, a grpc.aio
-client on the official tensorflow_serving stubs, and wrk (Debian package) for REST.
+client on the official tensorflow_serving stubs, wrk (Debian package) for REST, and an interleaved single-call
+loop (in-process, gRPC and REST calls taking turns) for side-by-side latency ratios.
 
 Every generator returns a `Measurement`: latencies in milliseconds as p50/p90/p99, throughput in texts per
 second, and the number of failed requests. Each runs a short unmeasured warm-up first.
@@ -9,13 +10,16 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import http.client
+import itertools
 import json
 import os
 import shutil
 import subprocess
 import tempfile
 import time
-from typing import Callable, List, Optional, Sequence
+import urllib.parse
+from typing import Callable, Dict, List, Optional, Sequence
 
 import numpy as np
 
@@ -69,6 +73,57 @@ def timed_loop(call: Callable[[], object], duration_s: float, max_requests: int,
         if end >= stop_at:
             break
     return summarise(latencies, time.perf_counter() - started, batch)
+
+
+def interleaved_latency(calls: Dict[str, Callable[[], object]], duration_s: float, max_rounds: int,
+                        warmup_rounds: int = 10) -> Dict[str, Measurement]:
+    """One call of each of `calls` per round, in an order that rotates each round, until the duration or the
+    round count is reached. Every call sees the same machine at nearly the same moment, so the ratio of two
+    medians holds even while the neighbours' load drifts (closed-loop points measured one after another do not).
+    """
+    names = list(calls)
+    for _ in range(warmup_rounds):
+        for name in names:
+            calls[name]()
+    latencies: Dict[str, List[float]] = {name: [] for name in names}
+    started = time.perf_counter()
+    stop_at = started + duration_s
+    for round_index in range(max_rounds):
+        for name in names[round_index % len(names):] + names[:round_index % len(names)]:
+            begin = time.perf_counter()
+            calls[name]()
+            latencies[name].append(time.perf_counter() - begin)
+        if time.perf_counter() >= stop_at:
+            break
+    elapsed = time.perf_counter() - started
+    return {name: summarise(values, elapsed) for name, values in latencies.items()}
+
+
+def grpc_predict_call(address: str, requests) -> Callable[[], object]:
+    """A blocking Predict on the official stub, rotating through `requests` (raises on a failed call)."""
+    import grpc
+    from tensorflow_serving.apis import prediction_service_pb2_grpc
+
+    stub = prediction_service_pb2_grpc.PredictionServiceStub(grpc.insecure_channel(address))
+    rotation = itertools.cycle(requests)
+    return lambda: stub.Predict(next(rotation), timeout=30)
+
+
+def rest_predict_call(url: str, bodies: Sequence[str]) -> Callable[[], object]:
+    """A POST on one keep-alive connection (http.client), rotating through `bodies` (raises unless 200)."""
+    parsed = urllib.parse.urlsplit(url)
+    connection = http.client.HTTPConnection(parsed.hostname, parsed.port, timeout=30)
+    rotation = itertools.cycle([body.encode("utf-8") for body in bodies])
+    headers = {"Content-Type": "application/json"}
+
+    def call() -> bytes:
+        connection.request("POST", parsed.path, body=next(rotation), headers=headers)
+        response = connection.getresponse()
+        payload = response.read()
+        if response.status != 200:
+            raise LoadGeneratorError(f"POST {url} answered {response.status}: {payload[:200]!r}")
+        return payload
+    return call
 
 
 # ---- gRPC: grpc.aio on the official PredictionService stub -----------------------------------------------------

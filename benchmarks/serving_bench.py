@@ -72,28 +72,43 @@ class InProcessModel:
         return result
 
     def sweep(self, batch_sizes: Sequence[int], duration: float, max_requests: int) -> Dict[int, load.Measurement]:
-        """Every batch size once (batch 1 for the full duration, larger ones for a third of it)."""
-        return {batch: self.measure(batch, duration if batch == 1 else max(1.0, duration / 3), max_requests)
-                for batch in batch_sizes}
+        """Every batch size once, each for the full duration (large batches need it for more than a few calls)."""
+        return {batch: self.measure(batch, duration, max_requests) for batch in batch_sizes}
+
+    def single_call(self):
+        """One single-text call per invocation, rotating through the texts (for interleaved measurements)."""
+        rotation = itertools.cycle(self._texts)
+        return lambda: {name: value.numpy() for name, value in
+                        self._signature(text=self._tf.constant([next(rotation)])).items()}
+
+    def measure_references(self, duration: float, max_requests: int) -> Tuple[load.Measurement, load.Measurement]:
+        """The single-text call and the call at the target concurrency's batch size, measured again."""
+        return (self.measure(1, duration, max_requests),
+                self.measure(serving_report.TARGET_CONCURRENCY, duration, max_requests))
 
 
 def measure_our_server(model, batching_file: Optional[str], concurrencies: Sequence[int], duration: float,
-                       max_requests: int, texts: Sequence[str]) -> Dict[Tuple[str, int], load.Measurement]:
+                       max_requests: int, texts: Sequence[str], direct: Optional["InProcessModel"] = None
+                       ) -> Tuple[Dict[Tuple[str, int], load.Measurement], Dict[str, load.Measurement]]:
+    """Every (protocol, concurrency) point; with `direct`, also single calls interleaved with the in-process
+    call for 3 × `duration` (the latency targets): (points, {"in-process"|"gRPC"|"REST": Measurement})."""
     mode = "on" if batching_file else "off"
-    results = {}
+    results, interleaved = {}, {}
     requests, bodies = load.predict_requests(MODEL_NAME, texts), load.rest_bodies(texts)
     with server_processes.our_server(MODEL_NAME, model.base_path, batching_file) as server:
-        for concurrency in concurrencies:
-            results[("gRPC", concurrency)] = load.grpc_load(server["grpc"], requests, concurrency, duration,
-                                                             max_requests)
-            print(f"  gRPC batching {mode:<3} c={concurrency:<3}: "
-                  f"{serving_report.point_line(results[('gRPC', concurrency)])}", flush=True)
         url = f"{server['rest']}/v1/models/{MODEL_NAME}:predict"
-        for concurrency in concurrencies:
-            results[("REST", concurrency)] = load.wrk_load(url, bodies, concurrency, duration)
-            print(f"  REST batching {mode:<3} c={concurrency:<3}: "
-                  f"{serving_report.point_line(results[('REST', concurrency)])}", flush=True)
-    return results
+        if direct is not None:
+            interleaved = load.interleaved_latency(
+                {"in-process": direct.single_call(), "gRPC": load.grpc_predict_call(server["grpc"], requests),
+                 "REST": load.rest_predict_call(url, bodies)}, 3 * duration, max_requests)
+            for name, m in interleaved.items():
+                print(f"  interleaved {name:<10}: {serving_report.point_line(m)}", flush=True)
+        for protocol, concurrency in itertools.product(("gRPC", "REST"), concurrencies):
+            m = (load.grpc_load(server["grpc"], requests, concurrency, duration, max_requests) if protocol == "gRPC"
+                 else load.wrk_load(url, bodies, concurrency, duration))
+            results[(protocol, concurrency)] = m
+            print(f"  {protocol} batching {mode:<3} c={concurrency:<3}: {serving_report.point_line(m)}", flush=True)
+    return results, interleaved
 
 
 def measure_grpc_floor(concurrencies: Sequence[int], duration: float, max_requests: int,
@@ -139,38 +154,35 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     print(f"model: {model.description}\n{quiet}", flush=True)
     started = time.time()
     direct = InProcessModel(model.version_dir, texts)
-    in_process = direct.sweep(batch_sizes, args.duration, args.max_requests)
-    # The single-text reference is measured again between phases: neighbours' load drifts during a run, and the
-    # ratios use the median of these side-by-side measurements.
-    references = [in_process[min(in_process)]]
-    server_results = {"off": measure_our_server(model, None, concurrencies, args.duration, args.max_requests, texts)}
-    references.append(direct.measure(1, args.duration, args.max_requests))
+    in_process = direct.sweep(sorted(set(batch_sizes) | {1, serving_report.TARGET_CONCURRENCY}), args.duration,
+                              args.max_requests)
+    # The references (single text, and batch 16: the largest batch 16 one-text clients can form) are measured
+    # again between phases: neighbours' load drifts during a run; the ratios use the medians of these.
+    references = [(in_process[1], in_process[serving_report.TARGET_CONCURRENCY])]
+    server_results = {}
+    server_results["off"], interleaved = measure_our_server(model, None, concurrencies, args.duration,
+                                                            args.max_requests, texts, direct)
+    references.append(direct.measure_references(args.duration, args.max_requests))
     with tempfile.TemporaryDirectory(prefix="nlp2prod-batching-") as folder:
         batching_file = server_processes.write_batching_file(
             folder, args.max_batch_size, args.batch_timeout_micros, args.num_batch_threads,
             max_enqueued_batches=max(64, 4 * max(concurrencies)))
         with open(batching_file, encoding="utf-8") as handle:
             batching_text = handle.read()
-        server_results["on"] = measure_our_server(model, batching_file, concurrencies, args.duration,
-                                                  args.max_requests, texts)
-    references.append(direct.measure(1, args.duration, args.max_requests))
+        server_results["on"], _ = measure_our_server(model, batching_file, concurrencies, args.duration,
+                                                     args.max_requests, texts)
+    references.append(direct.measure_references(args.duration, args.max_requests))
     naive = measure_naive(model.version_dir, concurrencies, args.duration, texts)
     floor = measure_grpc_floor([c for c in concurrencies if c in (1, serving_report.TARGET_CONCURRENCY)],
                                args.duration, args.max_requests, texts)
-    references.append(direct.measure(1, args.duration, args.max_requests))
-    facts["load average (1/5/15 min) at end"] = " / ".join(f"{v:.2f}" for v in os.getloadavg())
-    facts["wall time"] = f"{time.time() - started:.0f} s"
+    references.append(direct.measure_references(args.duration, args.max_requests))
+    machine.add_end_facts(facts, started)
     report = serving_report.ServingReport(
         command=machine.command_line(), model=model.description, facts=facts, settings=vars(args),
         batching_text=batching_text, in_process=in_process, server=server_results, naive=naive,
-        grpc_floor=floor, single_references=references)
-    markdown = report.markdown()
-    print("\n" + markdown)
-    if args.output:
-        os.makedirs(os.path.dirname(os.path.abspath(args.output)), exist_ok=True)
-        with open(args.output, "w", encoding="utf-8") as handle:
-            handle.write(markdown)
-        print(f"wrote {args.output}")
+        grpc_floor=floor, single_references=[single for single, _ in references],
+        batch_references=[batched for _, batched in references], interleaved=interleaved)
+    machine.publish(report.markdown(), args.output)
     return 0
 
 
