@@ -24,7 +24,9 @@ class Recipe:
     early_stopping_patience: int = 1
     class_weighting: bool = True
     target_sparsity: float = 0.5
-    pruning_epochs: int = 1
+    # Two epochs: on the bundled corpus one pruning epoch to 50% cost 0.032 eval macro-F1 (0.906 → 0.874), past
+    # the 0.03 tolerance; the sparsity ramp then spans 1.4 epochs and 0.6 epoch recovers at the final mask.
+    pruning_epochs: int = 2
     pruning_tolerance: float = 0.03
     trim_vocabulary: bool = True
     vocab_margin_per_script: int = 5000
