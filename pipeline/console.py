@@ -72,8 +72,8 @@ def quiet_run(log_path: str, verbose: bool = False) -> Iterator[ComponentProgres
     os.makedirs(os.path.dirname(log_path) or ".", exist_ok=True)
     console = os.fdopen(os.dup(sys.stdout.fileno()), "w", encoding="utf-8", buffering=1)
     progress = ComponentProgress(console)
-    root = logging.getLogger()
-    saved_level, saved_handlers = root.level, list(root.handlers)
+    root, absl_logger = logging.getLogger(), logging.getLogger("absl")
+    saved_level, saved_handlers, saved_absl_level = root.level, list(root.handlers), absl_logger.level
     with open(log_path, "a", encoding="utf-8", buffering=1) as log_file:
         file_handler = logging.StreamHandler(log_file)
         file_handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
@@ -89,6 +89,7 @@ def quiet_run(log_path: str, verbose: bool = False) -> Iterator[ComponentProgres
             finally:
                 logging.captureWarnings(False)
                 root.handlers, root.level = saved_handlers, saved_level
+                absl_logger.setLevel(saved_absl_level)  # INFO only while the log file takes it
                 console.close()
 
 

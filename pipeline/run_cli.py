@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import sys
 import time
@@ -73,9 +72,6 @@ def main(argv: Optional[List[str]] = None) -> int:
     print(f"nlp2prod: pipeline finished in {time.monotonic() - started:.0f} s ({result.summary()})")
     from pipeline import run_summary
 
-    # The summary reads MLMD, whose client logs "MetadataStore ... initialized" at INFO through absl: keep that
-    # (and any other framework INFO line) off the console now that the run's log file is closed.
-    logging.getLogger("absl").setLevel(logging.WARNING)
     run_summary.print_summary(config, result)
     return 0
 

@@ -197,7 +197,7 @@ def _utf8_list(texts: List[str], where: str) -> List[bytes]:
     try:
         return [text.encode("utf-8") for text in texts]  # no call per string: this is the usual batch
     except UnicodeEncodeError:
-        raise InvalidArgument(f"{where}: a string holds a lone surrogate, which is not valid UTF-8") from None
+        return [_utf8(text, where) for text in texts]  # raises the error for the bad string
 
 
 def _utf8(text: str, where: str) -> bytes:

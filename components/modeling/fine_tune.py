@@ -75,12 +75,12 @@ def train_classifier(checkpoint: EncoderCheckpoint, train_examples: tf.data.Data
              if recipe.linear_probe and not warm["used"] else None)
     if probe is not None:
         progress.log.info("linear probe: head fitted on the frozen encoder, train accuracy %.4f", probe)
-    progress.log.info("fine-tuning %d layers: %d epochs of %d steps", len(classifier_lib.transformer_blocks(model)),
-                      recipe.epochs, data.steps_per_epoch)
+    num_layers = len(classifier_lib.transformer_blocks(model))
+    progress.log.info("fine-tuning %d layers: %d epochs of %d steps", num_layers, recipe.epochs, data.steps_per_epoch)
     total = min(data.steps_per_epoch * recipe.epochs, recipe.train_steps or data.steps_per_epoch * recipe.epochs)
     dense = fit(ClassifierTrainer(model, recipe.learning_rate, total, data.weights), data.train, data.evaluation,
                 data.num_classes, recipe.epochs, recipe.early_stopping_patience, recipe.train_steps)
-    report = {"labels": list(labels), "num_layers": len(classifier_lib.transformer_blocks(model)),
+    report = {"labels": list(labels), "num_layers": num_layers,
               "train_examples": int(len(train_labels)), "eval_examples": int(len(eval_labels)),
               "class_weights": [round(float(w), 4) for w in data.weights], "vocabulary": vocabulary_report,
               "dense": dataclasses.asdict(dense),

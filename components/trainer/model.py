@@ -21,7 +21,8 @@ import tensorflow_transform as tft
 
 from components.encoder.sources import load_checkpoint
 from components.modeling import datasets, export
-from components.modeling.fine_tune import Recipe, train_classifier
+from components.modeling.fine_tune import train_classifier
+from components.modeling.recipe import Recipe
 from components.tokenizer.text_encoder import load_tokenizer_asset, make_tokenizer, tokenize
 
 TRAINING_REPORT = "training_report.json"
