@@ -207,7 +207,7 @@ def _push_report_reasons(pushed_model_uri: str) -> List[str]:
 
 
 def _gate_failures(evaluation_uri: str) -> List[str]:
-    from components.evaluation.gate import read_failures  # TFMA: only when a model was refused
+    from models.evaluation.gate import read_failures  # TFMA: only when a model was refused
 
     try:
         return [str(failure) for failure in read_failures(evaluation_uri)]

@@ -17,7 +17,7 @@ from tfx.utils import io_utils
 
 from components.curated_schema.schema import SCHEMA_FILE
 from components.data_gate import gate
-from components.features import LABEL, LANG
+from models.features import LABEL, LANG
 
 STATS_FILE = "FeatureStats.pb"
 ANOMALIES_FILE = "SchemaDiff.pb"

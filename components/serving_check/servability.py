@@ -122,7 +122,7 @@ def classify_problems(where: str, classes: List[List[str]], scores: np.ndarray, 
 
 def split_texts(split_uri: str, per_language: int) -> Dict[str, List[str]]:
     """`canary_texts` of the raw examples (text, lang) in one split folder of an Examples artifact."""
-    from components import features, tfrecords
+    from models import features, tfrecords
 
     return canary_texts(((tfrecords.string_value(e, features.TEXT), tfrecords.string_value(e, features.LANG))
                          for e in tfrecords.read_examples(split_uri)), per_language)

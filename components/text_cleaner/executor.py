@@ -13,9 +13,9 @@ from tfx.components.util import examples_utils
 from tfx.dsl.components.base import base_executor
 from tfx.types import artifact_utils
 
-from components import tfrecords
+from models import tfrecords
 from components.example_gen.records import INGEST_DETAIL, INGEST_PROBLEM, SOURCE
-from components.features import LABEL, LANG, TEXT
+from models.features import LABEL, LANG, TEXT
 from components.text_cleaner import summary as cleaning_summary
 from components.text_cleaner.cleaning import CleaningPolicy, Row, clean_rows
 from components.text_cleaner.language_id import LanguageIdentifier

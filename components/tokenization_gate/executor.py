@@ -13,8 +13,8 @@ from tfx.dsl.components.base import base_executor
 from tfx.types import artifact_utils
 from tfx.utils import io_utils
 
-from components import tfrecords
-from components.features import LANG, TOKEN_COUNT, TRUNCATED, UNKNOWN_COUNT
+from models import tfrecords
+from models.features import LANG, TOKEN_COUNT, TRUNCATED, UNKNOWN_COUNT
 from components.tokenization_gate.tokenization import render_stats, tokenization_problems, tokenization_stats
 
 REPORT_FILE = "tokenization.json"

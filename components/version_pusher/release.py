@@ -8,7 +8,7 @@ from typing import Dict, List, Optional
 
 import tensorflow as tf
 
-from components.evaluation import gate
+from models.evaluation import gate
 
 BLESSED_PROPERTY = "blessed"
 SERVING_CHECK_REPORT = "serving_check.json"

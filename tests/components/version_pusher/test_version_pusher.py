@@ -11,7 +11,7 @@ from tfx.types import standard_artifacts
 
 from components.version_pusher import push
 from components.version_pusher.executor import Executor
-from modeling.tiny_model import LABELS, export_untrained, write_raw_examples
+from tiny_model import LABELS, export_untrained, write_raw_examples
 
 TEXTS = {"en": ["pizza bread soup", "football goal"], "it": ["banca soldi", "calcio gol"]}
 
