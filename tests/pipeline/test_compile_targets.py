@@ -103,7 +103,7 @@ def test_kubeflow_v2_pipeline_json_and_vertex_schedule(tmp_path):
     written = compile_kubeflow_v2(config, str(tmp_path), toy_pipeline_factory())
     job = json.loads(open(written["pipeline"]).read())
     spec = job["pipelineSpec"]
-    assert spec["pipelineInfo"]["name"] == "nlp2prod" and spec["schemaVersion"] == "2.0.0"
+    assert spec["pipelineInfo"]["name"] == "nlp2prod" and spec["schemaVersion"] == "2.1.0"
     assert set(spec["root"]["dag"]["tasks"]) == {"ReadSpan", "Hold", "ToyPusher"}
     assert spec["root"]["dag"]["tasks"]["ToyPusher"]["dependentTasks"] == ["Hold"]
     for executor in spec["deploymentSpec"]["executors"].values():
