@@ -18,7 +18,7 @@ from typing import Dict, List, Optional
 from croniter import croniter
 
 from pipeline import configs, run_cli
-from pipeline.runners.beam import BEAM_TARGETS, BeamTargetError, with_beam_target
+from pipeline.runners.beam import BeamTargetError, with_beam_target
 
 TARGETS = ("airflow", "kubeflow", "cronjob")
 
@@ -34,7 +34,6 @@ def build_parser():
     parser.add_argument("--target", required=True, choices=TARGETS, help="what to emit")
     parser.add_argument("--out", required=True, help="output folder (created when missing)")
     parser.add_argument("--schedule", help=f"cron expression (default: {configs.OpsConfig.schedule!r})")
-    parser.add_argument("--beam", choices=BEAM_TARGETS, help="Beam target of the emitted pipeline")
     parser.add_argument("--image", help=f"container image (default: {configs.OpsConfig.image!r})")
     parser.add_argument("--namespace", default="default", help="Kubernetes namespace (cronjob)")
     return parser

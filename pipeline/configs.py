@@ -159,7 +159,7 @@ class OpsConfig:
 
     schedule: str = "0 3 * * *"
     image: str = "nlp2prod:0.1.0"
-    # Beam target of `pipeline.runners.beam.beam_args_for`: direct, multiprocess, dataflow, flink or spark.
+    # Beam target of `pipeline.runners.beam.beam_args_for`: direct, multiprocess, portable, dataflow, flink, spark.
     beam_target: str = "direct"
     beam_workers: int = 0  # 0: one per core locally, autoscaling on Dataflow
     gcp_project: str = ""
@@ -167,6 +167,10 @@ class OpsConfig:
     beam_temp_location: str = ""  # gs://bucket/tmp, required by Dataflow
     flink_master: str = "localhost:8081"
     spark_job_endpoint: str = "localhost:8099"
+    # Portable runner (host:port of a Beam job server and of an EXTERNAL SDK worker pool); both empty: a local
+    # run starts its own (pipeline.runners.portable).
+    beam_job_endpoint: str = ""
+    beam_worker_pool: str = ""
 
 
 @dataclasses.dataclass(frozen=True)

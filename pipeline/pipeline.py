@@ -91,18 +91,19 @@ def _data_half(config: RunConfig) -> List[object]:
 
 
 def _previous_statistics(statistics_gen, limit: int) -> List[object]:
-    """The Resolver handing the DataGate recent statistics, among which it finds the previous span's.
+    """The Resolver handing the DataGate recent statistics of spans before this run's, among which it finds the
+    previous span's.
 
-    It runs after this run's StatisticsGen, so a re-run of unchanged data resolves the same artifacts and every
-    component downstream stays cached.
+    It takes this run's statistics as its `current` input, so it runs after StatisticsGen, leaves the run's own
+    artifact out of the history, and a re-run of unchanged data resolves the same artifacts (every component
+    downstream stays cached).
     """
-    resolver = tfx.dsl.Resolver(
+    return [tfx.dsl.Resolver(
         strategy_class=RecentArtifactsStrategy,
         config={"limit": limit},
+        current=statistics_gen.outputs["statistics"],
         statistics=tfx.dsl.Channel(type=tfx.types.standard_artifacts.ExampleStatistics),
-    ).with_id("PreviousStatistics")
-    resolver.add_upstream_node(statistics_gen)
-    return [resolver]
+    ).with_id("PreviousStatistics")]
 
 
 # --- model half: Trainer → Evaluator → ServingCheck → VersionPusher -------------------------------------------

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 import time
 from typing import List, Optional
 
 from pipeline import configs
+from pipeline.runners.beam import BEAM_TARGETS
 from pipeline.console import quiet_run
 
 
@@ -23,6 +25,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="override any config field, e.g. --set model.epochs=1 (repeatable)")
     parser.add_argument("--multiprocess", action="store_true",
                         help="run Beam with the multi-process DirectRunner (one worker per core)")
+    parser.add_argument("--beam", choices=BEAM_TARGETS,
+                        help="Beam target (pipeline.runners.beam); `portable` without endpoints starts a job "
+                             "server and a worker pool here")
     parser.add_argument("--no-cache", action="store_true", help="re-run every component")
     parser.add_argument("-v", "--verbose", action="store_true", help="show the framework logs on the console")
     return parser
@@ -34,7 +39,10 @@ def config_from_args(args: argparse.Namespace) -> configs.RunConfig:
         enable_cache=not args.no_cache)
     if args.multiprocess:
         config = config.replace(beam_args=configs.multiprocess_beam_args())
-    return configs.with_overrides(config, args.overrides)
+    config = configs.with_overrides(config, args.overrides)
+    if args.beam:
+        config = config.replace(ops=dataclasses.replace(config.ops, beam_target=args.beam))
+    return config
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -57,8 +65,10 @@ def main(argv: Optional[List[str]] = None) -> int:
             # Imports TFX and TensorFlow: only now, inside quiet_run, so their import-time noise (CUDA plugin
             # registration errors on a CPU machine, FutureWarnings) goes to the log and not to the console.
             from pipeline import local_runner
+            from pipeline.runners.portable import portable_run
 
-            result = local_runner.run_local(config)
+            with portable_run(config, config.log_dir) as run_config:
+                result = local_runner.run_local(run_config)
         except Exception as error:  # every failure is reported as one clear line; details are in the log
             component = progress.current_component or "pipeline"
             progress.report(f"  ✗ {component} failed: {_message(error)}\n    details: {log_path}")

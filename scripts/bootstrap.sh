@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# Builds .venv from requirements.lock on a fresh machine; does nothing when it is already current.
-# Usage: scripts/bootstrap.sh   (the Makefile calls it; it prints where the install log went)
+# Builds a virtual environment from a lock on a fresh machine; does nothing when it is already current.
+# Usage: scripts/bootstrap.sh [VENV LOCK]   (default .venv from requirements.lock; `make airflow-env` builds
+# .venv-airflow from requirements-airflow.lock). It prints where the install log went, and fails when the
+# installed set does not satisfy its own requirements (`pip check`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-VENV=.venv
+VENV=${1:-.venv}
+LOCK=${2:-requirements.lock}
 STAMP="$VENV/.installed"
-LOCK=requirements.lock
 
 if [ -f "$STAMP" ] && [ "$STAMP" -nt "$LOCK" ] && [ "$STAMP" -nt setup.py ]; then
   exit 0
@@ -36,7 +38,7 @@ MSG
 fi
 
 mkdir -p build
-LOG=build/install.log
+LOG="build/install${VENV#.venv}.log"  # build/install.log, build/install-airflow.log
 echo "nlp2prod: building $VENV with $("$PY" --version) (log: $LOG) ..."
 start=$(date +%s)
 rm -rf "$VENV"
@@ -47,5 +49,10 @@ rm -rf "$VENV"
   "$VENV/bin/python" -m pip install --no-deps -r "$LOCK"
   "$VENV/bin/python" -m pip install --no-deps -e .
 } >"$LOG" 2>&1 || { echo "install failed; last lines of $LOG:" >&2; tail -n 20 "$LOG" >&2; exit 1; }
+if ! "$VENV/bin/python" -m pip check >>"$LOG" 2>&1; then
+  echo "$LOCK is incomplete or inconsistent (pip check):" >&2
+  "$VENV/bin/python" -m pip check >&2 || true
+  exit 1
+fi
 touch "$STAMP"
 echo "nlp2prod: environment ready in $(( $(date +%s) - start )) s"

@@ -2,8 +2,12 @@
 
 Targets (ExampleGen, StatisticsGen, Transform and Evaluator run on Beam; the rest is plain Python):
   direct        one process, in memory: the default for small spans on one machine.
-  multiprocess  DirectRunner with one worker process per core (`ops.beam_workers` to choose): the local
-                stand-in for a distributed runner.
+  multiprocess  DirectRunner with one worker process per core (`ops.beam_workers` to choose).
+  portable      PortableRunner against a Beam job server (`ops.beam_job_endpoint`) whose SDK workers come from an
+                EXTERNAL worker pool (`ops.beam_worker_pool`), `ops.beam_workers` of them per job (default: one per
+                core). `nlp2prod run --beam portable` with neither set starts Beam's Python job server and a
+                worker pool here, each its own process (pipeline.runners.portable): the Job API / Fn API path
+                that Flink, Spark and Dataflow take, with separate worker processes, on one machine.
   dataflow      Google Cloud Dataflow. Needs `ops.gcp_project`, `ops.gcp_region` and a `gs://` temp location in
                 `ops.beam_temp_location`; workers run the image `ops.image` (pipeline/deploy/Dockerfile: the
                 Beam 2.59 Python 3.10 SDK image with this package installed), `ops.beam_workers` caps autoscaling.
@@ -13,16 +17,20 @@ Targets (ExampleGen, StatisticsGen, Transform and Evaluator run on Beam; the res
                 apache/beam_spark3_job_server:2.59.0 image pointed at your Spark master); SDK workers as above.
 
 Flink and Spark need their job-server jars (Maven) or containers, which this machine cannot fetch: locally the
-multi-process DirectRunner is what runs, and the arguments of the other targets are emitted for the cluster.
+portable target is what runs the same way they do, and the arguments of the others are emitted for the cluster.
+The same settings map onto each (README, "Beam runners"): the worker count is `--direct_num_workers` on the
+portable target, `--parallelism` on Flink, `--max_num_workers` on Dataflow; the worker environment is EXTERNAL
+(a running pool) locally, DOCKER with `ops.image` on Flink and Spark, `--sdk_container_image` on Dataflow.
 """
 
 from __future__ import annotations
 
+import os
 from typing import Tuple
 
 from pipeline.configs import OpsConfig, RunConfig, multiprocess_beam_args
 
-BEAM_TARGETS = ("direct", "multiprocess", "dataflow", "flink", "spark")
+BEAM_TARGETS = ("direct", "multiprocess", "portable", "dataflow", "flink", "spark")
 
 
 class BeamTargetError(ValueError):
@@ -36,7 +44,7 @@ def beam_args_for(ops: OpsConfig, target: str = "") -> Tuple[str, ...]:
       BeamTargetError: the target is unknown or lacks a required setting (named with its `--set` flag).
     """
     target = target or ops.beam_target
-    builders = {"direct": _direct, "multiprocess": _multiprocess, "dataflow": _dataflow,
+    builders = {"direct": _direct, "multiprocess": _multiprocess, "portable": _portable, "dataflow": _dataflow,
                 "flink": _flink, "spark": _spark}
     if target not in builders:
         raise BeamTargetError(f"unknown Beam target {target!r}; choose one of {', '.join(BEAM_TARGETS)}")
@@ -63,6 +71,17 @@ def _direct(ops: OpsConfig) -> Tuple[str, ...]:
 
 def _multiprocess(ops: OpsConfig) -> Tuple[str, ...]:
     return multiprocess_beam_args(ops.beam_workers or None)
+
+
+def _portable(ops: OpsConfig) -> Tuple[str, ...]:
+    _require(ops, "portable", "beam_job_endpoint", "beam_worker_pool")
+    return (
+        "--runner=PortableRunner",
+        f"--job_endpoint={ops.beam_job_endpoint}",
+        "--environment_type=EXTERNAL",
+        f"--environment_config={ops.beam_worker_pool}",
+        f"--direct_num_workers={ops.beam_workers or os.cpu_count() or 1}",
+    )
 
 
 def _dataflow(ops: OpsConfig) -> Tuple[str, ...]:

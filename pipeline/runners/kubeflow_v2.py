@@ -62,8 +62,10 @@ def compile_kubeflow_v2(config: RunConfig, out_dir: str,
     logical = pipeline_factory(config, None)
     check_kubeflow_compatible(logical)
     runner = runner_module.KubeflowV2DagRunner(
+        # Pipeline spec 2.1 (what Vertex runs today): parameters as typed values, and each executor gets its inputs
+        # spec, so the span an ExampleGen's driver resolves reaches the executor.
         config=runner_module.KubeflowV2DagRunnerConfig(display_name=config.pipeline_name,
-                                                       default_image=config.ops.image),
+                                                       default_image=config.ops.image, use_pipeline_spec_2_1=True),
         output_dir=out_dir, output_filename=PIPELINE_FILE)
     pipeline_job = runner.run(logical, write_out=True)
     schedule_path = os.path.join(out_dir, SCHEDULE_FILE)

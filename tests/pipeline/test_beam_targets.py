@@ -6,7 +6,8 @@ from apache_beam.options.pipeline_options import PipelineOptions
 from pipeline.configs import OpsConfig, RunConfig
 from pipeline.runners.beam import BEAM_TARGETS, BeamTargetError, beam_args_for, with_beam_target
 
-CLUSTER = OpsConfig(gcp_project="proj", beam_temp_location="gs://bucket/tmp", beam_workers=8, image="reg/nlp2prod:1")
+CLUSTER = OpsConfig(gcp_project="proj", beam_temp_location="gs://bucket/tmp", beam_workers=8, image="reg/nlp2prod:1",
+                    beam_job_endpoint="localhost:8097", beam_worker_pool="localhost:50000")
 
 
 @pytest.mark.parametrize("target", BEAM_TARGETS)
@@ -22,11 +23,18 @@ def test_every_argument_is_a_known_beam_option(target):
 
 def test_runner_per_target():
     runners = {t: PipelineOptions(list(beam_args_for(CLUSTER, t))).get_all_options()["runner"] for t in BEAM_TARGETS}
-    assert runners == {"direct": None, "multiprocess": None, "dataflow": "DataflowRunner",
+    assert runners == {"direct": None, "multiprocess": None, "portable": "PortableRunner", "dataflow": "DataflowRunner",
                        "flink": "FlinkRunner", "spark": "PortableRunner"}
     assert "--direct_running_mode=multi_processing" in beam_args_for(CLUSTER, "multiprocess")
     assert "--direct_num_workers=8" in beam_args_for(CLUSTER, "multiprocess")
     assert "--sdk_container_image=reg/nlp2prod:1" in beam_args_for(CLUSTER, "dataflow")
+    assert {"--environment_type=EXTERNAL", "--environment_config=localhost:50000",
+            "--direct_num_workers=8"} <= set(beam_args_for(CLUSTER, "portable"))
+
+
+def test_portable_names_the_missing_endpoints():
+    with pytest.raises(BeamTargetError, match=r"needs ops.beam_job_endpoint, ops.beam_worker_pool"):
+        beam_args_for(OpsConfig(), "portable")
 
 
 def test_dataflow_names_the_missing_settings():

@@ -44,7 +44,8 @@ def test_airflow_dag_file_builds_our_pipeline_with_the_schedule(tmp_path, capsys
     assert embedded.model.epochs == 1 and "--direct_running_mode=multi_processing" in embedded.beam_args
     dag_config = {ast.literal_eval(k): v for k, v in zip(assigned["AIRFLOW_DAG_CONFIG"].keys,
                                                          assigned["AIRFLOW_DAG_CONFIG"].values)}
-    assert ast.literal_eval(dag_config["schedule_interval"]) == "*/30 * * * *"
+    assert ast.literal_eval(dag_config["schedule"]) == "*/30 * * * *"
+    assert ast.literal_eval(dag_config["catchup"]) is False
     assert ast.literal_eval(dag_config["max_active_runs"]) == 1
     run_call = assigned["DAG"]
     assert run_call.func.attr == "run" and run_call.func.value.func.id == "AirflowDagRunner"
@@ -102,7 +103,7 @@ def test_kubeflow_v2_pipeline_json_and_vertex_schedule(tmp_path):
     written = compile_kubeflow_v2(config, str(tmp_path), toy_pipeline_factory())
     job = json.loads(open(written["pipeline"]).read())
     spec = job["pipelineSpec"]
-    assert spec["pipelineInfo"]["name"] == "nlp2prod" and spec["schemaVersion"] == "2.0.0"
+    assert spec["pipelineInfo"]["name"] == "nlp2prod" and spec["schemaVersion"] == "2.1.0"
     assert set(spec["root"]["dag"]["tasks"]) == {"ReadSpan", "Hold", "ToyPusher"}
     assert spec["root"]["dag"]["tasks"]["ToyPusher"]["dependentTasks"] == ["Hold"]
     for executor in spec["deploymentSpec"]["executors"].values():

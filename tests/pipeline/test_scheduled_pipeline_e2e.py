@@ -1,69 +1,24 @@
 """The whole pipeline, scheduled: two firings on two spans, the second pushes or refuses with reasons, lineage
 answers for what was pushed, and a re-run with unchanged inputs reuses the cache.
 
-Tiny on purpose: two languages, three topics, a few hundred generated rows per span and a random 2-layer
-Hugging Face BERT checkpoint whose vocabulary covers them (models.encoder.synthetic), so the model half trains in seconds.
+Tiny on purpose (tiny_run.py): two languages, three topics, a few hundred generated rows per span and a random
+2-layer BERT, so the model half trains in seconds.
 """
 
-import csv
 import json
 import os
-import random
 
 import pytest
 
 from ml_metadata.proto import metadata_store_pb2
 
-from pipeline import configs, lineage, metadata_store
+from pipeline import lineage, metadata_store
 from pipeline.local_runner import run_once
 from pipeline.run_history import read_history
 from pipeline.schedule import run_schedule
+from tiny_run import tiny_config, write_span
 
 pytestmark = pytest.mark.e2e
-
-LANGUAGES = ("en", "it")
-LABELS = ("food", "money", "sports")
-_WORDS = {"en": {"food": "pizza bread soup cheese", "money": "bank coins price cash",
-                 "sports": "football tennis goal match"},
-          "it": {"food": "pane zuppa formaggio pasta", "money": "banca soldi prezzo conto",
-                 "sports": "calcio partita gol squadra"}}
-_FILLER = {"en": "the is very nice today we like", "it": "il molto bello oggi noi piace che"}
-
-
-def _span_rows(seed, per_topic=40):
-    rng = random.Random(seed)
-    rows = []
-    for lang, topics in _WORDS.items():
-        for label, words in topics.items():
-            for _ in range(per_topic):
-                tokens = rng.sample(words.split(), 2) + rng.sample(_FILLER[lang].split(), 3)
-                rng.shuffle(tokens)
-                rows.append((" ".join(tokens), label, lang))
-    return rows
-
-
-def _write_span(data_root, span):
-    folder = os.path.join(data_root, f"span-{span}")
-    os.makedirs(folder)
-    with open(os.path.join(folder, "rows.csv"), "w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(("text", "label", "lang"))
-        writer.writerows(_span_rows(span))
-
-
-def tiny_config(home: str) -> configs.RunConfig:
-    """A whole-pipeline config that runs in about a minute on two cores."""
-    from models.encoder.synthetic import write_synthetic_hf_bert
-
-    texts = [text for span in (1, 2) for text, _, _ in _span_rows(span)]
-    encoder, _ = write_synthetic_hf_bert(os.path.join(home, "tiny-encoder"), texts, max_pieces=300)
-    config = configs.RunConfig(home=home, data=configs.DataConfig(data_root=os.path.join(home, "data")),
-                               push=configs.PushConfig(serving_root=os.path.join(home, "serving")))
-    return configs.with_overrides(config, [
-        f"data.languages={','.join(LANGUAGES)}", f"data.labels={','.join(LABELS)}",
-        f"model.encoder={encoder}", "model.max_seq_length=16", "model.epochs=1", "model.batch_size=16",
-        "model.target_sparsity=0", "model.trim_vocabulary=false",
-        "eval.min_macro_f1=0", "eval.min_language_accuracy=0", "eval.regression_tolerance=1.0"])
 
 
 @pytest.fixture(scope="module")
@@ -71,7 +26,7 @@ def scheduled_twice(tmp_path_factory):
     config = tiny_config(str(tmp_path_factory.mktemp("scheduled")))
 
     def fire(number):
-        _write_span(config.data.data_root, number)
+        write_span(config.data.data_root, number)
         return run_once(config, trigger="schedule")
 
     return config, run_schedule("* * * * * */1", fire, max_runs=2)
