@@ -42,7 +42,7 @@ def write_bundled(data_root: str, span: int, languages: Sequence[str], labels: S
     """Writes the bundled corpus as `<data_root>/span-<span>/` and prints rows per language and label."""
     if span < 1:
         raise InputFormatError(f"--span must be 1 or more, got {span}")
-    rows = bundled.read_corpus(languages, labels)
+    rows = bundled.read_rows(languages, labels)
     if not rows:
         raise InputFormatError(f"the bundled corpus has no rows for languages {','.join(languages)} "
                                f"and labels {','.join(labels)}")
