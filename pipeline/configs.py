@@ -35,7 +35,8 @@ class DataConfig:
     data_root: str = DEFAULT_DATA_ROOT
     languages: Tuple[str, ...] = BUNDLED_LANGUAGES
     labels: Tuple[str, ...] = BUNDLED_LABELS
-    # Languages whose rows never reach train nor eval: they all go to a separate `holdout` split (SPLITS.md).
+    # Languages whose rows never reach train nor eval: they all go to a separate `holdout` split (SPLITS.md);
+    # codes not in `languages` are ignored (they have no rows), `()` makes no holdout split.
     holdout_languages: Tuple[str, ...] = HOLDOUT_LANGUAGES
     # Number of most recent spans read together (1 = newest span only).
     span_window: int = 1

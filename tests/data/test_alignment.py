@@ -29,3 +29,16 @@ def test_comparable_text_ignores_case_punctuation_and_emoji():
     assert alignment.comparable_text("  Hello,   WORLD!! 😀") == alignment.comparable_text("hello world")
     assert alignment.comparable_text("?!") == ""
     assert alignment.comparable_text("Ｈｅｌｌｏ") == "hello"
+
+
+def test_a_same_position_link_needs_each_line_among_the_others_nearest():
+    def scene(closer_lines):
+        lines = [Line("en", "food", "food", 0, 0, "a"), Line("it", "food", "food", 0, 0, "b")]
+        vectors = [_unit(1, 0, 0), _unit(0.85, np.sqrt(1 - 0.85 ** 2), 0)]
+        for n in range(closer_lines):
+            lines.append(Line("it", "food", "food", 5 + n, 0, f"other {n}"))
+            vectors.append(_unit(0.9, 0, np.sqrt(1 - 0.81)))
+        return lines, np.stack(vectors)
+
+    assert list(alignment.position_links(*scene(2))) == [(0, 1)]
+    assert list(alignment.position_links(*scene(alignment.POSITION_RANK))) == []
