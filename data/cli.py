@@ -16,8 +16,8 @@ import sys
 from typing import Iterator, List, Optional, Sequence, Tuple
 
 from data import bundled
-from data.input_format import InputFormatError, RawRow, parse_file, span_dirs
-from pipeline.configs import BUNDLED_LABELS, BUNDLED_LANGUAGES, RunConfig
+from data.bundled import BUNDLED_LABELS, BUNDLED_LANGUAGES
+from data.input_format import DEFAULT_DATA_ROOT, InputFormatError, RawRow, fold_language, parse_file, span_dirs
 
 
 def _csv_list(value: str) -> Tuple[str, ...]:
@@ -28,7 +28,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="nlp2prod data", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
     write = commands.add_parser("bundled", help="write chatterbot-corpus lines as span-N in the input format")
-    write.add_argument("--data-root", default=RunConfig().data.data_root)
+    write.add_argument("--data-root", default=DEFAULT_DATA_ROOT)
     write.add_argument("--span", type=int, default=1)
     check = commands.add_parser("check", help="validate CSV/JSONL files: columns text,label,lang; UTF-8")
     check.add_argument("path", help="a data root, a span-N folder, or one file")
@@ -42,7 +42,7 @@ def write_bundled(data_root: str, span: int, languages: Sequence[str], labels: S
     """Writes the bundled corpus as `<data_root>/span-<span>/` and prints rows per language and label."""
     if span < 1:
         raise InputFormatError(f"--span must be 1 or more, got {span}")
-    rows = bundled.read_corpus(languages, labels)
+    rows = bundled.read_rows(languages, labels)
     if not rows:
         raise InputFormatError(f"the bundled corpus has no rows for languages {','.join(languages)} "
                                f"and labels {','.join(labels)}")
@@ -66,19 +66,15 @@ def _files(path: str) -> Iterator[Tuple[str, str]]:
                 yield os.path.join(folder, name), f"{relative}/{name}"
 
 
-def _folded(value: str) -> str:
-    # The TextCleaner matches the same way: case-insensitive, `_` same as `-` (zh_hant finds zh-Hant).
-    return value.strip().lower().replace("_", "-")
-
-
 def value_problems(row: RawRow, languages: Sequence[str], labels: Sequence[str]) -> List[str]:
     """Problems of a readable row's values: empty text, a language or label outside the configured sets."""
     problems = []
     if not row.text.strip():
         problems.append("empty text")
-    if _folded(row.lang) not in {_folded(lang) for lang in languages}:
+    if fold_language(row.lang) not in {fold_language(lang) for lang in languages}:
         problems.append(f"language {row.lang!r} is not one of {','.join(languages)}")
-    if _folded(row.label) not in {_folded(label) for label in labels}:
+    # Labels are matched like language codes (case-insensitive, `_` = `-`), as the TextCleaner does.
+    if fold_language(row.label) not in {fold_language(label) for label in labels}:
         problems.append(f"label {row.label!r} is not one of {','.join(labels)}")
     return problems
 

@@ -52,7 +52,9 @@ class Executor(base_executor.BaseExecutor):
         schema_uri = artifact_utils.get_single_uri(input_dict["schema"])
         schema = io_utils.SchemaReader().read(os.path.join(schema_uri, SCHEMA_FILE))
         stats = {split: _load_stats(statistics, split) for split in _splits(statistics)}
-        expected = {LANG: json.loads(exec_properties["languages"]), LABEL: json.loads(exec_properties["labels"])}
+        languages, labels = json.loads(exec_properties["languages"]), json.loads(exec_properties["labels"])
+        holdout = json.loads(exec_properties.get("holdout_languages") or "[]")
+        expected = {split: gate.expected_values(split, languages, labels, holdout) for split in stats}
         previous = previous_span_statistics(input_dict.get("previous_statistics", []), statistics.span)
         report = gate.gate_report(
             stats, {split: _load_anomalies(anomalies, split) for split in _splits(anomalies)}, expected,

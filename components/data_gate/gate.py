@@ -2,7 +2,8 @@
 
 The gate stops the run when any of these holds:
   - ExampleValidator found a schema anomaly (named by split and feature);
-  - a configured language or label has no row in some split (every one must be in train and eval);
+  - a configured language or label has no row in some split (every one must be in train and eval; a
+    held-out language must be in the holdout split instead, and in no other);
   - the language or label distribution moved more than its threshold (L-infinity distance, the schema's
     drift comparators) since the statistics of the previous span. Without a previous span (first run)
     there is nothing to compare and the report says so.
@@ -16,6 +17,9 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import tensorflow_data_validation as tfdv
 from tensorflow_metadata.proto.v0 import anomalies_pb2, schema_pb2, statistics_pb2
 
+from data.input_format import fold_language
+from data.splits import HOLDOUT
+from models.features import LABEL, LANG
 from models.gates import GateRefusal
 
 DRIFT_FEATURES = ("lang", "label")
@@ -66,12 +70,22 @@ def value_counts(stats: statistics_pb2.DatasetFeatureStatistics, feature: str) -
     return buckets or {v.value: v.frequency for v in entry.string_stats.top_values}
 
 
+def expected_values(split: str, languages: Sequence[str], labels: Sequence[str],
+                    holdout_languages: Sequence[str]) -> Dict[str, Sequence[str]]:
+    """The values each feature must have rows of in one split: the held-out languages in `holdout` (whatever
+    labels they have), every other language and every label in train and eval."""
+    held_out = {fold_language(code) for code in holdout_languages}
+    if split == HOLDOUT:
+        return {LANG: [lang for lang in languages if fold_language(lang) in held_out]}
+    return {LANG: [lang for lang in languages if fold_language(lang) not in held_out], LABEL: list(labels)}
+
+
 def coverage_problems(stats_by_split: Dict[str, statistics_pb2.DatasetFeatureStatistics],
-                      expected: Dict[str, Sequence[str]]) -> List[str]:
-    """Names every configured value (per feature) that has no row in some split."""
+                      expected_by_split: Dict[str, Dict[str, Sequence[str]]]) -> List[str]:
+    """Names every expected value (per split and feature) that has no row in its split."""
     problems = []
     for split, stats in sorted(stats_by_split.items()):
-        for feature, values in expected.items():
+        for feature, values in expected_by_split[split].items():
             counts = value_counts(stats, feature)
             missing = [value for value in values if counts.get(value, 0) <= 0]
             if missing:
@@ -101,7 +115,8 @@ def drift_problems(measurements: Sequence[DriftMeasurement], previous_span: Opti
 
 
 def gate_report(stats_by_split: Dict[str, statistics_pb2.DatasetFeatureStatisticsList],
-                anomalies_by_split: Dict[str, anomalies_pb2.Anomalies], expected: Dict[str, Sequence[str]],
+                anomalies_by_split: Dict[str, anomalies_pb2.Anomalies],
+                expected: Dict[str, Dict[str, Sequence[str]]],
                 span: int, schema: schema_pb2.Schema,
                 previous: Optional[Tuple[int, statistics_pb2.DatasetFeatureStatisticsList]]) -> Dict[str, object]:
     """Everything the gate checks, as the JSON-ready report it writes; `problems` lists why it stops (if any).
@@ -109,14 +124,14 @@ def gate_report(stats_by_split: Dict[str, statistics_pb2.DatasetFeatureStatistic
     Args:
       stats_by_split: this span's statistics per split.
       anomalies_by_split: ExampleValidator's anomalies per split.
-      expected: the configured values per feature (lang, label) that every split must contain.
+      expected: per split, the values per feature (lang, label) it must contain (`expected_values`).
       span: this span's number.
       schema: the curated schema (its drift comparators set the thresholds).
       previous: (span, train statistics) of the newest earlier span, or None on the first span.
     """
     datasets = {split: stats.datasets[0] for split, stats in stats_by_split.items()}
     problems = schema_anomalies(anomalies_by_split) + coverage_problems(datasets, expected)
-    report: Dict[str, object] = {"span": span, "counts": {split: {f: value_counts(d, f) for f in expected}
+    report: Dict[str, object] = {"span": span, "counts": {split: {f: value_counts(d, f) for f in (LANG, LABEL)}
                                                          for split, d in datasets.items()}}
     if previous is None:
         report["drift"] = f"not checked: no statistics of a span before span {span} (first span)"

@@ -2,16 +2,61 @@
 
 import csv
 
+import collections
+import json
+
+import pytest
+
 from data import bundled, cli
-from pipeline.configs import BUNDLED_LABELS, BUNDLED_LANGUAGES
+from data.bundled import BUNDLED_LABELS, BUNDLED_LANGUAGES
 
 
 def test_bundled_corpus_covers_every_language_and_label():
     rows = bundled.read_corpus(BUNDLED_LANGUAGES, BUNDLED_LABELS)
-    assert len(rows) > 6000
+    assert len(rows) > 9000 and len(BUNDLED_LANGUAGES) >= 10
     assert {lang for _, _, lang in rows} == set(BUNDLED_LANGUAGES)
     assert {label for _, label, _ in rows} == set(BUNDLED_LABELS)
     assert all(text for text, _, _ in rows)
+
+
+def test_each_language_has_the_labels_of_its_topic_files():
+    coverage = bundled.languages_and_labels()
+    assert set(coverage) == set(BUNDLED_LANGUAGES)
+    assert coverage["es"] == ("emotion", "greetings", "money", "psychology")
+    assert coverage["de"] == ("food", "greetings", "movies")
+    assert coverage["pt"] == ("greetings", "money")
+    assert coverage["en"] == BUNDLED_LABELS and "psychology" not in coverage["nl"]
+    rows = bundled.read_corpus(BUNDLED_LANGUAGES, BUNDLED_LABELS)
+    counts = collections.Counter((lang, label) for _, label, lang in rows)
+    assert all(counts[(lang, label)] > 0 for lang, labels in coverage.items() for label in labels)
+
+
+def test_every_row_has_a_group_shared_by_its_translations_and_its_copies():
+    rows = bundled.read_rows(BUNDLED_LANGUAGES, BUNDLED_LABELS)
+    assert len(rows) == len(bundled.read_corpus(BUNDLED_LANGUAGES, BUNDLED_LABELS)) and all(r.group for r in rows)
+    langs_of = collections.defaultdict(set)
+    groups_of_text = collections.defaultdict(set)
+    for row in rows:
+        langs_of[row.group].add(row.lang)
+        groups_of_text[row.text.strip().casefold()].add(row.group)
+    assert all(len(groups) == 1 for groups in groups_of_text.values())
+    italian = [row for row in rows if row.lang == "it"]
+    assert sum("en" in langs_of[row.group] for row in italian) > 0.6 * len(italian)
+    assert len(langs_of) > 0.25 * len(rows)
+
+
+def test_groups_file_matches_the_corpus_and_a_stale_one_is_named(tmp_path):
+    groups = bundled.load_groups()
+    assert set(groups) == set(BUNDLED_LANGUAGES)
+    stale = {"en": {"food": [0, 1]}}
+    (tmp_path / "groups.json").write_text(json.dumps(stale), encoding="utf-8")
+    with pytest.raises(ValueError, match="2 lines for en/food.yml.*another chatterbot-corpus version"):
+        bundled.read_rows(("en",), ("food",), groups_path=str(tmp_path / "groups.json"))
+
+
+def test_a_language_without_groups_gets_its_own_per_line_groups():
+    rows = bundled.read_rows(("bn",), ("food",))
+    assert rows and all(row.group.startswith("food/bn/") for row in rows)
 
 
 def test_topic_names_are_normalised():
@@ -39,7 +84,8 @@ def test_cli_writes_a_span_and_check_accepts_it(tmp_path, capsys):
     assert "fa" in out and "money" in out
     with open(root / "span-3" / "chatterbot-fa.csv", encoding="utf-8", newline="") as handle:
         records = list(csv.reader(handle))
-    assert records[0] == ["text", "label", "lang"] and {r[2] for r in records[1:]} == {"fa"}
+    assert records[0] == ["text", "label", "lang", "group"] and {r[2] for r in records[1:]} == {"fa"}
+    assert all(r[3] for r in records[1:])
     assert cli.main(["check", str(root), "--languages", "en,fa", "--labels", "food,money"]) == 0
     assert "no problems" in capsys.readouterr().out
 

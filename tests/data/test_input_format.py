@@ -23,6 +23,14 @@ def test_csv_header_is_case_insensitive_and_extra_columns_are_ignored():
     assert (rows[0].text, rows[0].label, rows[0].lang, rows[0].problem) == ("Привіт", "greetings", "uk", None)
 
 
+def test_the_optional_group_column_is_read_from_csv_and_jsonl():
+    csv_rows = _rows("a.csv", b"text,label,lang,Group\nhallo,greetings,nl,line-7\nhello,greetings,en,\n")
+    assert [(r.text, r.group, r.problem) for r in csv_rows] == [("hallo", "line-7", None), ("hello", "", None)]
+    jsonl_rows = _rows("a.jsonl", '{"text": "ciao", "label": "greetings", "lang": "it", "group": 7}\n'
+                                  '{"text": "hi", "label": "greetings", "lang": "en"}\n'.encode("utf-8"))
+    assert [(r.text, r.group, r.problem) for r in jsonl_rows] == [("ciao", "7", None), ("hi", "", None)]
+
+
 def test_missing_columns_flag_every_row():
     rows = _rows("a.csv", b"text,label\nx,food\ny,food\n")
     assert [r.problem for r in rows] == [input_format.MISSING_COLUMNS] * 2
