@@ -17,7 +17,6 @@ from tfx.utils import io_utils
 from components.curated_schema.schema import SCHEMA_FILE
 from components.data_gate import gate
 from models import artifact_reports
-from models.features import LABEL, LANG
 
 STATS_FILE = "FeatureStats.pb"
 ANOMALIES_FILE = "SchemaDiff.pb"
