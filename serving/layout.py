@@ -8,13 +8,16 @@ from typing import Dict
 WARMUP_FILE = os.path.join("assets.extra", "tf_serving_warmup_requests")
 METADATA_FILE = os.path.join("assets.extra", "nlp2prod_metadata.json")
 _SAVED_MODEL_FILES = ("saved_model.pb", "saved_model.pbtxt")
+TFLITE_FILE = "model.tflite"
 
 
-def versions_on_disk(base_path: str) -> Dict[int, str]:
-    """Integer-named version dirs under `base_path` that hold a SavedModel, by version.
+def versions_on_disk(base_path: str, tflite: bool = False) -> Dict[int, str]:
+    """Integer-named version dirs under `base_path` that hold a SavedModel (or, with `tflite`, a model.tflite),
+    by version.
 
     A dir without saved_model.pb(txt) is not a version yet: a copy in progress is not loaded half-written.
     """
+    model_files = _SAVED_MODEL_FILES + ((TFLITE_FILE,) if tflite else ())
     try:
         names = os.listdir(base_path)
     except OSError:
@@ -24,6 +27,6 @@ def versions_on_disk(base_path: str) -> Dict[int, str]:
         path = os.path.join(base_path, name)
         # ASCII digits only, as TF Serving: str.isdigit() also takes "０２" (full-width) and "2²".
         if name.isascii() and name.isdigit() and any(os.path.exists(os.path.join(path, f))
-                                                     for f in _SAVED_MODEL_FILES):
+                                                     for f in model_files):
             found[int(name)] = path
     return found
