@@ -17,7 +17,7 @@ from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Uni
 import numpy as np
 from tensorflow.core.framework import types_pb2
 
-from serving import codec
+from serving import codec, request_checks
 from serving.errors import DeadlineExceeded, InvalidArgument, ServingError
 from serving.metrics import ServingMetrics
 from serving.config import ServedModel
@@ -187,7 +187,7 @@ class DataPlane:
         if classes is None and scores is None:
             raise InvalidArgument(f"Expected classification signature outputs to contain at least one of "
                                   f"\"classes\" or \"scores\" ({servable.label}, signature {signature.key})")
-        rows = _classifications(classes, scores, len(examples), servable.label)
+        rows = request_checks.classifications(classes, scores, len(examples), servable.label)
         return Result(servable.name, servable.version, signature.key, rows)
 
     def regress_on(self, servable: Servable, signature_key: str, examples: Sequence[bytes],
@@ -274,9 +274,9 @@ class DataPlane:
             elif spec.shape:
                 # The one shape refused before the graph: kernels that read the batch dimension of a scalar
                 # abort the whole process (TF Text's tokenizers do), which no request may cause.
-                raise InvalidArgument(f"{where} expects shape {_shape_text(spec.shape)}, got a scalar")
+                raise InvalidArgument(f"{where} expects shape {request_checks.shape_text(spec.shape)}, got a scalar")
             if array.dtype == object and alias in self.limits.utf8_string_inputs:
-                _check_utf8(array, where)
+                request_checks.check_utf8(array, where)
 
 
 def _readiness_state(versions: Sequence[VersionStatus]) -> str:
@@ -294,39 +294,3 @@ def _check_ref(ref: ModelRef) -> None:
     if ref.version is not None and ref.label:
         raise InvalidArgument(f"Both model version ({ref.version}) and model version label ({ref.label}) cannot "
                               "be supplied.")
-
-
-def _shape_text(shape: tuple) -> str:
-    return "[" + ",".join("?" if size is None else str(size) for size in shape) + "]"
-
-
-def _check_utf8(array: np.ndarray, where: str) -> None:
-    # One C-level pass for the whole batch: a NUL byte can never sit inside a multi-byte sequence, so the joined
-    # bytes decode exactly when every element does. The loop below only finds and names the bad element.
-    try:
-        b"\0".join(array.reshape(-1).tolist()).decode("utf-8")
-        return
-    except (UnicodeDecodeError, TypeError):
-        pass
-    for index, value in enumerate(array.reshape(-1)):
-        try:
-            value.decode("utf-8")
-        except UnicodeDecodeError as error:
-            raise InvalidArgument(f"{where}: element {index} is not valid UTF-8 (byte 0x{value[error.start]:02x} "
-                                  f"at offset {error.start})") from None
-        except AttributeError:
-            raise InvalidArgument(f"{where}: element {index} is not a byte string") from None
-
-
-def _classifications(classes: Optional[np.ndarray], scores: Optional[np.ndarray], count: int,
-                     label: str) -> List[List[Tuple[str, float]]]:
-    reference = classes if classes is not None else scores
-    if reference.ndim != 2 or reference.shape[0] != count:
-        raise InvalidArgument(f"Expected Tensor shape: [batch_size num_classes] but got {list(reference.shape)} "
-                              f"({label})")
-    if classes is not None and scores is not None and classes.shape != scores.shape:
-        raise InvalidArgument(f"Tensors class and score should match in dim_size(1). Got {classes.shape[1]} vs. "
-                              f"{scores.shape[1]} ({label})")
-    width = reference.shape[1]
-    return [[(classes[i, j].decode("utf-8", "replace") if classes is not None else "",
-              float(scores[i, j]) if scores is not None else 0.0) for j in range(width)] for i in range(count)]

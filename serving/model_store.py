@@ -318,14 +318,6 @@ class ModelStore:
         with self._lock:
             return all(self._available(name) for name in self._models)
 
-    def settled(self) -> bool:
-        with self._lock:
-            return self._settled()
-
-    def _settled(self) -> bool:
-        return all(e.state not in (State.START, State.LOADING)
-                   for name in self._models for e in self._versions.get(name, {}).values())
-
     def wait_until_attempted(self, timeout: float) -> bool:
         """Blocks until every configured version is AVAILABLE, ended, or has failed one load attempt (and is
         retrying); False on timeout."""
@@ -335,11 +327,6 @@ class ModelStore:
 
         with self._lock:
             return self._lock.wait_for(attempted, timeout)
-
-    def wait_until_settled(self, timeout: float) -> bool:
-        """Blocks until no configured version is starting or loading; False on timeout."""
-        with self._lock:
-            return self._lock.wait_for(self._settled, timeout)
 
     def close(self) -> None:
         """Stops loading and unloads everything (waiting for in-flight requests)."""
