@@ -1,11 +1,11 @@
 """The protocol-neutral core: predict, classify, regress, multi-inference, metadata and status on numpy data.
 
 The gRPC and REST adapters decode their wire format into these calls and encode the results; everything that
-both protocols must agree on lives here once: addressing (model, version or label, signature), input
-validation (presence, dtype, UTF-8 and size limits; shapes are the graph's to judge, as upstream, except a
-scalar where a batch is declared), deadlines,
-the request metrics, and the model-management calls (status, listing, readiness, reload, availability). `*_on` methods run against one given version without
-routing or metrics; warmup uses them.
+both protocols must agree on lives here once: addressing (model, version or label, signature), input validation
+(presence, dtype, UTF-8 and size limits; shapes are the graph's to judge, as upstream, but for the degenerate
+ones that abort kernels, see `request_checks.check_degenerate_shape`), deadlines, the request metrics, and the
+model-management calls (status, listing, readiness, reload, availability). `*_on` methods run against one given
+version without routing or metrics; warmup uses them.
 """
 
 from __future__ import annotations
@@ -271,10 +271,7 @@ class DataPlane:
                                       f"{codec.dtype_name(codec.dtype_enum(array))}")
             if array.ndim:
                 self._check_batch(array.shape[0], servable)
-            elif spec.shape:
-                # The one shape refused before the graph: kernels that read the batch dimension of a scalar
-                # abort the whole process (TF Text's tokenizers do), which no request may cause.
-                raise InvalidArgument(f"{where} expects shape {request_checks.shape_text(spec.shape)}, got a scalar")
+            request_checks.check_degenerate_shape(array.shape, spec.shape, where)
             if array.dtype == object and alias in self.limits.utf8_string_inputs:
                 request_checks.check_utf8(array, where)
 

@@ -16,6 +16,21 @@ def shape_text(shape: tuple) -> str:
     return "[" + ",".join("?" if size is None else str(size) for size in shape) + "]"
 
 
+def check_degenerate_shape(shape: Tuple[int, ...], declared: Optional[Tuple[Optional[int], ...]], where: str) -> None:
+    """Refuses a scalar or a tensor with an empty dimension that the signature's shape does not allow.
+
+    Any other shape goes to the graph as sent, as TF Serving feeds it. These two are refused first because
+    kernels that index into them abort the whole process instead of failing the request (TF Text's tokenizers
+    do, on a scalar and on a [1, 0] string tensor), and no request may take the server down.
+    """
+    if declared is None or (len(shape) == len(declared) and all(d is None or d == s for s, d in zip(shape, declared))):
+        return
+    if not shape or 0 in shape:
+        raise InvalidArgument(f"{where} expects shape {shape_text(declared)}, got "
+                              f"{'a scalar' if not shape else list(shape)}; a scalar or an empty dimension is only "
+                              "accepted where the signature's shape has one")
+
+
 def check_utf8(array: np.ndarray, where: str) -> None:
     # One C-level pass for the whole batch: a NUL byte can never sit inside a multi-byte sequence, so the joined
     # bytes decode exactly when every element does. The loop below only finds and names the bad element.

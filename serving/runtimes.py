@@ -31,10 +31,11 @@ PREDICT_METHOD = "tensorflow/serving/predict"
 class FunctionRuntime:
     """A TF2 SavedModel: one concrete function per signature, called with tensors in its flat order."""
 
-    def __init__(self, path: str, keys):
+    def __init__(self, path: str, signature_defs: Mapping[str, meta_graph_pb2.SignatureDef]):
         self._loaded = tf.saved_model.load(path, tags=[SERVE_TAG])
         self._calls: Dict[str, Callable[[Mapping[str, np.ndarray]], Mapping]] = {
-            key: _flat_call(self._loaded.signatures[key]) for key in keys if key in self._loaded.signatures}
+            key: _flat_call(self._loaded.signatures[key], set(signature.inputs))
+            for key, signature in signature_defs.items() if key in self._loaded.signatures}
 
     def __contains__(self, key: str) -> bool:
         return key in self._calls
@@ -47,20 +48,20 @@ class FunctionRuntime:
         self._loaded = None
 
 
-def _flat_call(function):
+def _flat_call(function, aliases):
     """A call that feeds tensors in the function's flat order, with no check of their shapes.
 
     The public keyword call binds arguments against the structured signature on every request (about a tenth of
     a millisecond for a small model) and refuses a shape the signature does not declare, which TF Serving
     accepts; `_call_flat` is where that call ends up. The keyword call stays the fallback on TensorFlow
-    versions that lack it.
+    versions that lack it, and for a function whose argument names are not the signature's aliases.
     """
     kwargs_spec = function.structured_input_signature[1]
     order = sorted(kwargs_spec)
     dtypes = [kwargs_spec[name].dtype for name in order]
     call_flat = getattr(function, "_call_flat", None)
     captured = getattr(function, "captured_inputs", None)
-    if call_flat is None or captured is None:
+    if call_flat is None or captured is None or set(order) != aliases:
         return lambda inputs: function(**{k: tf.constant(v) for k, v in inputs.items()})
 
     def call(inputs: Mapping[str, np.ndarray]):

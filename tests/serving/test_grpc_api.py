@@ -185,6 +185,7 @@ def test_unknown_model_version_or_label(prediction_stub, model_stub, spec, code,
 @pytest.mark.parametrize("make, words", [
     (lambda: predict_request([1.5, 2.5], dtype=tf.float32), "expects DT_STRING, got DT_FLOAT"),
     (lambda: predict_request("a scalar"), "expects shape [?], got a scalar"),
+    (lambda: predict_request([[]]), "expects shape [?], got [1, 0]"),  # both abort TF Text's tokenizer
     (lambda: predict_request(["x"] * 65), "exceeds the limit of 64"),
     (lambda: predict_request([b"caf\xe9 latin-1"]), "not valid UTF-8"),
     (lambda: predict_request([b"ok", b"\xc3", b"\xa9"]), "element 1 is not valid UTF-8"),  # "é" split in two

@@ -107,6 +107,7 @@ def test_prometheus_metrics_use_tf_serving_names_and_per_version_series(rest):
     (f"/v1/models/{MODEL}:predict", {"signature_name": "serving_default"}, 400, "Missing 'inputs' or 'instances'"),
     (f"/v1/models/{MODEL}:predict", {"instances": [1, 2]}, 400, "expected a string"),
     (f"/v1/models/{MODEL}:predict", {"inputs": "a scalar"}, 400, "expects shape [?], got a scalar"),
+    (f"/v1/models/{MODEL}:predict", {"instances": [[]]}, 400, "expects shape [?], got [1, 0]"),
     (f"/v1/models/{MODEL}:predict", {"instances": []}, 400, "No values in 'instances'"),
     (f"/v1/models/{MODEL}:predict", {"instances": ["x"] * 65}, 400, "exceeds the limit of 64"),
     (f"/v1/models/{MODEL}:predict", {"instances": [{"b64": "***"}]}, 400, "Unable to base64 decode"),
