@@ -1,9 +1,11 @@
 """`nlp2prod serve` and `nlp2prod predict`; the version commands live in `serving.version_commands`.
 
-`serve` takes tensorflow_model_server's flags (same names, same defaults, `--flag=true|false` booleans) plus a
-few limits of its own, builds the one frozen `ServerConfig` here, and serves until SIGINT/SIGTERM. With no model
-flags it serves what `nlp2prod run` pushed: model `nlp2prod` under `.nlp2prod/serving/nlp2prod`.
-A user's mistake prints one line to stderr and returns 2; nothing here prints a traceback for bad input.
+`serve` takes tensorflow_model_server's flags (same names, `--flag=true|false` booleans) plus a few limits of its
+own: one flag per flagged `ServerConfig` field, with that field's default (`config.flag_fields`), plus the files
+the models, batching, metrics and TLS are read from. It builds the one frozen `ServerConfig` here and serves until
+SIGINT/SIGTERM. With no model flags it serves what `nlp2prod run` pushed: model `nlp2prod` under
+`.nlp2prod/serving/nlp2prod`. A user's mistake, or an upstream flag that is not supported, prints one line to
+stderr and returns 2; nothing here prints a traceback for bad input.
 """
 
 from __future__ import annotations
