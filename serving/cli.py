@@ -1,9 +1,11 @@
 """`nlp2prod serve` and `nlp2prod predict`; the version commands live in `serving.version_commands`.
 
-`serve` takes tensorflow_model_server's flags (same names, same defaults, `--flag=true|false` booleans) plus a
-few limits of its own, builds the one frozen `ServerConfig` here, and serves until SIGINT/SIGTERM. With no model
-flags it serves what `nlp2prod run` pushed: model `nlp2prod` under `.nlp2prod/serving/nlp2prod`.
-A user's mistake prints one line to stderr and returns 2; nothing here prints a traceback for bad input.
+`serve` takes tensorflow_model_server's flags (same names, `--flag=true|false` booleans) plus a few limits of its
+own: one flag per flagged `ServerConfig` field, with that field's default (`config.flag_fields`), plus the files
+the models, batching, metrics and TLS are read from. It builds the one frozen `ServerConfig` here and serves until
+SIGINT/SIGTERM. With no model flags it serves what `nlp2prod run` pushed: model `nlp2prod` under
+`.nlp2prod/serving/nlp2prod`. A user's mistake, or an upstream flag that is not supported, prints one line to
+stderr and returns 2; nothing here prints a traceback for bad input.
 """
 
 from __future__ import annotations
@@ -26,6 +28,17 @@ DEFAULT_MODEL_NAME = "nlp2prod"
 DEFAULT_SERVING_ROOT = os.path.join(".nlp2prod", "serving")
 
 
+# tensorflow_model_server flags that `serve` does not implement; each is refused by name (README lists them).
+UNSUPPORTED_FLAGS = (
+    "rest_api_enable_cors_support", "enable_per_model_batching_parameters", "num_unload_threads",
+    "flush_filesystem_caches", "tensorflow_session_parallelism", "tensorflow_session_config_file",
+    "tensorflow_intra_op_parallelism", "tensorflow_inter_op_parallelism", "use_alts_credentials",
+    "platform_config_file", "per_process_gpu_memory_fraction", "saved_model_tags", "version",
+    "remove_unused_fields_from_bundle_metagraph", "num_tflite_pools", "num_tflite_interpreters_per_pool",
+    "xla_cpu_compilation_enabled", "xla_gpu_compilation_enabled", "thread_pool_factory_config_file",
+    "mixed_precision", "skip_initialize_tpu")
+
+
 def parse_bool(text: str) -> bool:
     lowered = text.lower()
     if lowered in ("true", "1", "yes"):
@@ -35,85 +48,74 @@ def parse_bool(text: str) -> bool:
     raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
 
 
-def _flag(parser: argparse.ArgumentParser, name: str, default, help_text: str, kind=None) -> None:
+def _add(parser: argparse.ArgumentParser, name: str, default, help_text: str, kind=None, dest=None) -> None:
+    options = dict(default=default, help=help_text, dest=dest or name)
     if isinstance(default, bool):
-        parser.add_argument(f"--{name}", type=parse_bool, nargs="?", const=True, default=default, help=help_text)
+        parser.add_argument(f"--{name}", type=parse_bool, nargs="?", const=True, **options)
     else:
-        parser.add_argument(f"--{name}", type=kind or type(default), default=default, help=help_text)
+        parser.add_argument(f"--{name}", type=kind or type(default), **options)
+
+
+class _ServeParser(argparse.ArgumentParser):
+    def error(self, message: str):
+        raise CommandError(f"serve: {message}")
 
 
 def _serve_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="nlp2prod serve", description=__doc__.splitlines()[0])
-    defaults = config_lib.ServerConfig()
-    _flag(parser, "port", 8500, "gRPC port")
-    _flag(parser, "rest_api_port", 8501, "REST port; 0 disables REST")
-    _flag(parser, "host", defaults.host, "address to bind")
-    _flag(parser, "model_name", DEFAULT_MODEL_NAME, "model name (ignored with --model_config_file)")
-    _flag(parser, "model_base_path", "", "dir of integer version dirs (default .nlp2prod/serving/MODEL_NAME)", str)
-    _flag(parser, "model_config_file", "", "text ModelServerConfig; replaces --model_name/--model_base_path", str)
-    _flag(parser, "model_config_file_poll_wait_seconds", 0, "seconds between re-reads of the config file; 0: never")
-    _flag(parser, "file_system_poll_wait_seconds", 1, "seconds between scans for new versions; 0: once")
-    _flag(parser, "enable_batching", False, "merge concurrent requests into batches")
-    _flag(parser, "batching_parameters_file", "", "text BatchingParameters (with --enable_batching)", str)
-    _flag(parser, "monitoring_config_file", "", "text MonitoringConfig enabling Prometheus metrics", str)
-    _flag(parser, "enable_model_warmup", True, "replay assets.extra/tf_serving_warmup_requests before serving")
-    _flag(parser, "num_request_iterations_for_warmup", 1, "times each warmup record is replayed")
-    _flag(parser, "max_num_load_retries", 5, "retries of a failed load")
-    _flag(parser, "load_retry_interval_micros", 60_000_000, "microseconds between load retries")
-    _flag(parser, "num_load_threads", defaults.num_load_threads, "parallel version loads")
-    _flag(parser, "allow_version_labels_for_unavailable_models", False, "allow new labels on unloaded versions")
-    _flag(parser, "rest_api_timeout_in_ms", defaults.rest_api_timeout_in_ms, "REST request timeout")
-    _flag(parser, "grpc_max_threads", defaults.grpc_max_threads, "gRPC worker threads")
-    _flag(parser, "enable_grpc_healthcheck_service", True, "serve grpc.health.v1")
-    _flag(parser, "enable_serialization_as_tensor_content", False, "encode outputs as tensor_content")
-    _flag(parser, "max_request_bytes", defaults.max_request_bytes, "largest request body / message accepted")
-    _flag(parser, "max_request_batch", defaults.max_request_batch, "most instances or examples per request")
-    _flag(parser, "max_json_depth", defaults.max_json_depth, "deepest JSON nesting accepted")
-    _flag(parser, "utf8_string_inputs", ",".join(defaults.utf8_string_inputs),
-          "comma-separated string inputs that must be UTF-8", str)
+    """`serve`'s flags: one per flagged `ServerConfig` field (its default, under upstream's name), plus the
+    files and names that the config's models, batching, metrics and TLS are read from."""
+    parser = _ServeParser(prog="nlp2prod serve", description=__doc__.splitlines()[0], allow_abbrev=False)
+    for field, flag in config_lib.flag_fields():
+        default = flag.show(field.default) if flag.show else field.default
+        _add(parser, flag.name or field.name, default, flag.help, flag.kind, dest=field.name)
+    _add(parser, "model_name", DEFAULT_MODEL_NAME, "model name (ignored with --model_config_file)")
+    _add(parser, "model_base_path", "", "dir of integer version dirs (default .nlp2prod/serving/MODEL_NAME)")
+    _add(parser, "batching_parameters_file", "", "text BatchingParameters (with --enable_batching)")
+    _add(parser, "monitoring_config_file", "", "text MonitoringConfig enabling Prometheus metrics")
+    _add(parser, "ssl_config_file", "", "text SSLConfig: serve gRPC over TLS (mutual with client_verify)")
     return parser
 
 
+def parse_serve_flags(argv: Optional[List[str]]) -> argparse.Namespace:
+    """Parses `serve`'s flags; a tensorflow_model_server flag that is not implemented is named and refused."""
+    parser = _serve_parser()
+    args, unknown = parser.parse_known_args(argv)
+    for item in unknown:
+        name = item.split("=", 1)[0].lstrip("-")
+        if name in UNSUPPORTED_FLAGS:
+            raise CommandError(f"--{name} is a tensorflow_model_server flag that nlp2prod serve "
+                               "does not support")
+        raise CommandError(f"serve: unrecognized argument {item}")
+    return args
+
+
 def server_config(args: argparse.Namespace) -> config_lib.ServerConfig:
-    """The frozen ServerConfig of parsed `serve` flags (reads the three config files)."""
+    """The frozen ServerConfig of parsed `serve` flags (reads the config files they name)."""
     if args.model_config_file:
         models = config_lib.served_models(config_lib.read_model_server_config(args.model_config_file),
                                           args.model_config_file)
     else:
         base_path = args.model_base_path or os.path.join(DEFAULT_SERVING_ROOT, args.model_name)
         models = config_lib.served_models(config_lib.single_model_config(args.model_name, base_path))
-    batching = config_lib.BatchingConfig()
-    if args.enable_batching and args.batching_parameters_file:
-        batching = config_lib.read_batching_config(args.batching_parameters_file)
-    prometheus = (config_lib.read_prometheus_path(args.monitoring_config_file)
-                  if args.monitoring_config_file else None)
     for name in ("port", "rest_api_port"):
         if not 0 <= getattr(args, name) <= 65535 or (name == "port" and args.port == 0):
             raise CommandError(f"--{name}={getattr(args, name)} is not a usable port")
+    fields = {field.name: flag.parse(getattr(args, field.name)) if flag.parse else getattr(args, field.name)
+              for field, flag in config_lib.flag_fields()}
     return config_lib.ServerConfig(
-        models=models, host=args.host, port=args.port, rest_api_port=args.rest_api_port or None,
-        model_config_file=args.model_config_file or None,
-        model_config_file_poll_wait_seconds=args.model_config_file_poll_wait_seconds,
-        file_system_poll_wait_seconds=args.file_system_poll_wait_seconds,
-        enable_batching=args.enable_batching, batching=batching, prometheus_path=prometheus,
-        enable_model_warmup=args.enable_model_warmup,
-        num_request_iterations_for_warmup=args.num_request_iterations_for_warmup,
-        max_num_load_retries=args.max_num_load_retries,
-        load_retry_interval_seconds=args.load_retry_interval_micros / 1e6, num_load_threads=args.num_load_threads,
-        allow_version_labels_for_unavailable_models=args.allow_version_labels_for_unavailable_models,
-        rest_api_timeout_in_ms=args.rest_api_timeout_in_ms, grpc_max_threads=args.grpc_max_threads,
-        enable_grpc_healthcheck_service=args.enable_grpc_healthcheck_service,
-        enable_serialization_as_tensor_content=args.enable_serialization_as_tensor_content,
-        max_request_bytes=args.max_request_bytes, max_request_batch=args.max_request_batch,
-        max_json_depth=args.max_json_depth,
-        utf8_string_inputs=tuple(n for n in args.utf8_string_inputs.split(",") if n))
+        models=models, **fields,
+        batching=(config_lib.read_batching_config(args.batching_parameters_file)
+                  if args.enable_batching and args.batching_parameters_file else config_lib.BatchingConfig()),
+        prometheus_path=(config_lib.read_prometheus_path(args.monitoring_config_file)
+                         if args.monitoring_config_file else None),
+        ssl=config_lib.read_ssl_config(args.ssl_config_file) if args.ssl_config_file else None)
 
 
 def serve_main(argv: Optional[List[str]] = None) -> int:
     """Starts the server and blocks until SIGINT or SIGTERM."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
-        config = server_config(_serve_parser().parse_args(argv))
+        config = server_config(parse_serve_flags(argv))
         from serving import server  # TensorFlow loads here, after the flags are known to be good
 
         running = server.start(config)

@@ -12,7 +12,8 @@ keep their upstream formats, so the same files drive the real server:
 from __future__ import annotations
 
 import dataclasses
-from typing import Dict, Iterable, Optional, Tuple
+import os
+from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple, Union
 
 from google.protobuf import text_format
 from tensorflow_serving.config import model_server_config_pb2
@@ -70,37 +71,113 @@ class BatchingConfig:
 
 
 @dataclasses.dataclass(frozen=True)
+class Flag:
+    """How a `ServerConfig` field appears on `nlp2prod serve`: its help, and the conversions when the flag's name
+    or spelling differs from the field (upstream's microseconds, `0` for "off", comma-separated lists)."""
+
+    help: str
+    name: str = ""  # the flag's name when it is not the field's
+    kind: Optional[type] = None  # the flag's value type when it is not the default's
+    parse: Optional[Callable[[Any], Any]] = None  # flag value -> field value
+    show: Optional[Callable[[Any], Any]] = None  # field default -> flag default
+
+
+def _flag(default, help_text: str, **spelling) -> Any:
+    return dataclasses.field(default=default, metadata={"flag": Flag(help_text, **spelling)})
+
+
+def parse_channel_arguments(text: str) -> Tuple[Tuple[str, Union[int, str]], ...]:
+    """`--grpc_channel_arguments`: `key=value,...`; a value that is an integer is passed as one, as upstream."""
+    arguments = []
+    for item in (part.strip() for part in text.split(",")):
+        if not item:
+            continue
+        key, separator, value = item.partition("=")
+        if not separator or not key.strip():
+            raise ConfigError(f"--grpc_channel_arguments: {item!r} is not key=value")
+        value = value.strip()
+        arguments.append((key.strip(), int(value) if value.lstrip("-").isdigit() else value))
+    return tuple(arguments)
+
+
+def _show_channel_arguments(arguments) -> str:
+    return ",".join(f"{key}={value}" for key, value in arguments)
+
+
+_CPUS = os.cpu_count() or 1
+
+
+@dataclasses.dataclass(frozen=True)
 class ServerConfig:
-    """Everything the server needs, with tensorflow_model_server's defaults where it has one."""
+    """Everything the server needs, with tensorflow_model_server's defaults where it has one.
+
+    Each field with a `Flag` is one flag of `nlp2prod serve`, under upstream's name; `models`, `batching`,
+    `prometheus_path` and `ssl` come from the files the CLI reads (--model_config_file or --model_name/
+    --model_base_path, --batching_parameters_file, --monitoring_config_file, --ssl_config_file).
+    """
 
     models: Tuple[ServedModel, ...] = ()
-    host: str = "0.0.0.0"
-    port: int = 8500  # 0 here (not on the CLI) picks a free port, for in-process use
-    rest_api_port: Optional[int] = 8501  # None: no REST (the CLI maps upstream's --rest_api_port=0 to None)
-    model_config_file: Optional[str] = None
-    model_config_file_poll_wait_seconds: float = 0.0  # 0: read once
-    file_system_poll_wait_seconds: float = 1.0  # 0: poll once at start; < 0: never
-    enable_batching: bool = False
+    host: str = _flag("0.0.0.0", "address to bind (beyond upstream, which binds every address)")
+    # 0 here (the CLI refuses it) picks a free port, for in-process use.
+    port: int = _flag(8500, "gRPC port")
+    grpc_socket_path: str = _flag("", "also serve gRPC on this UNIX socket")
+    # None: no REST; upstream's --rest_api_port=0 means that (in-process, 0 picks a free port).
+    rest_api_port: Optional[int] = _flag(8501, "REST port; 0 disables REST", kind=int, parse=lambda p: p or None,
+                                         show=lambda p: p or 0)
+    rest_api_num_threads: int = _flag(4 * _CPUS, "most REST requests handled at once")
+    rest_api_timeout_in_ms: int = _flag(30000, "REST request timeout")
+    model_config_file: Optional[str] = _flag(None, "text ModelServerConfig; replaces --model_name/--model_base_path",
+                                             kind=str, parse=lambda p: p or None, show=lambda p: p or "")
+    model_config_file_poll_wait_seconds: float = _flag(0.0, "seconds between re-reads of the config file; 0: never")
+    file_system_poll_wait_seconds: float = _flag(1.0, "seconds between scans for new versions; 0: once")
+    enable_batching: bool = _flag(False, "merge concurrent requests into batches")
     batching: BatchingConfig = BatchingConfig()
     prometheus_path: Optional[str] = None  # None: no metrics endpoint (upstream's default)
-    enable_model_warmup: bool = True
-    num_request_iterations_for_warmup: int = 1
-    max_num_load_retries: int = 5
-    load_retry_interval_seconds: float = 60.0
-    num_load_threads: int = 2
-    allow_version_labels_for_unavailable_models: bool = False
-    enable_grpc_healthcheck_service: bool = True
-    enable_serialization_as_tensor_content: bool = False
-    rest_api_timeout_in_ms: int = 30000
-    grpc_max_threads: int = 16
+    ssl: Optional["SslConfig"] = None  # None: plaintext gRPC
+    enable_model_warmup: bool = _flag(True, "replay assets.extra/tf_serving_warmup_requests before serving")
+    num_request_iterations_for_warmup: int = _flag(1, "times each warmup record is replayed")
+    max_num_load_retries: int = _flag(5, "retries of a failed load")
+    load_retry_interval_seconds: float = _flag(
+        60.0, "microseconds between load retries", name="load_retry_interval_micros", kind=int,
+        parse=lambda micros: micros / 1e6, show=lambda seconds: int(seconds * 1e6))
+    num_load_threads: int = _flag(2, "parallel version loads")
+    allow_version_labels_for_unavailable_models: bool = _flag(False, "allow new labels on unloaded versions")
+    enable_grpc_healthcheck_service: bool = _flag(True, "serve grpc.health.v1")
+    enable_serialization_as_tensor_content: bool = _flag(False, "encode outputs as tensor_content")
+    enable_signature_method_name_check: bool = _flag(
+        False, "Classify/Regress/MultiInference require the signature's method_name (else its structure suffices)")
+    prefer_tflite_model: bool = _flag(False, "serve model.tflite through the TFLite interpreter when a version "
+                                             "dir has one")
+    enable_profiler: bool = _flag(True, "answer tensorflow.ProfilerService on the gRPC port")
+    grpc_max_threads: int = _flag(16, "gRPC worker threads")
+    grpc_channel_arguments: Tuple[Tuple[str, Union[int, str]], ...] = _flag(
+        (), "comma-separated key=value gRPC server arguments", kind=str, parse=parse_channel_arguments,
+        show=_show_channel_arguments)
     # Limits beyond upstream: request bytes (both protocols), examples per request, JSON nesting depth.
-    max_request_bytes: int = 16 * 1024 * 1024
-    max_request_batch: int = 1024
-    max_json_depth: int = 32
+    max_request_bytes: int = _flag(16 * 1024 * 1024, "largest request body / message accepted")
+    max_request_batch: int = _flag(1024, "most instances or examples per request")
+    max_json_depth: int = _flag(32, "deepest JSON nesting accepted")
     # String inputs that must hold valid UTF-8 (the raw-text inputs of our models); others may carry bytes.
-    utf8_string_inputs: Tuple[str, ...] = ("text",)
-    # How long `start()` waits for the first load of every configured model before serving anyway.
+    utf8_string_inputs: Tuple[str, ...] = _flag(
+        ("text",), "comma-separated string inputs that must be UTF-8", kind=str,
+        parse=lambda text: tuple(n for n in text.split(",") if n), show=",".join)
+    # How long `start()` waits for the first load attempt of every configured model before serving anyway.
     initial_load_timeout_seconds: float = 300.0
+
+
+def flag_fields() -> List[Tuple[dataclasses.Field, Flag]]:
+    """The `ServerConfig` fields that are flags of `nlp2prod serve`, in declaration order."""
+    return [(field, field.metadata["flag"]) for field in dataclasses.fields(ServerConfig) if "flag" in field.metadata]
+
+
+@dataclasses.dataclass(frozen=True)
+class SslConfig:
+    """TF Serving's SSLConfig (`--ssl_config_file`): PEM strings; `client_verify` requires client certificates."""
+
+    server_key: str
+    server_cert: str
+    custom_ca: str = ""
+    client_verify: bool = False
 
 
 def single_model_config(name: str, base_path: str) -> model_server_config_pb2.ModelServerConfig:
@@ -204,6 +281,16 @@ def read_prometheus_path(path: str) -> Optional[str]:
     return metrics_path
 
 
+def read_ssl_config(path: str) -> SslConfig:
+    """Parses a text SSLConfig file; a server key and certificate are required."""
+    proto = _parse_text_file(path, protos.SSLConfig(), "--ssl_config_file")
+    if not proto.server_key or not proto.server_cert:
+        raise ConfigError(f"--ssl_config_file {path}: server_key and server_cert are required")
+    if proto.client_verify and not proto.custom_ca:
+        raise ConfigError(f"--ssl_config_file {path}: client_verify needs custom_ca to check client certificates")
+    return SslConfig(proto.server_key, proto.server_cert, proto.custom_ca, proto.client_verify)
+
+
 def _parse_text_file(path: str, message, flag: str):
     try:
         with open(path, "r", encoding="utf-8") as handle:
@@ -213,4 +300,6 @@ def _parse_text_file(path: str, message, flag: str):
     try:
         return text_format.Parse(text, message)
     except text_format.ParseError as error:
-        raise ConfigError(f"{flag} {path}: not a valid text {message.DESCRIPTOR.name}: {error}") from None
+        # Upstream's wording (log scrapers look for it), then where and why: "<line>:<column> : <reason>".
+        raise ConfigError(f"{flag} {path}: Error parsing text-format {message.DESCRIPTOR.full_name}: "
+                          f"{error}") from None

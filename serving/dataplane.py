@@ -1,9 +1,11 @@
 """The protocol-neutral core: predict, classify, regress, multi-inference, metadata and status on numpy data.
 
 The gRPC and REST adapters decode their wire format into these calls and encode the results; everything that
-both protocols must agree on lives here once: addressing (model, version or label, signature), input
-validation and limits, deadlines, and the request metrics. `*_on` methods run against one given version without
-routing or metrics; warmup uses them.
+both protocols must agree on lives here once: addressing (model, version or label, signature), input validation
+(presence, dtype, UTF-8 and size limits; shapes are the graph's to judge, as upstream, but for the degenerate
+ones that abort kernels, see `request_checks.check_degenerate_shape`), deadlines, the request metrics, and the
+model-management calls (status, listing, readiness, reload, availability). `*_on` methods run against one given
+version without routing or metrics; warmup uses them.
 """
 
 from __future__ import annotations
@@ -13,11 +15,13 @@ import time
 from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
+from tensorflow.core.framework import types_pb2
 
-from serving import codec
+from serving import codec, request_checks
 from serving.errors import DeadlineExceeded, InvalidArgument, ServingError
 from serving.metrics import ServingMetrics
-from serving.model_store import ModelStore, VersionStatus
+from serving.config import ServedModel
+from serving.model_store import ModelStore, State, VersionStatus
 from serving.servable import CLASSIFY_METHOD, REGRESS_METHOD, Servable, Signature
 
 Arrays = Dict[str, np.ndarray]
@@ -50,6 +54,15 @@ class Limits:
 
 
 @dataclasses.dataclass(frozen=True)
+class ModelSummary:
+    """One configured model as the model list shows it."""
+
+    name: str
+    labels: Dict[str, int]
+    versions: List[VersionStatus]
+
+
+@dataclasses.dataclass(frozen=True)
 class Result:
     """An answer plus the version and signature that produced it (the response's model_spec)."""
 
@@ -60,8 +73,14 @@ class Result:
 
 
 class DataPlane:
-    def __init__(self, store: ModelStore, metrics: ServingMetrics, limits: Limits = Limits()):
+    """The calls both protocols make. `method_name_check` is `--enable_signature_method_name_check`: off (the
+    default, as upstream), Classify/Regress run any signature whose structure fits (one DT_STRING input of
+    serialized tf.Examples; `classes`/`scores` or `outputs`), so TF2 exports marked predict serve them too."""
+
+    def __init__(self, store: ModelStore, metrics: ServingMetrics, limits: Limits = Limits(),
+                 method_name_check: bool = False):
         self.store, self.metrics, self.limits = store, metrics, limits
+        self.method_name_check = method_name_check
 
     # ---- routed, metered calls -----------------------------------------------------------------------------
     def predict(self, ref: ModelRef, inputs: Inputs, output_filter: Sequence[str] = (),
@@ -106,6 +125,32 @@ class DataPlane:
     def status(self, ref: ModelRef) -> List[VersionStatus]:
         return self.store.status(ref.name, ref.version, ref.label)
 
+    # ---- model management ----------------------------------------------------------------------------------
+    def models(self) -> List[ModelSummary]:
+        """Every configured model with its labels and known versions (none yet for one with nothing on disk)."""
+        summaries = []
+        for name in self.store.model_names():
+            try:
+                versions = self.store.status(name)
+            except ServingError:
+                versions = []
+            summaries.append(ModelSummary(name, self.store.labels(name), versions))
+        return summaries
+
+    def readiness(self) -> Tuple[bool, Dict[str, str]]:
+        """Whether every configured model is AVAILABLE, and per model AVAILABLE, LOADING, NOT_AVAILABLE or
+        NO_VERSIONS."""
+        states = {summary.name: _readiness_state(summary.versions) for summary in self.models()}
+        return all(state == "AVAILABLE" for state in states.values()), states
+
+    def reload(self, models: Sequence[ServedModel]) -> None:
+        """Replaces the whole model list (HandleReloadConfigRequest)."""
+        self.store.reload(models)
+
+    def watch_availability(self, listener: Callable[[Dict[str, bool]], None]) -> None:
+        """Calls `listener({model: has an AVAILABLE version})` now and on every change (see ModelStore)."""
+        self.store.watch_availability(listener)
+
     def _serve(self, ref: ModelRef, api: str, entrypoint: str, call: Callable[[Servable], Result]):
         started, version, status = time.perf_counter(), 0, "OK"
         try:
@@ -142,7 +187,7 @@ class DataPlane:
         if classes is None and scores is None:
             raise InvalidArgument(f"Expected classification signature outputs to contain at least one of "
                                   f"\"classes\" or \"scores\" ({servable.label}, signature {signature.key})")
-        rows = _classifications(classes, scores, len(examples), servable.label)
+        rows = request_checks.classifications(classes, scores, len(examples), servable.label)
         return Result(servable.name, servable.version, signature.key, rows)
 
     def regress_on(self, servable: Servable, signature_key: str, examples: Sequence[bytes],
@@ -173,11 +218,20 @@ class DataPlane:
                       api: str, deadline: Optional[float]):
         signature = servable.signature(signature_key)
         kind = "classification" if method == CLASSIFY_METHOD else "regression"
-        if signature.method_name != method:
+        where = f"({servable.label}, signature {signature.key})"
+        if self.method_name_check and signature.method_name != method:
             raise InvalidArgument(f"Expected {kind} signature method_name to be {method}. Was: "
-                                  f"{signature.method_name} ({servable.label}, signature {signature.key})")
+                                  f"{signature.method_name} {where}")
         if len(signature.inputs) != 1:
-            raise InvalidArgument(f"Expected one input Tensor ({servable.label}, signature {signature.key})")
+            raise InvalidArgument(f"Expected one input Tensor {where}")
+        (spec,) = signature.inputs.values()
+        if spec.dtype_enum != types_pb2.DT_STRING:
+            raise InvalidArgument(f"Expected {kind} signature input of serialized tf.Examples (DT_STRING), got "
+                                  f"{codec.dtype_name(spec.dtype_enum)} {where}")
+        wanted = ("classes", "scores") if method == CLASSIFY_METHOD else ("outputs",)
+        if not set(wanted) & set(signature.outputs):
+            raise InvalidArgument(f"Expected {kind} signature outputs to contain {' or '.join(repr(w) for w in wanted)}"
+                                  f"; it has {', '.join(sorted(signature.outputs))} {where}")
         if not examples:
             raise InvalidArgument(f"Input is empty. ({servable.label})")
         self._check_batch(len(examples), servable)
@@ -209,25 +263,26 @@ class DataPlane:
                 f"}}) != len({{{','.join(sorted(expected))}}}). Sent extra: {{{','.join(sorted(given - expected))}}}"
                 f". Missing but required: {{{','.join(sorted(expected - given))}}}. ({servable.label}, signature "
                 f"{signature.key})")
-        batch_sizes = set()
         for alias, array in arrays.items():
             spec = signature.inputs[alias]
             where = f"input '{alias}' of {servable.label}, signature {signature.key}"
             if codec.dtype_enum(array) != spec.dtype_enum:
                 raise InvalidArgument(f"{where} expects {codec.dtype_name(spec.dtype_enum)}, got "
                                       f"{codec.dtype_name(codec.dtype_enum(array))}")
-            if spec.shape is not None:
-                _check_shape(array.shape, spec.shape, where)
-                if spec.shape and spec.shape[0] is None:
-                    batch_sizes.add(array.shape[0])
+            if array.ndim:
+                self._check_batch(array.shape[0], servable)
+            request_checks.check_degenerate_shape(array.shape, spec.shape, where)
             if array.dtype == object and alias in self.limits.utf8_string_inputs:
-                _check_utf8(array, where)
-        if 0 in batch_sizes:
-            raise InvalidArgument(f"empty batch: {servable.label} needs at least one instance")
-        if len(batch_sizes) > 1:
-            raise InvalidArgument(f"inputs of {servable.label} have different batch sizes {sorted(batch_sizes)}")
-        if batch_sizes:
-            self._check_batch(batch_sizes.pop(), servable)
+                request_checks.check_utf8(array, where)
+
+
+def _readiness_state(versions: Sequence[VersionStatus]) -> str:
+    states = {status.state for status in versions}
+    if State.AVAILABLE in states:
+        return "AVAILABLE"
+    if not states:
+        return "NO_VERSIONS"
+    return "LOADING" if states & {State.START, State.LOADING} else "NOT_AVAILABLE"
 
 
 def _check_ref(ref: ModelRef) -> None:
@@ -236,41 +291,3 @@ def _check_ref(ref: ModelRef) -> None:
     if ref.version is not None and ref.label:
         raise InvalidArgument(f"Both model version ({ref.version}) and model version label ({ref.label}) cannot "
                               "be supplied.")
-
-
-def _check_shape(shape: tuple, expected: tuple, where: str) -> None:
-    if len(shape) != len(expected) or any(e is not None and e != s for s, e in zip(shape, expected)):
-        wanted = "[" + ",".join("?" if e is None else str(e) for e in expected) + "]"
-        raise InvalidArgument(f"{where} expects shape {wanted}, got {list(shape)}")
-
-
-def _check_utf8(array: np.ndarray, where: str) -> None:
-    # One C-level pass for the whole batch: a NUL byte can never sit inside a multi-byte sequence, so the joined
-    # bytes decode exactly when every element does. The loop below only finds and names the bad element.
-    try:
-        b"\0".join(array.reshape(-1).tolist()).decode("utf-8")
-        return
-    except (UnicodeDecodeError, TypeError):
-        pass
-    for index, value in enumerate(array.reshape(-1)):
-        try:
-            value.decode("utf-8")
-        except UnicodeDecodeError as error:
-            raise InvalidArgument(f"{where}: element {index} is not valid UTF-8 (byte 0x{value[error.start]:02x} "
-                                  f"at offset {error.start})") from None
-        except AttributeError:
-            raise InvalidArgument(f"{where}: element {index} is not a byte string") from None
-
-
-def _classifications(classes: Optional[np.ndarray], scores: Optional[np.ndarray], count: int,
-                     label: str) -> List[List[Tuple[str, float]]]:
-    reference = classes if classes is not None else scores
-    if reference.ndim != 2 or reference.shape[0] != count:
-        raise InvalidArgument(f"Expected Tensor shape: [batch_size num_classes] but got {list(reference.shape)} "
-                              f"({label})")
-    if classes is not None and scores is not None and classes.shape != scores.shape:
-        raise InvalidArgument(f"Tensors class and score should match in dim_size(1). Got {classes.shape[1]} vs. "
-                              f"{scores.shape[1]} ({label})")
-    width = reference.shape[1]
-    return [[(classes[i, j].decode("utf-8", "replace") if classes is not None else "",
-              float(scores[i, j]) if scores is not None else 0.0) for j in range(width)] for i in range(count)]

@@ -21,7 +21,6 @@ from tensorflow_serving.apis import (classification_pb2, get_model_metadata_pb2,
 from serving import codec, config as config_lib
 from serving.dataplane import DataPlane, ModelRef, Result
 from serving.errors import InvalidArgument, ServingError
-from serving.model_store import ModelStore
 
 log = logging.getLogger(__name__)
 _SERVING, _NOT_SERVING = health_pb2.HealthCheckResponse.SERVING, health_pb2.HealthCheckResponse.NOT_SERVING
@@ -159,7 +158,7 @@ class ModelService(model_service_pb2_grpc.ModelServiceServicer):
             if request.config.WhichOneof("config") != "model_config_list":
                 raise InvalidArgument("ServerModelConfig type not supported by HandleReloadConfigRequest. Only "
                                       "ModelConfigList is currently supported")
-            self._plane.store.reload(config_lib.served_models(request.config, "HandleReloadConfigRequest"))
+            self._plane.reload(config_lib.served_models(request.config, "HandleReloadConfigRequest"))
         except ServingError as error:
             _refuse(response, context, error.grpc_code, error.message)
         except Exception as error:  # a bug must answer INTERNAL and leave the server up
@@ -179,12 +178,12 @@ def _refuse(response, context: grpc.ServicerContext, code: grpc.StatusCode, mess
 class ModelHealth:
     """grpc.health.v1 through grpc_health's `HealthServicer`: each model name is SERVING while it has an AVAILABLE
     version, "" once every configured model has one; a model dropped from the config turns NOT_SERVING. Statuses
-    follow the store's availability as it changes; `shutdown()` turns every one NOT_SERVING for good."""
+    follow the data plane's availability as it changes; `shutdown()` turns every one NOT_SERVING for good."""
 
-    def __init__(self, store: ModelStore):
+    def __init__(self, plane: DataPlane):
         self.servicer = health.HealthServicer()
         self._statuses: Dict[str, int] = {}
-        store.watch_availability(self._update)
+        plane.watch_availability(self._update)
 
     def _update(self, available: Dict[str, bool]) -> None:
         statuses = {name: _SERVING if up else _NOT_SERVING for name, up in available.items()}
@@ -207,6 +206,6 @@ def add_services(server: grpc.Server, plane: DataPlane, tensor_content: bool,
     model_service_pb2_grpc.add_ModelServiceServicer_to_server(ModelService(plane), server)
     if not with_health:
         return None
-    model_health = ModelHealth(plane.store)
+    model_health = ModelHealth(plane)
     health_pb2_grpc.add_HealthServicer_to_server(model_health.servicer, server)
     return model_health

@@ -3,7 +3,8 @@
 Why not `http.server`: its header parsing goes through the email package and costs a sizeable share of a
 sub-millisecond request; this reader takes what the REST API needs (request line, a few headers, the body)
 with bounded reads, answers `Expect: 100-continue`, sets TCP_NODELAY and writes each response in one send.
-One thread per connection; `stop()` closes idle keep-alive connections too.
+One thread per connection, a bounded number of them in the handler at once; `stop()` closes idle keep-alive
+connections too.
 """
 
 from __future__ import annotations
@@ -68,7 +69,8 @@ class _Connection(socketserver.StreamRequestHandler):
             if request is None:
                 return
             keep_alive = _keep_alive(request)
-            status, body, content_type = self.server.handler(request)
+            with self.server.handlers:  # --rest_api_num_threads: requests answered at once; others wait here
+                status, body, content_type = self.server.handler(request)
             self._send(status, b"" if request.method == "HEAD" else body, content_type, close=not keep_alive,
                        length=len(body))
             if not keep_alive:
@@ -166,8 +168,9 @@ class _Server(socketserver.ThreadingTCPServer):
     allow_reuse_address = True
     request_queue_size = 256
 
-    def __init__(self, address, handler: Handler, max_body_bytes: int, idle_timeout: float):
+    def __init__(self, address, handler: Handler, max_body_bytes: int, idle_timeout: float, max_handlers: int):
         self.handler, self.max_body_bytes, self.idle_timeout = handler, max_body_bytes, idle_timeout
+        self.handlers = threading.BoundedSemaphore(max(1, max_handlers))
         self._connections: Set[socket.socket] = set()
         self._connections_lock = threading.Lock()
         super().__init__(address, _Connection)
@@ -187,10 +190,12 @@ class _Server(socketserver.ThreadingTCPServer):
 
 
 class HttpServer:
-    """Serves `handler` on (host, port); port 0 picks a free port (see `.port`)."""
+    """Serves `handler` on (host, port); port 0 picks a free port (see `.port`). At most `max_handlers` requests
+    run the handler at once (connections beyond that wait for a turn)."""
 
-    def __init__(self, host: str, port: int, handler: Handler, max_body_bytes: int, idle_timeout: float = 75.0):
-        self._server = _Server((host, port), handler, max_body_bytes, idle_timeout)
+    def __init__(self, host: str, port: int, handler: Handler, max_body_bytes: int, idle_timeout: float = 75.0,
+                 max_handlers: int = 64):
+        self._server = _Server((host, port), handler, max_body_bytes, idle_timeout, max_handlers)
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.2},
                                         name="rest-accept", daemon=True)
 

@@ -22,6 +22,7 @@ METADATA_FILE = os.path.join("assets.extra", "nlp2prod_metadata.json")
 STAGING_PREFIX = ".staging-"
 MODEL_CONFIG_FILE = "models.config"
 _SAVED_MODEL_FILES = ("saved_model.pb", "saved_model.pbtxt")
+TFLITE_FILE = "model.tflite"  # what --prefer_tflite_model serves from a version folder
 
 
 class LayoutError(ValueError):
@@ -36,14 +37,16 @@ def is_version_name(name: str) -> bool:
     return name.isascii() and name.isdigit()
 
 
-def version_dirs(model_root: str, complete_only: bool = True) -> Dict[int, str]:
+def version_dirs(model_root: str, complete_only: bool = True, tflite: bool = False) -> Dict[int, str]:
     """Integer-named version folders under `model_root`, by version (empty when the folder is missing).
 
     Args:
       model_root: `<serving_root>/<model_name>` (a model's `base_path`).
       complete_only: keep only folders that hold saved_model.pb(txt): a copy in progress is not loaded
         half-written. False lists every integer-named folder (the pusher must not reuse their numbers).
+      tflite: a folder holding model.tflite is complete too (TF Serving's --prefer_tflite_model).
     """
+    model_files = _SAVED_MODEL_FILES + ((TFLITE_FILE,) if tflite else ())
     try:
         names = os.listdir(model_root)
     except OSError:
@@ -53,14 +56,14 @@ def version_dirs(model_root: str, complete_only: bool = True) -> Dict[int, str]:
         path = os.path.join(model_root, name)
         if not is_version_name(name) or not os.path.isdir(path):
             continue
-        if not complete_only or any(os.path.exists(os.path.join(path, f)) for f in _SAVED_MODEL_FILES):
+        if not complete_only or any(os.path.exists(os.path.join(path, f)) for f in model_files):
             found[int(name)] = path
     return found
 
 
-def versions_on_disk(base_path: str) -> Dict[int, str]:
+def versions_on_disk(base_path: str, tflite: bool = False) -> Dict[int, str]:
     """Complete version folders under a model's base path, by version (what a server may load)."""
-    return version_dirs(base_path, complete_only=True)
+    return version_dirs(base_path, complete_only=True, tflite=tflite)
 
 
 def read_metadata(version_dir: str) -> Optional[dict]:

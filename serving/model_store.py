@@ -58,10 +58,11 @@ class StoreOptions:
     load_retry_interval_seconds: float = 60.0
     num_load_threads: int = 2
     allow_version_labels_for_unavailable_models: bool = False
+    prefer_tflite_model: bool = False  # a dir holding model.tflite is a version too
 
 
 class _Version:
-    __slots__ = ("model", "version", "path", "state", "error", "servable", "in_flight", "retired")
+    __slots__ = ("model", "version", "path", "state", "error", "servable", "in_flight", "retired", "attempts")
 
     def __init__(self, model: str, version: int, path: str):
         self.model, self.version, self.path = model, version, path
@@ -70,6 +71,13 @@ class _Version:
         self.servable: Optional["Servable"] = None
         self.in_flight = 0
         self.retired = False  # ended and no longer aspired: may load again if it comes back
+        self.attempts = 0  # load attempts finished
+
+
+def _load_error(entry: _Version, error: BaseException) -> ServingError:
+    message = error.message if isinstance(error, ServingError) else str(error)
+    cls = type(error) if isinstance(error, ServingError) else Internal
+    return cls(f"Loading servable: {{name: {entry.model} version: {entry.version}}} failed: {message}")
 
 
 class VersionHandle:
@@ -110,7 +118,7 @@ class ModelStore:
         """Scans every base path and starts the loads and unloads that the policies call for."""
         with self._lock:
             models = list(self._models.values())
-        found = {m.name: versions_on_disk(m.base_path) for m in models}
+        found = {m.name: versions_on_disk(m.base_path, self._options.prefer_tflite_model) for m in models}
         with self._lock:
             if self._closed.is_set():
                 return
@@ -200,6 +208,10 @@ class ModelStore:
                 error = caught
                 log.warning("loading %s version %s failed (attempt %d of %d): %s", entry.model, entry.version,
                             attempt + 1, attempts, caught)
+                with self._lock:
+                    entry.attempts += 1
+                    entry.error = _load_error(entry, caught)  # visible in the status while it retries
+                    self._lock.notify_all()
                 continue
             with self._lock:
                 entry.servable, entry.state, entry.error = servable, State.AVAILABLE, None
@@ -208,10 +220,7 @@ class ModelStore:
         with self._lock:
             entry.state = State.END
             if error is not None:
-                message = error.message if isinstance(error, ServingError) else str(error)
-                cls = type(error) if isinstance(error, ServingError) else Internal
-                entry.error = cls(f"Loading servable: {{name: {entry.model} version: {entry.version}}} failed: "
-                                  f"{message}")
+                entry.error = _load_error(entry, error)
             self._replan(entry.model)
 
     def _unload(self, entry: _Version) -> None:
@@ -309,18 +318,15 @@ class ModelStore:
         with self._lock:
             return all(self._available(name) for name in self._models)
 
-    def settled(self) -> bool:
-        with self._lock:
-            return self._settled()
+    def wait_until_attempted(self, timeout: float) -> bool:
+        """Blocks until every configured version is AVAILABLE, ended, or has failed one load attempt (and is
+        retrying); False on timeout."""
+        def attempted() -> bool:
+            return all(e.state not in (State.START, State.LOADING) or e.attempts
+                       for name in self._models for e in self._versions.get(name, {}).values())
 
-    def _settled(self) -> bool:
-        return all(e.state not in (State.START, State.LOADING)
-                   for name in self._models for e in self._versions.get(name, {}).values())
-
-    def wait_until_settled(self, timeout: float) -> bool:
-        """Blocks until no configured version is starting or loading; False on timeout."""
         with self._lock:
-            return self._lock.wait_for(self._settled, timeout)
+            return self._lock.wait_for(attempted, timeout)
 
     def close(self) -> None:
         """Stops loading and unloads everything (waiting for in-flight requests)."""

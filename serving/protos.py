@@ -4,6 +4,9 @@
   `--batching_parameters_file`.
 - `MonitoringConfig` / `PrometheusConfig` (tensorflow_serving/config/monitoring_config.proto): the text format of
   `--monitoring_config_file`.
+- `SSLConfig` (tensorflow_serving/config/ssl_config.proto): the text format of `--ssl_config_file`.
+- `ProfileRequest` / `ProfileResponse` (tsl/profiler/protobuf/profiler_service.proto, package `tensorflow`): the
+  fields of `tensorflow.ProfilerService/Profile` that the server reads and writes (others parse as unknown).
 
 They live in a private descriptor pool: a process that also imports the upstream modules sees no clash.
 """
@@ -57,6 +60,36 @@ message_type {
 }
 """
 
+_SSL_CONFIG = """
+name: "nlp2prod/tensorflow_serving/ssl_config.proto"
+package: "tensorflow.serving"
+syntax: "proto3"
+message_type {
+  name: "SSLConfig"
+  field { name: "server_key" number: 1 label: LABEL_OPTIONAL type: TYPE_STRING }
+  field { name: "server_cert" number: 2 label: LABEL_OPTIONAL type: TYPE_STRING }
+  field { name: "custom_ca" number: 3 label: LABEL_OPTIONAL type: TYPE_STRING }
+  field { name: "client_verify" number: 4 label: LABEL_OPTIONAL type: TYPE_BOOL }
+}
+"""
+
+_PROFILER_SERVICE = """
+name: "nlp2prod/tsl/profiler_service.proto"
+package: "tensorflow"
+syntax: "proto3"
+message_type {
+  name: "ProfileRequest"
+  field { name: "duration_ms" number: 1 label: LABEL_OPTIONAL type: TYPE_UINT64 }
+  field { name: "repository_root" number: 5 label: LABEL_OPTIONAL type: TYPE_STRING }
+  field { name: "session_id" number: 6 label: LABEL_OPTIONAL type: TYPE_STRING }
+  field { name: "host_name" number: 7 label: LABEL_OPTIONAL type: TYPE_STRING }
+}
+message_type {
+  name: "ProfileResponse"
+  field { name: "empty_trace" number: 7 label: LABEL_OPTIONAL type: TYPE_BOOL }
+}
+"""
+
 
 def _declare(file_text: str, *message_names: str):
     _POOL.Add(text_format.Parse(file_text, descriptor_pb2.FileDescriptorProto()))
@@ -67,3 +100,5 @@ def _declare(file_text: str, *message_names: str):
 (BatchingParameters,) = _declare(_SESSION_BUNDLE_CONFIG, "tensorflow.serving.BatchingParameters")
 PrometheusConfig, MonitoringConfig = _declare(
     _MONITORING_CONFIG, "tensorflow.serving.PrometheusConfig", "tensorflow.serving.MonitoringConfig")
+(SSLConfig,) = _declare(_SSL_CONFIG, "tensorflow.serving.SSLConfig")
+ProfileRequest, ProfileResponse = _declare(_PROFILER_SERVICE, "tensorflow.ProfileRequest", "tensorflow.ProfileResponse")

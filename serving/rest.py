@@ -19,14 +19,12 @@ import time
 import urllib.parse
 from typing import Optional, Tuple
 
-from google.protobuf import json_format
 from tensorflow_serving.apis import get_model_metadata_pb2
 
 from serving import openapi, rest_codec
 from serving.dataplane import DataPlane, ModelRef
 from serving.errors import InvalidArgument, NotFound, ServingError
 from serving.http_server import HttpRequest, Response, error_body
-from serving.model_store import State
 
 log = logging.getLogger(__name__)
 
@@ -107,8 +105,7 @@ class RestApi:
             for key, signature_def in result.value.items():
                 signature_map.signature_def[key].CopyFrom(signature_def)
             return {"model_spec": {"name": result.model, "signature_name": "", "version": str(result.version)},
-                    "metadata": {"signature_def": json_format.MessageToDict(
-                        signature_map, preserving_proto_field_name=True)}}
+                    "metadata": {"signature_def": rest_codec.proto_json(signature_map)}}
         return {"model_version_status": [
             {"version": str(status.version), "state": status.state.name,
              "status": {"error_code": status.error.code_name if status.error else "OK",
@@ -116,32 +113,13 @@ class RestApi:
             for status in self._plane.status(ref)]}
 
     def _list_models(self) -> dict:
-        store = self._plane.store
-        models = []
-        for name in store.model_names():
-            try:
-                versions = store.status(name)
-            except ServingError:
-                versions = []
-            models.append({"name": name, "labels": store.labels(name),
-                           "versions": [{"version": str(v.version), "state": v.state.name} for v in versions]})
-        return {"models": models}
+        return {"models": [{"name": model.name, "labels": model.labels,
+                            "versions": [{"version": str(v.version), "state": v.state.name} for v in model.versions]}
+                           for model in self._plane.models()]}
 
     def _ready(self) -> Response:
-        store = self._plane.store
-        models = {}
-        for name in store.model_names():
-            models[name] = "AVAILABLE" if store.available(name) else _waiting_state(store, name)
-        ready = store.ready()
+        ready, models = self._plane.readiness()
         return (200 if ready else 503), _json({"ready": ready, "models": models}), JSON
-
-
-def _waiting_state(store, name: str) -> str:
-    try:
-        states = {status.state for status in store.status(name)}
-    except ServingError:
-        return "NO_VERSIONS"
-    return "LOADING" if states & {State.START, State.LOADING} else "NOT_AVAILABLE"
 
 
 def _address(match: re.Match) -> Tuple[str, Optional[int], Optional[str]]:

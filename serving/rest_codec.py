@@ -19,6 +19,7 @@ import sys
 from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
+from google.protobuf import json_format
 from tensorflow.core.example import example_pb2, feature_pb2
 
 from serving.errors import InvalidArgument
@@ -308,6 +309,12 @@ def classify_response(results: Sequence[Sequence[Tuple[str, float]]]) -> dict:
 
 def regress_response(values: Sequence[float]) -> dict:
     return {"results": list(values)}
+
+
+def proto_json(message) -> dict:
+    """A proto as TF Serving's REST JSON: proto field names, and fields at their default value printed too
+    (`"unknown_rank": false`, `"dim": []`, `"name": ""`), as upstream's JSON printer does."""
+    return json_format.MessageToDict(message, preserving_proto_field_name=True, including_default_value_fields=True)
 
 
 def _preview(value) -> str:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import logging
 import os
 import threading
 from typing import Callable, Dict, List, Mapping, Optional, Tuple
@@ -17,17 +18,19 @@ import tensorflow_text  # noqa: F401  (registers the TF Text ops the exported gr
 from google.protobuf import text_format
 from tensorflow.core.protobuf import meta_graph_pb2, saved_model_pb2
 
+from serving import runtimes
 from serving.batching import BatchScheduler
 from serving.config import BatchingConfig
 from serving.errors import Internal, InvalidArgument, ServingError, from_code
 
-PREDICT_METHOD = "tensorflow/serving/predict"
+PREDICT_METHOD = runtimes.PREDICT_METHOD
 CLASSIFY_METHOD = "tensorflow/serving/classify"
 REGRESS_METHOD = "tensorflow/serving/regress"
-DEFAULT_SIGNATURE = "serving_default"
-SERVE_TAG = "serve"
+DEFAULT_SIGNATURE = runtimes.DEFAULT_SIGNATURE
+SERVE_TAG = runtimes.SERVE_TAG
 
 Arrays = Dict[str, np.ndarray]
+log = logging.getLogger(__name__)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -86,20 +89,18 @@ class Servable:
     """A loaded version. `run` calls one signature on numpy inputs and returns numpy outputs."""
 
     def __init__(self, name: str, version: int, path: str, batching: Optional[BatchingConfig] = None,
-                 on_batch: Optional[Callable[[str, List[float], int, int], None]] = None):
+                 on_batch: Optional[Callable[[str, List[float], int, int], None]] = None, prefer_tflite: bool = False):
         self.name, self.version, self.path = name, version, path
         self.label = f"model {name} version {version}"  # in every message about this version; built once
-        meta_graph = read_meta_graph(path)
+        tflite = (runtimes.TfliteRuntime(path)
+                  if prefer_tflite and os.path.exists(os.path.join(path, runtimes.TFLITE_FILE)) else None)
         # Kept whole for GetModelMetadata, which lists `__saved_model_init_op` too, as upstream does.
-        self.signature_defs = dict(meta_graph.signature_def)
+        self.signature_defs = dict(tflite.signature_defs if tflite else read_meta_graph(path).signature_def)
         self.signatures = {key: Signature(key, sig.method_name,
                                           {k: _spec(k, v) for k, v in sig.inputs.items()},
                                           {k: _spec(k, v) for k, v in sig.outputs.items()})
                            for key, sig in self.signature_defs.items() if not key.startswith("__")}
-        self._loaded = tf.saved_model.load(path, tags=[SERVE_TAG])
-        self._calls: Dict[str, Callable[[Mapping[str, np.ndarray]], Mapping]] = {
-            key: _flat_call(self._loaded.signatures[key], self.signatures[key])
-            for key in self.signatures if key in self._loaded.signatures}
+        self._runtime = tflite or _saved_model_runtime(path, {k: self.signature_defs[k] for k in self.signatures})
         self._batching, self._on_batch = batching, on_batch
         self._schedulers: Dict[str, Optional[BatchScheduler]] = {}
         self._schedulers_lock = threading.Lock()
@@ -113,23 +114,22 @@ class Servable:
 
     def run(self, key: str, inputs: Mapping[str, np.ndarray]) -> Arrays:
         """Runs signature `key`; TensorFlow's errors become `ServingError`s that name this version."""
+        if key not in self._runtime:
+            raise Internal(f"{self.label}: signature {key} is in the SavedModel but not callable")
         try:
-            outputs = self._calls[key](inputs)
-            return {alias: tensor.numpy() for alias, tensor in outputs.items()}
+            return self._runtime.run(key, inputs)
         except ServingError:
             raise
         except tf.errors.OpError as error:
             raise from_code(error.error_code, f"{self.label}: {error.message}") from None
         except (TypeError, ValueError) as error:
             raise InvalidArgument(f"{self.label}, signature {key}: {error}") from None
-        except KeyError:
-            raise Internal(f"{self.label}: signature {key} is in the SavedModel but not callable") from None
 
     def execute(self, key: str, inputs: Mapping[str, np.ndarray], deadline: Optional[float] = None) -> Arrays:
         """Runs signature `key` through its batch scheduler when batching is on, else directly."""
         scheduler = self._schedulers.get(key) if key in self._schedulers else self._scheduler(key)
-        if scheduler is None:
-            return self.run(key, inputs)
+        if scheduler is None or not _one_batch_dimension(inputs):
+            return self.run(key, inputs)  # what cannot be split into rows goes to the graph as sent
         return scheduler.submit(dict(inputs), deadline)
 
     def _scheduler(self, key: str) -> Optional[BatchScheduler]:
@@ -150,26 +150,22 @@ class Servable:
         for scheduler in schedulers:
             if scheduler is not None:
                 scheduler.close()
-        self._calls.clear()
-        self._loaded = None
+        self._runtime.close()
 
 
-def _flat_call(function, signature: Signature):
-    """A call that feeds tensors in the function's flat order.
+def _one_batch_dimension(inputs: Mapping[str, np.ndarray]) -> bool:
+    sizes = {array.shape[0] if array.ndim else None for array in inputs.values()}
+    return len(sizes) == 1 and None not in sizes
 
-    The public keyword call binds arguments against the structured signature on every request, which costs
-    about a tenth of a millisecond for a small model; `_call_flat` is where that call ends up. The keyword call
-    stays the fallback on TensorFlow versions that lack it.
-    """
-    kwargs_spec = function.structured_input_signature[1]
-    order = sorted(kwargs_spec)
-    dtypes = [kwargs_spec[name].dtype for name in order]
-    call_flat = getattr(function, "_call_flat", None)
-    captured = getattr(function, "captured_inputs", None)
-    if call_flat is None or captured is None or set(order) != set(signature.inputs):
-        return lambda inputs: function(**{k: tf.constant(v) for k, v in inputs.items()})
 
-    def call(inputs: Mapping[str, np.ndarray]):
-        return call_flat([tf.constant(inputs[name], dtype) for name, dtype in zip(order, dtypes)], captured)
-
-    return call
+def _saved_model_runtime(path: str, signature_defs):
+    """The TF2 loader's functions, or a Session for a graph-mode SavedModel whose signatures it cannot rebuild."""
+    try:
+        return runtimes.FunctionRuntime(path, signature_defs)
+    except (ValueError, TypeError, tf.errors.OpError) as error:
+        first = error
+    log.info("%s: the TF2 loader refused it (%s); loading it into a Session", path, first)
+    try:
+        return runtimes.SessionRuntime(path, signature_defs)
+    except (ValueError, TypeError, RuntimeError, tf.errors.OpError) as error:
+        raise Internal(f"{path}: cannot be loaded: {first}; in a Session: {error}") from None

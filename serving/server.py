@@ -10,8 +10,9 @@ In-process use (tests, the pipeline's ServingCheck canary, notebooks):
         # REST: f"http://localhost:{srv.rest_port}/v1/models/nlp2prod:predict"
 
 `serve_model(name, base_path, **config_overrides)` is `start(ServerConfig(...))` with ports 0 (free ports) and
-no polling; `start(config)` takes a full ServerConfig. Both return once every configured model's first load has
-finished (AVAILABLE or failed; at most `initial_load_timeout_seconds`), as tensorflow_model_server does before it
+no polling; `start(config)` takes a full ServerConfig. Both return once every configured version's first load
+attempt has finished (AVAILABLE, or failed and retrying in the background; at most `initial_load_timeout_seconds`),
+as tensorflow_model_server does before it
 opens its ports; a failed load shows in `srv.store.status(name)` with its error. `srv.grpc_port` / `srv.rest_port`
 are the bound ports, `srv.plane` the protocol-neutral data plane for direct calls, `srv.metrics` the metrics.
 `stop(grace)` (or leaving the `with`) stops accepting, lets in-flight calls finish for up to `grace` seconds and
@@ -29,12 +30,13 @@ from typing import Callable, Optional
 import grpc
 
 from serving import config as config_lib, grpc_service
-from serving.config import ServedModel, ServerConfig
+from serving.config import ServedModel, ServerConfig, SslConfig
 from serving.dataplane import DataPlane, Limits
 from serving.errors import FailedPrecondition, ServingError, Unavailable
 from serving.http_server import HttpServer
 from serving.metrics import ServingMetrics
 from serving.model_store import ModelStore, StoreOptions
+from serving.profiler_service import add_profiler_service
 from serving.rest import RestApi
 from serving.servable import Servable
 from serving.warmup import replay_warmup
@@ -71,10 +73,12 @@ class ModelServer:
         self.config = config
         self.metrics = ServingMetrics()
         options = StoreOptions(config.max_num_load_retries, config.load_retry_interval_seconds,
-                               config.num_load_threads, config.allow_version_labels_for_unavailable_models)
+                               config.num_load_threads, config.allow_version_labels_for_unavailable_models,
+                               config.prefer_tflite_model)
         self.store = ModelStore(config.models, self._load_version, options)
         self.plane = DataPlane(self.store, self.metrics, Limits(config.max_request_batch, config.utf8_string_inputs,
-                                                                config.max_request_bytes))
+                                                                config.max_request_bytes),
+                               config.enable_signature_method_name_check)
         self._grpc: Optional[grpc.Server] = None
         self._health: Optional[grpc_service.ModelHealth] = None
         self._rest: Optional[HttpServer] = None
@@ -86,7 +90,7 @@ class ModelServer:
 
     def _load_version(self, name: str, version: int, path: str) -> Servable:
         batching = self.config.batching if self.config.enable_batching else None
-        servable = Servable(name, version, path, batching, self._record_batch)
+        servable = Servable(name, version, path, batching, self._record_batch, self.config.prefer_tflite_model)
         try:
             if self.config.enable_model_warmup:
                 replay_warmup(servable, self.plane, self.metrics, self.config.num_request_iterations_for_warmup)
@@ -103,13 +107,16 @@ class ModelServer:
         if config.model_config_file:
             self._applied_config = config_lib.read_model_server_config(config.model_config_file)
         self.store.reconcile()
-        if not self.store.wait_until_settled(config.initial_load_timeout_seconds):
+        # A version whose first load failed does not hold the ports closed through its retries: the models that
+        # loaded are served, and the failure shows in its status, as upstream.
+        if not self.store.wait_until_attempted(config.initial_load_timeout_seconds):
             log.warning("serving before every model finished loading (%.0fs)", config.initial_load_timeout_seconds)
         self._start_grpc()
         if config.rest_api_port is not None:
             api = RestApi(self.plane, config.rest_api_timeout_in_ms, config.max_json_depth, config.prometheus_path)
             try:
-                self._rest = HttpServer(config.host, config.rest_api_port, api, config.max_request_bytes).start()
+                self._rest = HttpServer(config.host, config.rest_api_port, api, config.max_request_bytes,
+                                        max_handlers=config.rest_api_num_threads).start()
             except OSError as error:
                 raise Unavailable(f"cannot bind the REST port {config.host}:{config.rest_api_port}: "
                                   f"{error.strerror}") from None
@@ -127,19 +134,30 @@ class ModelServer:
 
     def _start_grpc(self) -> None:
         config = self.config
+        # Upstream's --grpc_channel_arguments come last, so they override these.
         options = [("grpc.max_receive_message_length", config.max_request_bytes),
-                   ("grpc.max_send_message_length", -1), ("grpc.so_reuseport", 0)]
+                   ("grpc.max_send_message_length", -1), ("grpc.so_reuseport", 0), *config.grpc_channel_arguments]
         self._grpc = grpc.server(concurrent.futures.ThreadPoolExecutor(config.grpc_max_threads, "grpc"),
                                  options=options, maximum_concurrent_rpcs=None)
         self._health = grpc_service.add_services(self._grpc, self.plane, config.enable_serialization_as_tensor_content,
                                                  config.enable_grpc_healthcheck_service)
-        try:
-            self.grpc_port = self._grpc.add_insecure_port(f"{config.host}:{config.port}")
-        except RuntimeError:
-            self.grpc_port = 0
-        if self.grpc_port == 0:
-            raise Unavailable(f"cannot bind the gRPC port {config.host}:{config.port} (in use?)")
+        if config.enable_profiler:
+            add_profiler_service(self._grpc)
+        self.grpc_port = self._bind_grpc(f"{config.host}:{config.port}", f"the gRPC port {config.host}:{config.port}")
+        if config.grpc_socket_path:
+            self._bind_grpc(f"unix:{config.grpc_socket_path}", f"the gRPC socket {config.grpc_socket_path}")
         self._grpc.start()
+
+    def _bind_grpc(self, address: str, what: str) -> int:
+        credentials = _server_credentials(self.config.ssl) if self.config.ssl else None
+        try:
+            bound = (self._grpc.add_secure_port(address, credentials) if credentials
+                     else self._grpc.add_insecure_port(address))
+        except RuntimeError:
+            bound = 0
+        if bound == 0:
+            raise Unavailable(f"cannot bind {what} (in use, or not writable?)")
+        return bound
 
     def poll_model_config(self) -> None:
         """Re-reads --model_config_file and applies it when it differs from what was last applied."""
@@ -188,6 +206,13 @@ class ModelServer:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+def _server_credentials(ssl: SslConfig) -> grpc.ServerCredentials:
+    """TLS for gRPC from an SSLConfig; mutual TLS when it asks to verify clients (upstream's client_verify)."""
+    return grpc.ssl_server_credentials([(ssl.server_key.encode("utf-8"), ssl.server_cert.encode("utf-8"))],
+                                       root_certificates=ssl.custom_ca.encode("utf-8") or None,
+                                       require_client_auth=ssl.client_verify)
 
 
 def start(config: ServerConfig) -> ModelServer:

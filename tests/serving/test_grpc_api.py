@@ -106,7 +106,7 @@ def test_regress_on_a_model_without_regression_signature_is_a_clear_invalid_argu
     request.model_spec.name, request.model_spec.signature_name = MODEL, "classify"
     error = rpc_error(prediction_stub.Regress, request)
     assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
-    assert "Expected regression signature method_name to be tensorflow/serving/regress" in error.details()
+    assert "Expected regression signature outputs to contain 'outputs'" in error.details()
     assert "classifier version 2" in error.details()
 
 
@@ -184,8 +184,8 @@ def test_unknown_model_version_or_label(prediction_stub, model_stub, spec, code,
 
 @pytest.mark.parametrize("make, words", [
     (lambda: predict_request([1.5, 2.5], dtype=tf.float32), "expects DT_STRING, got DT_FLOAT"),
-    (lambda: predict_request([["a", "b"]]), "expects shape [?], got [1, 2]"),
-    (lambda: predict_request([]), "empty batch"),
+    (lambda: predict_request("a scalar"), "expects shape [?], got a scalar"),
+    (lambda: predict_request([[]]), "expects shape [?], got [1, 0]"),  # both abort TF Text's tokenizer
     (lambda: predict_request(["x"] * 65), "exceeds the limit of 64"),
     (lambda: predict_request([b"caf\xe9 latin-1"]), "not valid UTF-8"),
     (lambda: predict_request([b"ok", b"\xc3", b"\xa9"]), "element 1 is not valid UTF-8"),  # "é" split in two

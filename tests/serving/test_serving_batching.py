@@ -13,7 +13,7 @@ from serving import server
 from serving.batching import BatchScheduler
 from serving.config import BatchingConfig, ServedModel, ServerConfig
 from serving.errors import InvalidArgument, Unavailable
-from serving_test_support import MODEL, Http, install
+from serving_test_support import MODEL, Http, install, wait_for
 
 
 class Recorder:
@@ -143,6 +143,7 @@ def test_deadlines_are_honoured_over_grpc_and_rest(exported, tmp_path):
             with pytest.raises(grpc.RpcError) as caught:
                 prediction_service_pb2_grpc.PredictionServiceStub(channel).Predict(request, timeout=0.1)
             assert caught.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
-        time.sleep(0.2)  # the server-side answer is recorded once the queued task gives up
-        assert srv.metrics.sample_value(":tensorflow:serving:request_count_total", model_name=MODEL,
-                                        status="DEADLINE_EXCEEDED") == 2
+        # The server-side answer is recorded once the queued task gives up, just after the client's deadline.
+        wait_for(lambda: srv.metrics.sample_value(":tensorflow:serving:request_count_total", model_name=MODEL,
+                                                  status="DEADLINE_EXCEEDED") == 2, timeout=10,
+                 what="both late requests to be counted as DEADLINE_EXCEEDED")
