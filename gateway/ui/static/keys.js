@@ -1,0 +1,95 @@
+/* Keys (admin): create one (its secret is shown once), list them, revoke one after a confirmation. */
+"use strict";
+
+N2P.pages.keys = function (who) {
+  const { t, el, api, say, formatTime } = N2P;
+  if (!N2P.hasScope(who, "admin")) return;
+  const form = document.getElementById("key-form");
+  const nameInput = document.getElementById("key-name");
+  const nameError = document.getElementById("key-name-error");
+  const scopesError = document.getElementById("key-scopes-error");
+  const status = document.getElementById("page-status");
+
+  function keyRow(key) {
+    const revoked = Boolean(key.revoked || key.revoked_at);
+    const revoke = revoked ? null : el("button", {
+      type: "button", class: "danger small", "aria-label": t("keys.revoke_of", { name: key.name }),
+      onclick: () => revokeKey(key),
+    }, t("keys.revoke"));
+    return el("tr", { "data-key-id": key.key_id },
+      el("td", {}, key.name),
+      el("td", {}, el("code", {}, key.key_id)),
+      el("td", {}, (key.scopes || []).join(", ")),
+      el("td", {}, formatTime(key.created_at)),
+      el("td", {}, revoked ? t("keys.revoked") : t("keys.active")),
+      el("td", {}, revoke));
+  }
+
+  async function loadKeys() {
+    const body = document.getElementById("keys-body");
+    try {
+      const keys = ((await api("GET", "/v1/keys")).keys || []).slice();
+      keys.sort((a, b) => String(b.created_at).localeCompare(String(a.created_at)));
+      body.replaceChildren(...(keys.length ? keys.map(keyRow) :
+        [el("tr", {}, el("td", { colspan: 6 }, t("keys.empty")))]));
+    } catch (error) {
+      body.replaceChildren(el("tr", {}, el("td", { colspan: 6, class: "field-error" }, error.message)));
+    }
+  }
+
+  async function revokeKey(key) {
+    const confirmed = await N2P.confirmChange({
+      title: t("keys.revoke_title"), intro: t("keys.revoke_intro", { name: key.name, id: key.key_id }),
+      lines: [key.name + " (" + key.key_id + ")"], action: t("keys.revoke_confirm"),
+    });
+    if (!confirmed) return;
+    try {
+      await api("DELETE", "/v1/keys/" + encodeURIComponent(key.key_id));
+      say(status, "info", t("keys.revoked_done", { name: key.name }));
+    } catch (error) {
+      say(status, "error", error.message);
+    }
+    await loadKeys();
+  }
+
+  function showSecret(created) {
+    document.getElementById("new-key-message").textContent = t("keys.created", { name: created.name });
+    const secret = document.getElementById("new-key-secret");
+    secret.value = created.secret || created.key || "";
+    document.getElementById("copy-status").textContent = "";
+    document.getElementById("new-key").hidden = false;
+    secret.focus();
+    secret.select();
+  }
+
+  document.getElementById("copy-key").addEventListener("click", async () => {
+    const secret = document.getElementById("new-key-secret");
+    secret.select();
+    try {
+      await navigator.clipboard.writeText(secret.value);
+    } catch (error) {
+      document.execCommand("copy");
+    }
+    document.getElementById("copy-status").textContent = t("keys.copied");
+  });
+
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const name = nameInput.value.trim();
+    const scopes = [...form.querySelectorAll("input[name=scopes]:checked")].map((box) => box.value);
+    nameError.textContent = name ? "" : t("keys.name_missing");
+    if (name) nameInput.removeAttribute("aria-invalid"); else nameInput.setAttribute("aria-invalid", "true");
+    scopesError.textContent = scopes.length ? "" : t("keys.scopes_missing");
+    if (!name || !scopes.length) { (name ? form.querySelector("input[name=scopes]") : nameInput).focus(); return; }
+    try {
+      const created = await api("POST", "/v1/keys", { name, scopes });
+      form.reset();
+      showSecret(Object.assign({ name }, created));
+    } catch (error) {
+      say(status, "error", error.message);
+    }
+    await loadKeys();
+  });
+
+  loadKeys();
+};
