@@ -35,13 +35,27 @@ N2P.pages.changes = function (who) {
     return { label: move.label, from: move.from ?? move.from_version ?? null, to: move.to ?? move.to_version ?? null };
   }
 
+  /* "key:<id>:<name>" (the gateway's actor) reads as "<name> (<id>)"; anything else as it is. */
+  function actorOf(entry) {
+    const actor = entry.actor || entry.user || "";
+    const match = /^key:([^:]+):(.*)$/.exec(actor);
+    return match ? match[2] + " (" + match[1] + ")" : actor || t("common.unknown");
+  }
+
+  function whatChanged(entry) {
+    if (entry.action === "key.create") {
+      return t("changes.audit_key_create", { name: entry.name, scopes: (entry.scopes || []).join(", ") });
+    }
+    if (entry.action === "key.revoke") return t("changes.audit_key_revoke", { name: entry.name || entry.key_id });
+    return (entry.changes || entry.moves || []).map(moveOf).map(describeMove).join("; ");
+  }
+
   function auditRow(entry) {
-    const moves = (entry.moves || entry.changes || []).map(moveOf).map(describeMove);
     return el("tr", {},
       el("td", {}, formatTime(entry.time)),
-      el("td", {}, entry.key_name || entry.user || t("common.unknown")),
+      el("td", {}, actorOf(entry)),
       el("td", {}, entry.action || ""),
-      el("td", {}, moves.join("; ")));
+      el("td", {}, whatChanged(entry)));
   }
 
   async function loadAudit() {
@@ -63,7 +77,8 @@ N2P.pages.changes = function (who) {
     return body;
   }
 
-  function confirmedVersion(action, changes) {
+  function confirmedVersion(action, plan, changes) {
+    if (typeof plan.target === "number") return plan.target;
     const label = action === "canary" ? "canary" : "stable";
     const main = changes.find((change) => change.label === label) || changes[0];
     return main.to;
@@ -74,7 +89,7 @@ N2P.pages.changes = function (who) {
     say(status, "info", "");
     const changes = (plan.changes || []).map(moveOf);
     if (!changes.length) { showResult("info", t("changes.nothing")); return; }
-    const expected = confirmedVersion(body.action, changes);
+    const expected = confirmedVersion(body.action, plan, changes);
     const confirmed = await N2P.confirmChange({
       title: t("changes.confirm_title"), intro: t("changes.confirm_intro"),
       lines: changes.map(describeMove), expected, action: t("changes.apply"),

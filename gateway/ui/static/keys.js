@@ -11,8 +11,9 @@ N2P.pages.keys = function (who) {
   const status = document.getElementById("page-status");
 
   function keyRow(key) {
-    const revoked = Boolean(key.revoked || key.revoked_at);
-    const revoke = revoked ? null : el("button", {
+    const revoked = Boolean(key.revoked_at) || key.state === "revoked";
+    const state = key.state || (revoked ? "revoked" : "active");
+    const revoke = state !== "active" ? null : el("button", {
       type: "button", class: "danger small", "aria-label": t("keys.revoke_of", { name: key.name }),
       onclick: () => revokeKey(key),
     }, t("keys.revoke"));
@@ -21,7 +22,7 @@ N2P.pages.keys = function (who) {
       el("td", {}, el("code", {}, key.key_id)),
       el("td", {}, (key.scopes || []).join(", ")),
       el("td", {}, formatTime(key.created_at)),
-      el("td", {}, revoked ? t("keys.revoked") : t("keys.active")),
+      el("td", {}, { active: t("keys.active"), revoked: t("keys.revoked"), expired: t("keys.expired") }[state] || state),
       el("td", {}, revoke));
   }
 

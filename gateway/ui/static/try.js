@@ -11,6 +11,7 @@ N2P.pages.try = function (who) {
   const button = document.getElementById("classify");
   const status = document.getElementById("page-status");
   let versions = [];
+  let answeredVersion = null;
 
   async function loadTargets() {
     if (!N2P.hasScope(who, "read")) return;
@@ -56,15 +57,22 @@ N2P.pages.try = function (who) {
     });
   }
 
+  function warning(prediction, known) {
+    if (prediction.language_supported !== false) return null;
+    const text = known(prediction.language) ? t("try.unsupported", { language: languageName(prediction.language) }) :
+      t("try.unsupported_unknown", { languages: trainedLanguages() || t("common.unknown") });
+    return el("p", { class: "language-warning" }, text);
+  }
+
   function resultItem(text, prediction) {
-    const language = languageName(prediction.language);
+    const known = (code) => Boolean(code) && code !== "und";
+    const language = known(prediction.language) ? languageName(prediction.language) : t("try.language_unknown");
     return el("li", { class: "result" },
-      el("p", { class: "result-text", dir: "auto", lang: prediction.language || null }, text),
+      el("p", { class: "result-text", dir: "auto", lang: known(prediction.language) ? prediction.language : null }, text),
       el("p", { class: "result-meta" },
         el("span", {}, t("try.label") + ": ", el("span", { class: "badge", dir: "auto" }, prediction.label)),
         el("span", {}, t("try.language", { language }))),
-      prediction.language_supported === false ?
-        el("p", { class: "language-warning" }, t("try.unsupported", { language })) : null,
+      warning(prediction, known),
       el("table", { class: "probabilities" },
         el("caption", { class: "visually-hidden" }, t("try.probabilities")),
         el("thead", { class: "visually-hidden" }, el("tr", {},
@@ -72,13 +80,17 @@ N2P.pages.try = function (who) {
         el("tbody", {}, probabilityRows(prediction.probabilities || {}, prediction.label))));
   }
 
+  function trainedLanguages() {
+    const served = versions.find((v) => v.version === answeredVersion);
+    return served && served.languages && served.languages.length ? served.languages.map(languageName).join(", ") : "";
+  }
+
   function showResults(lines, answer) {
     document.getElementById("answered-by").textContent =
       t("try.answered_by", { model: answer.model, version: answer.version });
-    const served = versions.find((v) => v.version === answer.version);
-    const trained = served && served.languages && served.languages.length ?
-      t("try.trained_on", { languages: served.languages.map(languageName).join(", ") }) : "";
-    document.getElementById("trained-on").textContent = trained;
+    answeredVersion = answer.version;
+    const trained = trainedLanguages();
+    document.getElementById("trained-on").textContent = trained ? t("try.trained_on", { languages: trained }) : "";
     document.getElementById("results").replaceChildren(
       ...answer.predictions.map((prediction, index) => resultItem(lines[index], prediction)));
     document.getElementById("results-panel").hidden = false;

@@ -42,28 +42,46 @@ N2P.pages.versions = function (who) {
   }
 
   function fact(term, value) {
-    return [el("dt", {}, term), el("dd", {}, value)];
+    return value === null || value === undefined || value === "" ? null : [el("dt", {}, term), el("dd", {}, value)];
+  }
+
+  function baselineText(lineage) {
+    const baseline = lineage.baseline && typeof lineage.baseline === "object" ? lineage.baseline :
+      { version: lineage.baseline_version, source: "version metadata" };
+    if (baseline.version === null || baseline.version === undefined) return t("lineage.first_model");
+    return t("lineage.baseline_version", { version: baseline.version, source: baseline.source || "" });
+  }
+
+  function verdictText(evaluation) {
+    if (!evaluation) return null;
+    return t({ true: "lineage.blessed", false: "lineage.not_blessed" }[String(evaluation.blessed)] ||
+      "lineage.blessing_unknown");
+  }
+
+  /* The CLI's lineage has labels {current, events}; the version metadata has the class labels as a list. */
+  function labelFacts(labels) {
+    if (Array.isArray(labels)) return [fact(t("lineage.classes"), labels.join(", "))];
+    if (!labels || typeof labels !== "object") return [];
+    const events = (labels.events || []).map((event) => el("li", {}, formatTime(event.time) + " · " + event.action +
+      " · " + (event.user || "") + " · " + N2P.describeMove({ label: event.label, from: event.from_version, to: event.to_version })));
+    return [fact(t("lineage.labels_now"), (labels.current || []).join(", ") || t("common.none")),
+            events.length ? fact(t("lineage.events"), el("ul", {}, events)) : null];
   }
 
   function lineageFacts(lineage) {
-    const baseline = lineage.baseline || {};
-    const evaluation = lineage.evaluation || {};
-    const verdict = { true: "lineage.blessed", false: "lineage.not_blessed" }[String(evaluation.blessed)] ||
-      "lineage.blessing_unknown";
     const steps = (lineage.components || []).map((step) => step.node + ": " + String(step.state).toLowerCase());
-    const labels = lineage.labels || {};
-    const events = (labels.events || []).map((event) => formatTime(event.time) + " · " + event.action + " · " +
-      (event.user || "") + " · " + N2P.describeMove({ label: event.label, from: event.from_version, to: event.to_version }));
     return el("dl", { class: "facts" },
       fact(t("lineage.run"), lineage.run_id || t("common.unknown")),
       fact(t("lineage.pushed"), formatTime(lineage.pushed_at)),
       fact(t("lineage.spans"), (lineage.data_spans || []).join(", ") || t("common.unknown")),
-      fact(t("lineage.baseline"), baseline.version === null || baseline.version === undefined ? t("lineage.first_model") :
-        t("lineage.baseline_version", { version: baseline.version, source: baseline.source })),
-      fact(t("lineage.evaluation"), t(verdict)),
-      fact(t("lineage.steps"), steps.join(", ") || t("common.unknown")),
-      fact(t("lineage.labels_now"), (labels.current || []).join(", ") || t("common.none")),
-      events.length ? fact(t("lineage.events"), el("ul", {}, events.map((line) => el("li", {}, line)))) : null);
+      fact(t("lineage.baseline"), baselineText(lineage)),
+      fact(t("lineage.evaluation"), verdictText(lineage.evaluation)),
+      fact(t("lineage.steps"), steps.join(", ")),
+      labelFacts(lineage.labels),
+      fact(t("lineage.size"), typeof lineage.saved_model_bytes === "number" ?
+        formatNumber(lineage.saved_model_bytes / 1e6, 1) + " MB" : null),
+      fact(t("lineage.sparsity"), typeof lineage.sparsity === "number" ? formatNumber(lineage.sparsity, 2) : null),
+      fact(t("lineage.path"), lineage.path ? el("code", {}, lineage.path) : null));
   }
 
   async function showLineage(version) {
