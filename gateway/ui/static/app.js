@@ -33,6 +33,13 @@ const N2P = (function () {
     return node;
   }
 
+  /* Replaces a node's children; arrays are flattened and null/false left out, as in el(). */
+  function fill(node, ...children) {
+    node.replaceChildren(...children.flat(Infinity).filter((child) => child !== null && child !== undefined &&
+      child !== false).map((child) => (child instanceof Node ? child : document.createTextNode(String(child)))));
+    return node;
+  }
+
   class ApiError extends Error {
     constructor(status, message) { super(message); this.status = status; }
   }
@@ -195,6 +202,6 @@ const N2P = (function () {
 
   document.addEventListener("DOMContentLoaded", start);
 
-  return { t, el, api, ApiError, say, hasScope, languageName, formatNumber, formatTime, describeMove,
+  return { t, el, fill, api, ApiError, say, hasScope, languageName, formatNumber, formatTime, describeMove,
            confirmChange, pages, base, lang, KEY_ITEM };
 })();

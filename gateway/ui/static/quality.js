@@ -1,47 +1,72 @@
-/* Quality over time: the monitoring report's per-language charts, or a placeholder until monitoring has run. */
+/* Quality over time: the monitoring report's per-language charts for each version, its alerts and problems,
+   or a placeholder until the monitoring job has written a report. */
 "use strict";
 
 N2P.pages.quality = function (who) {
-  const { t, el, api, formatTime, charts } = N2P;
+  const { t, el, fill, api, formatTime, formatNumber, charts } = N2P;
   const target = document.getElementById("quality-body");
   if (!N2P.hasScope(who, "read")) return;
+  const PER_LANGUAGE = ["mean_max_probability", "low_confidence_share"];
 
-  function numericFields(perLanguage) {
-    const names = new Set();
-    for (const values of Object.values(perLanguage)) {
-      for (const [name, value] of Object.entries(values || {})) if (typeof value === "number") names.add(name);
-    }
-    return [...names].sort();
+  function chartCard(metric, slices) {
+    if (!slices.length) return null;
+    const name = t("quality.metric." + metric);
+    const description = t("quality.chart_label", { metric: name, values: charts.describe(slices) });
+    return el("figure", { class: "chart-card" }, el("h4", {}, name), charts.bars(slices, description, { width: 260 }));
   }
 
-  function chartsOf(report) {
-    const perLanguage = report.per_language && typeof report.per_language === "object" ? report.per_language : {};
-    return numericFields(perLanguage).map((metric) => {
-      const slices = Object.keys(perLanguage).sort()
-        .filter((language) => typeof (perLanguage[language] || {})[metric] === "number")
-        .map((language) => ({ name: language, value: perLanguage[language][metric] }));
-      const max = Math.max(1, ...slices.map((slice) => slice.value));
-      const description = t("quality.chart_label", { metric, values: charts.describe(slices) });
-      return el("figure", { class: "chart-card" }, el("h3", {}, metric),
-        charts.bars(slices, description, { width: 260, max }));
-    });
+  function slicesOf(values) {
+    return Object.keys(values || {}).sort()
+      .filter((name) => typeof values[name] === "number")
+      .map((name) => ({ name, value: values[name] }));
+  }
+
+  function languageMetric(languages, metric) {
+    const values = {};
+    for (const [language, summary] of Object.entries(languages || {})) values[language] = (summary || {})[metric];
+    return values;
+  }
+
+  function liveAccuracy(live) {
+    const values = {};
+    for (const [language, figures] of Object.entries(live || {})) if (language !== "all") values[language] = figures.accuracy;
+    return values;
+  }
+
+  function versionSection(version, section) {
+    const cards = [chartCard("language_share", slicesOf(section.language_share))]
+      .concat(PER_LANGUAGE.map((metric) => chartCard(metric, slicesOf(languageMetric(section.languages, metric)))))
+      .concat([chartCard("live_accuracy", slicesOf(liveAccuracy(section.live)))]);
+    const alerts = section.alerts || [];
+    return el("section", { class: "panel", "data-version": version },
+      el("h3", {}, t("quality.version", { version, texts: formatNumber(section.texts || 0) })),
+      el("div", { class: "charts" }, cards),
+      el("h4", {}, t("quality.alerts")),
+      alerts.length ? el("ul", { class: "alerts" }, alerts.map((alert) => el("li", {}, alert.message || alert.kind))) :
+        el("p", {}, t("quality.no_alerts")));
+  }
+
+  function render(report) {
+    const versions = report.versions && typeof report.versions === "object" ? Object.entries(report.versions) : [];
+    const window = report.window || {};
+    const problems = report.problems || [];
+    fill(target,
+      report.generated_at ? el("p", {}, t("quality.generated", { time: formatTime(report.generated_at) })) : null,
+      window.start ? el("p", {}, t("quality.window", { start: formatTime(window.start), end: formatTime(window.end) })) : null,
+      versions.sort((a, b) => Number(b[0]) - Number(a[0])).map(([version, section]) => versionSection(version, section)),
+      problems.length ? [el("h3", {}, t("quality.problems")), el("ul", {}, problems.map((p) => el("li", {}, p)))] : null,
+      el("details", {}, el("summary", {}, t("quality.raw")), el("pre", {}, JSON.stringify(report, null, 2))));
   }
 
   async function load() {
     target.replaceChildren(el("p", {}, t("common.loading")));
-    let report;
     try {
-      report = await api("GET", "/v1/monitoring/report");
+      render(await api("GET", "/v1/monitoring/report"));
     } catch (error) {
-      target.replaceChildren(el("p", { class: error.status === 404 ? "notice" : "status error", id: "quality-placeholder" },
-        error.status === 404 ? t("quality.placeholder") : error.message));
-      return;
+      const missing = error.status === 404;
+      target.replaceChildren(el("p", { class: missing ? "notice" : "status error", id: "quality-placeholder" },
+        missing ? t("quality.placeholder") : error.message));
     }
-    const generated = report.generated_at || report.time;
-    target.replaceChildren(
-      generated ? el("p", {}, t("quality.generated", { time: formatTime(generated) })) : null,
-      el("div", { class: "charts" }, chartsOf(report)),
-      el("details", {}, el("summary", {}, t("quality.raw")), el("pre", {}, JSON.stringify(report, null, 2))));
   }
 
   load();
