@@ -30,15 +30,17 @@ setuptools.setup(
     version="0.1.0",
     description=__doc__,
     python_requires=">=3.10,<3.11",
-    packages=setuptools.find_packages(include=["pipeline*", "components*", "serving*", "data*"]),
-    package_data={"": ["*.yaml", "*.jsonl", "*.json", "*.txt", "*.pbtxt"]},
+    packages=setuptools.find_packages(include=["pipeline*", "components*", "serving*", "data*", "gateway*"]),
+    # *.html/*.js/*.css/*.svg: the web interface's templates and static files (gateway/ui) ship in the package.
+    package_data={"": ["*.yaml", "*.jsonl", "*.json", "*.txt", "*.pbtxt", "*.html", "*.js", "*.css", "*.svg"]},
     include_package_data=True,
     # A serving host installs `nlp2prod[serving]` only: no TFX, no Beam.
     install_requires=[],
     extras_require={
         "serving": SERVING,
         "train": SERVING + TRAINING,
-        "test": ["pytest", "scikit-learn"],
+        # selenium drives the system's Chromium (Debian chromium + chromium-driver) in the web-interface tests.
+        "test": ["pytest", "scikit-learn", "selenium==4.50.0"],
     },
     entry_points={"console_scripts": ["nlp2prod=pipeline.cli:main"]},
 )

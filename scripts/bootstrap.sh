@@ -8,6 +8,29 @@ VENV=.venv
 STAMP="$VENV/.installed"
 LOCK=requirements.lock
 
+# System packages: Debian's Chromium and its WebDriver for the web-interface tests (tests/ui drive them through
+# Selenium; nothing downloads a browser of its own), and a CJK font so their screenshots show Japanese legibly.
+# Installed only when missing (as root, else with sudo); the log goes to build/system-packages.log.
+SYSTEM_PACKAGES=(chromium chromium-driver fonts-droid-fallback)
+
+install_system_packages() {
+  local missing=() package sudo=""
+  command -v dpkg-query >/dev/null 2>&1 || return 0
+  for package in "${SYSTEM_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  mkdir -p build
+  echo "nlp2prod: installing system packages ${missing[*]} (log: build/system-packages.log) ..."
+  { $sudo apt-get update && $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+      "${missing[@]}"; } >build/system-packages.log 2>&1 \
+    || { echo "installing ${missing[*]} failed; last lines of build/system-packages.log:" >&2
+         tail -n 20 build/system-packages.log >&2; exit 1; }
+}
+
+install_system_packages
+
 if [ -f "$STAMP" ] && [ "$STAMP" -nt "$LOCK" ] && [ "$STAMP" -nt setup.py ]; then
   exit 0
 fi

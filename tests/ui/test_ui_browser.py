@@ -78,10 +78,13 @@ def test_try_it_in_spanish_keeps_the_choice(page):
     assert page.text("label[for=texts]") == "Textos para clasificar (uno por línea)"
     page.open("/ui/try")
     page.wait(lambda: page.text("h1") == "Probar", "the language kept by its cookie")
-    page.type_into("#texts", GERMAN)
+    markup = "<img src=x onerror=document.title='broken'> <b>negrita</b>"
+    page.type_into("#texts", GERMAN + "\n" + markup)
     page.find("#classify").click()
-    page.wait(lambda: page.find_all("#results > li"), "a result")
+    page.wait(lambda: len(page.find_all("#results > li")) == 2, "two results")
     assert page.text("#results .result-meta").startswith("Categoría: ")
+    assert page.text("#results > li:nth-child(2) .result-text") == markup  # shown as text, never as HTML
+    assert not page.find_all("#results img, #results b") and page.driver.title != "broken"
     page.snap("try-es")
 
 
@@ -109,7 +112,9 @@ def test_versions_show_state_labels_metrics_charts_and_lineage(page):
     page.wait(lambda: len(page.find_all("#versions-body tr[data-version]")) == 2, "two versions")
     rows = page.find_all("#versions-body tr[data-version]")
     assert [row.get_attribute("data-version") for row in rows] == ["2", "1"]
-    assert "stable" in rows[1].text and "AVAILABLE" in rows[1].text
+    assert "stable" in rows[1].text
+    assert rows[1].find_element("css selector", "td[data-state]").get_attribute("data-state") == "AVAILABLE"
+    assert "serving" in rows[1].text
     for row in rows:
         chart = row.find_element("css selector", "svg.chart")
         assert all(language in chart.get_attribute("aria-label") for language in TRAINED_LANGUAGES)
@@ -211,7 +216,7 @@ def test_quality_shows_a_placeholder_then_the_monitoring_report(page, gateway):
     page.snap("quality")
 
 
-def test_every_control_is_labelled_and_text_is_readable(page):
+def test_every_page_is_labelled_readable_and_self_contained(page):
     page.sign_in("ops-admin")
     for path in ("/ui/try", "/ui/versions", "/ui/changes", "/ui/quality", "/ui/keys"):
         page.open(path)
@@ -224,6 +229,7 @@ def test_every_control_is_labelled_and_text_is_readable(page):
         assert unlabelled == [], path
         low = page.driver.execute_script(_LOW_CONTRAST_SCRIPT)
         assert low == [], f"{path}: text under 4.5:1 contrast: {low}"
+        assert page.loaded_from_elsewhere() == [], path
 
 
 def test_keyboard_only_sign_in_and_form_order(page):

@@ -20,7 +20,9 @@ CHROMEDRIVER = "/usr/bin/chromedriver"
 # The flags every run uses: headless, no sandbox (root in CI), and nothing that reaches the network by itself.
 CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                  "--disable-dev-shm-usage", "--lang=en-US", "--window-size=1200,900")
+                  "--disable-dev-shm-usage", "--lang=en-US", "--window-size=1200,900",
+                  # every name but 127.0.0.1 fails to resolve: a page that needed anything outside would break
+                  "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1")
 WAIT_SECONDS = 30.0
 SCREENSHOTS_ENV = "NLP2PROD_UI_SCREENSHOTS"
 
@@ -137,6 +139,11 @@ class Page:
             fetch(path, init).then(async (r) => done({status: r.status, body: await r.json()}),
                                    (e) => done({status: 0, body: {error: String(e)}}));
         """, method, path, body)
+
+    def loaded_from_elsewhere(self) -> list:
+        """Resources this page loaded from anywhere but the gateway (should be none)."""
+        loaded = self.driver.execute_script("return performance.getEntriesByType('resource').map((e) => e.name);")
+        return [url for url in loaded if not url.startswith(self.gateway.url + "/")]
 
     def focused_id(self) -> str:
         return self.driver.execute_script("return document.activeElement && document.activeElement.id;") or ""

@@ -3,7 +3,7 @@
 
 N2P.charts = (function () {
   const { el, formatNumber } = N2P;
-  const ROW = 16;
+  const ROW = 18;
   const LABEL = 64;
   const VALUE = 40;
 

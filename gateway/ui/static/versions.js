@@ -7,6 +7,11 @@ N2P.pages.versions = function (who) {
   const status = document.getElementById("page-status");
   if (!N2P.hasScope(who, "read")) return;
 
+  function messageOr(key, fallback) {
+    const text = t(key);
+    return text === key ? fallback : text;
+  }
+
   function metricList(overall) {
     const names = Object.keys(overall || {}).sort();
     if (!names.length) return t("common.unknown");
@@ -30,7 +35,8 @@ N2P.pages.versions = function (who) {
     }, t("versions.show_lineage"));
     return el("tr", { "data-version": version.version },
       el("th", { scope: "row", class: "number" }, version.version),
-      el("td", {}, el("span", { class: "state-" + version.state }, version.state)),
+      el("td", { "data-state": version.state }, el("span", { class: "state-" + version.state },
+        messageOr("state." + version.state, version.state)), " ", el("code", { class: "state-code" }, version.state)),
       el("td", {}, (version.labels || []).length ?
         el("ul", { class: "label-list" }, version.labels.map((label) => el("li", {}, el("span", { class: "badge" }, label)))) :
         "—"),
@@ -47,7 +53,7 @@ N2P.pages.versions = function (who) {
 
   function baselineText(lineage) {
     const baseline = lineage.baseline && typeof lineage.baseline === "object" ? lineage.baseline :
-      { version: lineage.baseline_version, source: "version metadata" };
+      { version: lineage.baseline_version, source: t("lineage.from_metadata") };
     if (baseline.version === null || baseline.version === undefined) return t("lineage.first_model");
     return t("lineage.baseline_version", { version: baseline.version, source: baseline.source || "" });
   }
