@@ -13,6 +13,21 @@ SERVING = [
     "grpcio-health-checking",
     "prometheus-client",
 ]
+# The API gateway: no TensorFlow, no TFX. Label moves and /v1/versions also read models.config with the
+# `tensorflow_serving.config` protos (pure protobuf), which ship in tensorflow-serving-api: a gateway-only host
+# installs that wheel with --no-deps (requirements.lock does) or runs without --model_config_file.
+GATEWAY = [
+    "fastapi==0.162.5",
+    "starlette==1.7.0",
+    "uvicorn==0.54.0",
+    "httpx",
+    "pydantic>=2",
+    "SQLAlchemy>=2,<3",
+    "psycopg[binary]>=3.2",
+    "swagger-ui-bundle==1.1.0",
+    "protobuf",
+    "grpcio",
+]
 TRAINING = [
     "tfx==1.16.0",
     "tensorflow-model-optimization==0.8.1",
@@ -30,15 +45,16 @@ setuptools.setup(
     version="0.1.0",
     description=__doc__,
     python_requires=">=3.10,<3.11",
-    packages=setuptools.find_packages(include=["pipeline*", "components*", "serving*", "data*"]),
+    packages=setuptools.find_packages(include=["pipeline*", "components*", "serving*", "data*", "gateway*"]),
     package_data={"": ["*.yaml", "*.jsonl", "*.json", "*.txt", "*.pbtxt"]},
     include_package_data=True,
     # A serving host installs `nlp2prod[serving]` only: no TFX, no Beam.
     install_requires=[],
     extras_require={
         "serving": SERVING,
+        "gateway": GATEWAY,
         "train": SERVING + TRAINING,
-        "test": ["pytest", "scikit-learn"],
+        "test": ["pytest", "scikit-learn", "selenium"],
     },
     entry_points={"console_scripts": ["nlp2prod=pipeline.cli:main"]},
 )
