@@ -13,6 +13,21 @@ SERVING = [
     "grpcio-health-checking",
     "prometheus-client",
 ]
+# The API gateway: no TensorFlow, no TFX. Label moves and /v1/versions also read models.config with the
+# `tensorflow_serving.config` protos (pure protobuf), which ship in tensorflow-serving-api: a gateway-only host
+# installs that wheel with --no-deps (requirements.lock does) or runs without --model_config_file.
+GATEWAY = [
+    "fastapi==0.162.5",
+    "starlette==1.7.0",
+    "uvicorn==0.54.0",
+    "httpx",
+    "pydantic>=2",
+    "SQLAlchemy>=2,<3",
+    "psycopg[binary]>=3.2",
+    "swagger-ui-bundle==1.1.0",
+    "protobuf",
+    "grpcio",
+]
 TRAINING = [
     "tfx==1.16.0",
     "tensorflow-model-optimization==0.8.1",
@@ -38,9 +53,9 @@ setuptools.setup(
     install_requires=[],
     extras_require={
         "serving": SERVING,
+        "gateway": GATEWAY,
         "train": SERVING + TRAINING,
-        # selenium drives the system's Chromium (Debian chromium + chromium-driver) in the web-interface tests.
-        "test": ["pytest", "scikit-learn", "selenium==4.50.0"],
+        "test": ["pytest", "scikit-learn", "selenium"],
     },
     entry_points={"console_scripts": ["nlp2prod=pipeline.cli:main"]},
 )

@@ -83,6 +83,7 @@ def create_app(settings: GatewaySettings, gateway: Gateway = None) -> FastAPI:
         app.include_router(router)
     app.include_router(proxy.router)
     app.mount("/docs/assets", docs.assets(), name="docs-assets")
+    docs.install_openapi_30(app)
 
     @app.get("/v1/health", tags=["Health"], summary="The gateway is up (no key needed)")
     async def health():

@@ -57,3 +57,39 @@ def assets() -> StaticFiles:
     if not os.path.isfile(os.path.join(ASSETS_DIR, "swagger-ui-bundle.js")):
         raise RuntimeError(f"swagger-ui-bundle's files are missing under {ASSETS_DIR}")
     return StaticFiles(directory=ASSETS_DIR)
+
+
+def as_openapi_30(node):
+    """FastAPI's OpenAPI 3.1 document in the 3.0 dialect that the bundled Swagger UI (4.15) renders:
+    `anyOf [X, null]` becomes `X` + `nullable`, schema `examples` lists become `example`."""
+    if isinstance(node, list):
+        return [as_openapi_30(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    converted = {key: as_openapi_30(value) for key, value in node.items()}
+    variants = converted.get("anyOf")
+    if isinstance(variants, list) and {"type": "null"} in variants:
+        rest = [v for v in variants if v != {"type": "null"}]
+        converted.pop("anyOf")
+        if len(rest) == 1:
+            converted.update(rest[0])
+        else:
+            converted["anyOf"] = rest
+        converted["nullable"] = True
+    if isinstance(converted.get("examples"), list) and "type" in converted:
+        converted["example"] = converted.pop("examples")[0] if converted["examples"] else None
+    return converted
+
+
+def install_openapi_30(app) -> None:
+    """Makes `app.openapi()` (and /openapi.json) answer the 3.0 dialect, computed once."""
+    generate = app.openapi
+
+    def openapi():
+        if app.openapi_schema is None:
+            document = as_openapi_30(generate())
+            document["openapi"] = "3.0.3"
+            app.openapi_schema = document
+        return app.openapi_schema
+
+    app.openapi = openapi

@@ -8,28 +8,26 @@ VENV=.venv
 STAMP="$VENV/.installed"
 LOCK=requirements.lock
 
-# System packages: Debian's Chromium and its WebDriver for the web-interface tests (tests/ui drive them through
-# Selenium; nothing downloads a browser of its own), and a CJK font so their screenshots show Japanese legibly.
-# Installed only when missing (as root, else with sudo); the log goes to build/system-packages.log.
-SYSTEM_PACKAGES=(chromium chromium-driver fonts-droid-fallback)
-
-install_system_packages() {
-  local missing=() package sudo=""
-  command -v dpkg-query >/dev/null 2>&1 || return 0
-  for package in "${SYSTEM_PACKAGES[@]}"; do
-    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
-  done
-  [ ${#missing[@]} -eq 0 ] && return 0
-  [ "$(id -u)" -ne 0 ] && sudo="sudo"
-  mkdir -p build
-  echo "nlp2prod: installing system packages ${missing[*]} (log: build/system-packages.log) ..."
-  { $sudo apt-get update && $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      "${missing[@]}"; } >build/system-packages.log 2>&1 \
-    || { echo "installing ${missing[*]} failed; last lines of build/system-packages.log:" >&2
-         tail -n 20 build/system-packages.log >&2; exit 1; }
-}
-
-install_system_packages
+# System packages the tests use: PostgreSQL (the gateway's multi-replica store), Chromium + chromedriver (the
+# browser tests of /docs and of the web interface, tests/ui), a CJK font (legible Japanese in those screenshots),
+# wrk (benchmarks/gateway_bench.py). Installed only when missing.
+SYSTEM_PACKAGES=(postgresql chromium chromium-driver fonts-droid-fallback wrk)
+missing=()
+for package in "${SYSTEM_PACKAGES[@]}"; do
+  dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if ! command -v apt-get >/dev/null 2>&1; then
+    echo "nlp2prod: please install ${missing[*]} (no apt-get here)" >&2
+  else
+    as_root=""; [ "$(id -u)" -eq 0 ] || as_root="sudo"
+    mkdir -p build
+    echo "nlp2prod: installing ${missing[*]} (log: build/apt.log) ..."
+    { $as_root apt-get update && $as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y \
+        --no-install-recommends "${missing[@]}"; } >build/apt.log 2>&1 \
+      || { echo "apt-get failed; last lines of build/apt.log:" >&2; tail -n 20 build/apt.log >&2; exit 1; }
+  fi
+fi
 
 if [ -f "$STAMP" ] && [ "$STAMP" -nt "$LOCK" ] && [ "$STAMP" -nt setup.py ]; then
   exit 0

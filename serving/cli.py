@@ -71,6 +71,8 @@ def _serve_parser() -> argparse.ArgumentParser:
     _flag(parser, "max_json_depth", defaults.max_json_depth, "deepest JSON nesting accepted")
     _flag(parser, "utf8_string_inputs", ",".join(defaults.utf8_string_inputs),
           "comma-separated string inputs that must be UTF-8", str)
+    _flag(parser, "grpc_auth_url", "", "gateway key check for gRPC calls, e.g. http://gateway:8080/v1/authz "
+          "(not a tensorflow_model_server flag)", str)
     return parser
 
 
@@ -106,7 +108,8 @@ def server_config(args: argparse.Namespace) -> config_lib.ServerConfig:
         enable_serialization_as_tensor_content=args.enable_serialization_as_tensor_content,
         max_request_bytes=args.max_request_bytes, max_request_batch=args.max_request_batch,
         max_json_depth=args.max_json_depth,
-        utf8_string_inputs=tuple(n for n in args.utf8_string_inputs.split(",") if n))
+        utf8_string_inputs=tuple(n for n in args.utf8_string_inputs.split(",") if n),
+        grpc_auth_url=args.grpc_auth_url or None)
 
 
 def serve_main(argv: Optional[List[str]] = None) -> int:

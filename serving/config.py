@@ -99,6 +99,8 @@ class ServerConfig:
     max_json_depth: int = 32
     # String inputs that must hold valid UTF-8 (the raw-text inputs of our models); others may carry bytes.
     utf8_string_inputs: Tuple[str, ...] = ("text",)
+    # The gateway's key check for gRPC calls (serving.grpc_auth); None: no keys, as tensorflow_model_server.
+    grpc_auth_url: Optional[str] = None
     # How long `start()` waits for the first load of every configured model before serving anyway.
     initial_load_timeout_seconds: float = 300.0
 

@@ -28,7 +28,7 @@ from typing import Callable, Optional
 
 import grpc
 
-from serving import config as config_lib, grpc_service
+from serving import config as config_lib, grpc_auth, grpc_service
 from serving.config import ServedModel, ServerConfig
 from serving.dataplane import DataPlane, Limits
 from serving.errors import FailedPrecondition, ServingError, Unavailable
@@ -129,8 +129,9 @@ class ModelServer:
         config = self.config
         options = [("grpc.max_receive_message_length", config.max_request_bytes),
                    ("grpc.max_send_message_length", -1), ("grpc.so_reuseport", 0)]
+        interceptors = [grpc_auth.KeyCheckInterceptor(config.grpc_auth_url)] if config.grpc_auth_url else []
         self._grpc = grpc.server(concurrent.futures.ThreadPoolExecutor(config.grpc_max_threads, "grpc"),
-                                 options=options, maximum_concurrent_rpcs=None)
+                                 options=options, maximum_concurrent_rpcs=None, interceptors=interceptors)
         self._health = grpc_service.add_services(self._grpc, self.plane, config.enable_serialization_as_tensor_content,
                                                  config.enable_grpc_healthcheck_service)
         try:
