@@ -25,6 +25,7 @@ GATEWAY = [
     "SQLAlchemy>=2,<3",
     "psycopg[binary]>=3.2",
     "swagger-ui-bundle==1.1.0",
+    "Jinja2",  # the web interface's server-rendered pages (gateway/ui)
     "protobuf",
     "grpcio",
 ]

@@ -22,10 +22,9 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), os.pardir, "serving")
 
 import ui_test_support  # noqa: E402
 
-MODEL = "classifier"
+from ui_test_support import MODEL, TRAINED_LANGUAGES  # noqa: E402
+
 REPO_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), os.pardir, os.pardir))
-# The tiny model's versions say they were trained and evaluated on these languages (Try it warns for others).
-TRAINED_LANGUAGES = ("de", "en", "es")
 
 
 def _free_port() -> int:

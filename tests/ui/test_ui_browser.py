@@ -11,8 +11,7 @@ import json
 import urllib.error
 import urllib.request
 
-from conftest import MODEL, TRAINED_LANGUAGES
-from ui_test_support import label_version
+from ui_test_support import MODEL, TRAINED_LANGUAGES, label_version
 
 GERMAN = "Das Essen in diesem Restaurant war ausgezeichnet"
 ARABIC = "مرحبا، كيف حالك اليوم؟ أتمنى أن تكون بخير"
@@ -190,7 +189,7 @@ def test_keys_created_once_listed_and_revoked(page, gateway):
     page.find("#confirm-ok").click()
     page.wait(lambda: "Key “qa-reader” revoked." in page.text("#page-status"), "the revocation")
     row = next(r for r in page.find_all("#keys-body tr") if "qa-reader" in r.text)
-    assert "revoked" in row.text and not row.find_elements("css selector", "button")
+    assert "revoked" in row.text and not row.find_elements("css selector", "button")  # listed before the message
     assert _whoami_status(gateway, secret) == 401
 
 

@@ -15,6 +15,9 @@ import urllib.error
 import urllib.request
 from typing import Callable, Dict, Optional
 
+MODEL = "classifier"
+# The tiny model's versions say they were trained and evaluated on these languages (Try it warns for others).
+TRAINED_LANGUAGES = ("de", "en", "es")
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
 # The flags every run uses: headless, no sandbox (root in CI), and nothing that reaches the network by itself.

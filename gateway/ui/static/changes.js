@@ -97,9 +97,9 @@ N2P.pages.changes = function (who) {
     if (!confirmed) { showResult("info", t("changes.cancelled")); preview.focus(); return; }
     say(status, "info", t("changes.applying"));
     const applied = await api("POST", "/v1/labels/apply", Object.assign({}, body, { confirm_version: expected }));
+    await Promise.all([loadLabels(), loadAudit()]);
     say(status, "info", "");
     showResult("info", t("changes.done", { changes: (applied.changes || []).map(moveOf).map(describeMove).join("; ") }));
-    await Promise.all([loadLabels(), loadAudit()]);
     result.setAttribute("tabindex", "-1");
     result.focus();
   }

@@ -44,13 +44,15 @@ N2P.pages.keys = function (who) {
       lines: [key.name + " (" + key.key_id + ")"], action: t("keys.revoke_confirm"),
     });
     if (!confirmed) return;
+    let outcome;
     try {
       await api("DELETE", "/v1/keys/" + encodeURIComponent(key.key_id));
-      say(status, "info", t("keys.revoked_done", { name: key.name }));
+      outcome = ["info", t("keys.revoked_done", { name: key.name })];
     } catch (error) {
-      say(status, "error", error.message);
+      outcome = ["error", error.message];
     }
     await loadKeys();
+    say(status, ...outcome);
   }
 
   function showSecret(created) {
