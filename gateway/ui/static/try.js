@@ -75,6 +75,7 @@ N2P.pages.try = function (who) {
       warning(prediction, known),
       el("table", { class: "probabilities" },
         el("caption", { class: "visually-hidden" }, t("try.probabilities")),
+        el("colgroup", {}, el("col", { class: "class-column" }), el("col", {}), el("col", { class: "value-column" })),
         el("thead", { class: "visually-hidden" }, el("tr", {},
           el("th", { scope: "col" }, t("try.class")), el("td", {}), el("th", { scope: "col" }, t("try.probability")))),
         el("tbody", {}, probabilityRows(prediction.probabilities || {}, prediction.label))));
