@@ -47,8 +47,9 @@ setuptools.setup(
     description=__doc__,
     python_requires=">=3.10,<3.11",
     packages=setuptools.find_packages(include=["pipeline*", "components*", "serving*", "data*", "gateway*"]),
-    # *.html/*.js/*.css/*.svg: the web interface's templates and static files (gateway/ui) ship in the package.
-    package_data={"": ["*.yaml", "*.jsonl", "*.json", "*.txt", "*.pbtxt", "*.html", "*.js", "*.css", "*.svg"]},
+    # gateway.ui: the web interface's templates, static files and message catalogs ship in the package.
+    package_data={"": ["*.yaml", "*.jsonl", "*.json", "*.txt", "*.pbtxt"],
+                  "gateway.ui": ["templates/*.html", "static/*.js", "static/*.css", "static/*.svg", "messages/*.json"]},
     include_package_data=True,
     # A serving host installs `nlp2prod[serving]` only: no TFX, no Beam.
     install_requires=[],
