@@ -48,14 +48,14 @@ _templates = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
                                 undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
 
 
-@router.get("", response_class=HTMLResponse)
-@router.get("/", response_class=HTMLResponse)
+@router.api_route("", methods=["GET", "HEAD"], response_class=HTMLResponse)
+@router.api_route("/", methods=["GET", "HEAD"], response_class=HTMLResponse)
 def signin_page(request: Request, lang: Optional[str] = None) -> HTMLResponse:
     """The sign-in page: one field for the access key."""
     return _render(request, "signin", lang)
 
 
-@router.get("/static/{name}")
+@router.api_route("/static/{name}", methods=["GET", "HEAD"])
 def static_file(name: str) -> FileResponse:
     """A file of the interface (CSS, JS, icon) from the package itself."""
     extension = os.path.splitext(name)[1]
@@ -66,7 +66,7 @@ def static_file(name: str) -> FileResponse:
     return FileResponse(path, media_type=_STATIC_TYPES[extension], headers=headers)
 
 
-@router.get("/{name}", response_class=HTMLResponse)
+@router.api_route("/{name}", methods=["GET", "HEAD"], response_class=HTMLResponse)
 def page(request: Request, name: str, lang: Optional[str] = None) -> HTMLResponse:
     """One page shell of the interface (see PAGES); its script fills it in."""
     if name not in _PAGES_BY_NAME:

@@ -69,6 +69,7 @@ def test_each_page_renders_in_each_language_with_a_strict_policy(client, path):
         assert "script-src 'self'" in answer.headers["content-security-policy"]
         assert "<script>" not in answer.text  # no inline script: the policy would refuse it
         assert answer.cookies.get(i18n.COOKIE) == language
+    assert client.head(path).status_code == 200
 
 
 def test_admin_controls_are_hidden_until_the_key_is_known(client):
