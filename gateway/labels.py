@@ -88,6 +88,9 @@ async def apply(request: Request, payload: ApplyRequest):
     settings = gateway.settings
     try:
         await anyio.to_thread.run_sync(_apply_steps, steps, settings, entry.name)
+    except OSError as error:
+        raise Conflict(f"cannot write {settings.model_config_file} ({error.strerror}): where it is read-only (a "
+                       "Kubernetes ConfigMap) move labels as serving/deploy/README.md says") from None
     except Exception as error:
         raise as_gateway_error(error) from None
     moves = [rollback.LabelMove(c["label"], c["from"], c["to"]) for c in changes if c["to"] is not None]
