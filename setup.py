@@ -20,6 +20,8 @@ GATEWAY = [
     "fastapi==0.162.5",
     "starlette==1.7.0",
     "uvicorn==0.54.0",
+    "httptools",  # uvicorn's C HTTP parser and uvloop: about 2x the requests/s of h11 + asyncio here
+    "uvloop",
     "httpx",
     "pydantic>=2",
     "SQLAlchemy>=2,<3",
