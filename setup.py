@@ -20,6 +20,8 @@ GATEWAY = [
     "fastapi==0.162.5",
     "starlette==1.7.0",
     "uvicorn==0.54.0",
+    "httptools",  # uvicorn's C HTTP parser and uvloop: about 2x the requests/s of h11 + asyncio here
+    "uvloop",
     "httpx",
     "pydantic>=2",
     "SQLAlchemy>=2,<3",
@@ -46,7 +48,8 @@ setuptools.setup(
     version="0.1.0",
     description=__doc__,
     python_requires=">=3.10,<3.11",
-    packages=setuptools.find_packages(include=["pipeline*", "components*", "serving*", "data*", "gateway*"]),
+    packages=setuptools.find_packages(include=["pipeline*", "components*", "models*", "serving*", "data*",
+                                               "gateway*"]),
     # gateway.ui: the web interface's templates, static files and message catalogs ship in the package.
     package_data={"": ["*.yaml", "*.jsonl", "*.json", "*.txt", "*.pbtxt"],
                   "gateway.ui": ["templates/*.html", "static/*.js", "static/*.css", "static/*.svg", "messages/*.json"]},

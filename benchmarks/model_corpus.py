@@ -14,9 +14,9 @@ import numpy as np
 import tensorflow as tf
 import tf_keras
 
-from components import features
+from models import features
 from components.text_cleaner.cleaning import CleaningPolicy, Row, clean_rows
-from components.tokenizer.text_encoder import TextEncoder, TokenizerAsset
+from models.tokenizer.text_encoder import TextEncoder, TokenizerAsset
 from data.bundled import read_corpus
 
 Example = Tuple[str, str, str]  # (text, label, lang)
@@ -89,7 +89,7 @@ def raw_feature_spec() -> Dict[str, tf.io.FixedLenFeature]:
 
 def transformed_examples(rows: Sequence[Example], preprocessing: Preprocessing) -> tf.data.Dataset:
     """Rows as parsed transformed examples (one dict per row: input_ids, input_mask, label_id, lang), the
-    element form `components.modeling.datasets.read_examples` yields."""
+    element form `models.classifier.datasets.read_examples` yields."""
     encoded = preprocessing({features.TEXT: tf.constant([r[0] for r in rows]),
                              features.LABEL: tf.constant([r[1] for r in rows])})
     return tf.data.Dataset.from_tensor_slices({

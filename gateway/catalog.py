@@ -2,12 +2,12 @@
 
 Labels come from the models.config that TF Serving polls (TF Serving has no RPC that lists them), states from the
 backend's REST status, metrics and lineage fields from each version's `assets.extra/nlp2prod_metadata.json`.
-The config is read with serving's TF-free modules (`serving.config`, `serving.layout`: protobuf only).
+The config is read with serving's TF-free modules (`serving.rollback`, `serving.layout`: protobuf only), imported
+on first use, so a gateway host without tensorflow-serving-api's config protos still runs everything else.
 """
 
 from __future__ import annotations
 
-import json
 import os
 from typing import Dict, List, Optional, Tuple
 
@@ -49,15 +49,15 @@ async def served_states(gateway) -> Dict[int, Tuple[str, str]]:
 
 
 def version_metadata(path: Optional[str]) -> dict:
-    from serving.layout import METADATA_FILE
+    """The version's nlp2prod metadata (serving.layout's reader); {} when none, an error field when unreadable."""
+    from serving import layout
 
-    if not path or not os.path.exists(os.path.join(path, METADATA_FILE)):
+    if not path:
         return {}
     try:
-        with open(os.path.join(path, METADATA_FILE), "r", encoding="utf-8") as stream:
-            return json.load(stream)
-    except (OSError, ValueError):
-        return {"error": "unreadable nlp2prod_metadata.json"}
+        return layout.read_metadata(path) or {}
+    except layout.LayoutError as error:
+        return {"error": str(error)}
 
 
 def _row(version: int, path: Optional[str], state: Optional[Tuple[str, str]], labels: List[str]) -> dict:

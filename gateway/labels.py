@@ -33,6 +33,12 @@ class ApplyRequest(PlanRequest):
     confirm_version: int = Field(description="the target version the plan showed; apply refuses another")
 
 
+def _label_history(settings) -> str:
+    from serving import audit_log
+
+    return settings.label_audit_log or audit_log.path_for(settings.model_config_file)
+
+
 async def _plan(gateway, action: str, version: Optional[int]):
     from serving import rollback
     from serving.layout import versions_on_disk
@@ -43,7 +49,7 @@ async def _plan(gateway, action: str, version: Optional[int]):
     on_disk = versions_on_disk(entry.base_path)
     states = await served_states(gateway)
     labels = dict(entry.version_labels)
-    history = (rollback.read_history(gateway.settings.label_history, entry.name)
+    history = (rollback.read_history(_label_history(gateway.settings), entry.name)
                if action == "rollback" and version is None else [])
     try:
         choice = rollback.choose_move(action, labels, on_disk, history, version, "stable", entry.name,
@@ -82,11 +88,14 @@ async def apply(request: Request, payload: ApplyRequest):
     settings = gateway.settings
     try:
         await anyio.to_thread.run_sync(_apply_steps, steps, settings, entry.name)
+    except OSError as error:
+        raise Conflict(f"cannot write {settings.model_config_file} ({error.strerror}): where it is read-only (a "
+                       "Kubernetes ConfigMap) move labels as serving/deploy/README.md says") from None
     except Exception as error:
         raise as_gateway_error(error) from None
     moves = [rollback.LabelMove(c["label"], c["from"], c["to"]) for c in changes if c["to"] is not None]
     actor = f"key:{record.key_id}:{record.name}"
-    rollback.append_audit(settings.label_history, actor, payload.action, entry.name, moves,
+    rollback.append_audit(_label_history(settings), actor, payload.action, entry.name, moves,
                           settings.model_config_file)
     audit = gateway.audit.append(actor, f"label.{payload.action}", model=entry.name, changes=changes,
                                  steps=[step.name for step in steps])

@@ -27,7 +27,8 @@ class GatewaySettings:
       usage_flush_seconds: how often usage counts go to the store.
       audit_log: JSON lines of key and label changes.
       model_config_file: the models.config that TF Serving polls; needed by `/v1/versions` and label moves.
-      label_audit_log: the label-move history shared with `nlp2prod promote|canary|rollback`.
+      label_audit_log: the label-move history shared with `nlp2prod promote|canary|rollback` (default: the one
+        serving.audit_log puts beside models.config).
       label_timeout_seconds: how long a label move waits for a version to load.
       monitoring_report: a JSON report written by the monitoring job, served at /v1/monitoring/report.
     """
@@ -58,9 +59,3 @@ class GatewaySettings:
         if not self.backend_url.startswith(("http://", "https://")):
             raise ValueError(f"backend URL {self.backend_url!r} must start with http:// or https://")
 
-    @property
-    def label_history(self) -> Optional[str]:
-        """The label audit log: the flag, else `<models.config>.audit.jsonl` as the CLI uses."""
-        if self.label_audit_log:
-            return self.label_audit_log
-        return self.model_config_file + ".audit.jsonl" if self.model_config_file else None

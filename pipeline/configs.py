@@ -20,7 +20,7 @@ import dataclasses
 import os
 from typing import Optional, Sequence, Tuple
 
-from components.modeling.recipe import Recipe as _Recipe
+from models.classifier.recipe import Recipe as _Recipe
 
 # Languages of the bundled corpus (ISO 639-1; zh-Hant kept distinct from zh) and its normalised topics.
 BUNDLED_LANGUAGES: Tuple[str, ...] = ("en", "it", "ja", "ko", "uk", "zh", "zh-Hant", "fa", "nl")

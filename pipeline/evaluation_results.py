@@ -1,4 +1,4 @@
-"""The Evaluator's metrics, read back as plain dicts for people (why it refused: components.evaluation.gate).
+"""The Evaluator's metrics, read back as plain dicts for people (why it refused: models.evaluation.gate).
 
 The metrics are per slice: "overall" and one entry per language (`lang=xx`, the Evaluator slices by language).
 TensorFlow Model Analysis is imported only when a result is read.

@@ -14,7 +14,7 @@ from tfx import v1 as tfx
 from components.curated_schema.component import CuratedSchemaGen
 from components.data_gate.component import DataGate
 from components.data_gate.history import RecentArtifactsStrategy
-from components.evaluation.gate import build_eval_config
+from models.evaluation.gate import build_eval_config
 from components.example_gen.component import SpanExampleGen
 from components.text_cleaner.component import TextCleaner
 from components.serving_check.component import ServingCheck
@@ -24,10 +24,10 @@ from pipeline.configs import RunConfig
 
 # Transform loads preprocessing_fn by import path: the installed package is the user code, so no wheel is
 # built and pip-installed at run time.
-PREPROCESSING_FN = "components.transform.preprocessing.preprocessing_fn"
+PREPROCESSING_FN = "components.transform.transform_module.preprocessing_fn"
 # The same for the Trainer's run_fn, and the Evaluator's UDF module (loads candidates with TF Text's ops).
-TRAINER_RUN_FN = "components.trainer.model.run_fn"
-EVALUATOR_MODULE = "components.evaluation.model_loading"
+TRAINER_RUN_FN = "components.trainer.trainer_module.run_fn"
+EVALUATOR_MODULE = "components.evaluator.model_loading"
 # How many recent ExampleStatistics the DataGate sees; it compares with the newest one of an earlier span.
 _STATISTICS_HISTORY = 20
 

@@ -7,7 +7,6 @@ import logging
 import os
 from typing import Any, Dict, List, Optional
 
-import tensorflow as tf
 import tensorflow_data_validation as tfdv
 from tensorflow_metadata.proto.v0 import anomalies_pb2
 from tfx import types
@@ -17,11 +16,11 @@ from tfx.utils import io_utils
 
 from components.curated_schema.schema import SCHEMA_FILE
 from components.data_gate import gate
-from components.features import LABEL, LANG
+from models import artifact_reports
+from models.features import LABEL, LANG
 
 STATS_FILE = "FeatureStats.pb"
 ANOMALIES_FILE = "SchemaDiff.pb"
-REPORT_FILE = "report.json"
 DRIFT_SPLIT = "train"
 
 
@@ -69,8 +68,7 @@ class Executor(base_executor.BaseExecutor):
             problems += gate.drift_problems(measurements, previous.span, statistics.span)
         report["problems"] = problems
         report_uri = artifact_utils.get_single_uri(output_dict["report"])
-        with tf.io.gfile.GFile(os.path.join(report_uri, REPORT_FILE), "w") as handle:
-            json.dump(report, handle, indent=1, ensure_ascii=False)
+        artifact_reports.write(report_uri, artifact_reports.DATA_GATE_REPORT, report)
         if problems:
             raise gate.DataGateError("the data gate stopped the run before Transform:\n  - " + "\n  - ".join(problems))
         logging.info("DataGate passed (span %s; drift: %s)", statistics.span, report["drift"])

@@ -16,10 +16,12 @@ from typing import Dict, List, Optional, Sequence
 import tensorflow_data_validation as tfdv
 from tensorflow_metadata.proto.v0 import anomalies_pb2, schema_pb2, statistics_pb2
 
+from models.gates import GateRefusal
+
 DRIFT_FEATURES = ("lang", "label")
 
 
-class DataGateError(RuntimeError):
+class DataGateError(GateRefusal):
     """The data gate stopped the run; the message lists every problem found."""
 
 

@@ -22,7 +22,7 @@ from tfx.utils import io_utils
 
 from components.example_gen import records
 from components.example_gen.executor import SPAN_WINDOW_KEY, Executor, span_window
-from components.features import SPLITS, TEXT
+from models.features import SPLITS, TEXT
 from data.input_format import InputFormatError, span_dirs
 
 

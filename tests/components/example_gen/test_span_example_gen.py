@@ -8,7 +8,7 @@ from google.protobuf import message
 from tfx.types import artifact_utils, standard_artifacts
 from tfx.utils import proto_utils
 
-from components import tfrecords
+from models import tfrecords
 from components.example_gen import records
 from components.example_gen.component import SpanDriver, SpanExampleGen
 from components.example_gen.executor import Executor

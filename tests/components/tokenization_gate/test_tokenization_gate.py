@@ -7,7 +7,7 @@ import pytest
 import tensorflow as tf
 from tfx.types import artifact_utils, standard_artifacts
 
-from components import tfrecords
+from models import tfrecords
 from components.tokenization_gate.component import TokenizationReport
 from components.tokenization_gate.executor import Executor, TokenizationGateError
 from components.tokenization_gate.tokenization import tokenization_problems, tokenization_stats
