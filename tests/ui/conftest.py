@@ -40,7 +40,8 @@ def _describe_version(version_dir: str, version: int) -> None:
     metadata["metrics"]["per_language"] = {
         language: {"macro_f1": round(0.6 + 0.1 * index + 0.02 * version, 3), "accuracy": 0.9}
         for index, language in enumerate(TRAINED_LANGUAGES)}
-    metadata.update(data_spans=[version], pushed_at=f"2026-11-{20 + version}T09:30:00Z", baseline_version=version - 1 or None)
+    metadata.update(data_spans=[version], pushed_at=f"2026-11-{20 + version}T09:30:00Z",
+                    baseline_version=version - 1 or None)
     with open(path, "w", encoding="utf-8") as stream:
         json.dump(metadata, stream)
 

@@ -258,8 +258,13 @@ _LOW_CONTRAST_SCRIPT = """
 const rgb = (text) => (text.match(/[\\d.]+/g) || []).map(Number);
 const luminance = ([r, g, b]) => [r, g, b].map((v) => { v /= 255; return v <= 0.03928 ? v / 12.92 :
   Math.pow((v + 0.055) / 1.055, 2.4); }).reduce((sum, v, i) => sum + v * [0.2126, 0.7152, 0.0722][i], 0);
-const background = (node) => { for (; node; node = node.parentElement) { const c = rgb(getComputedStyle(node)
-  .backgroundColor); if (c.length === 3 || (c.length === 4 && c[3] > 0.5)) return c.slice(0, 3); } return [255, 255, 255]; };
+const background = (node) => {
+  for (; node; node = node.parentElement) {
+    const c = rgb(getComputedStyle(node).backgroundColor);
+    if (c.length === 3 || (c.length === 4 && c[3] > 0.5)) return c.slice(0, 3);
+  }
+  return [255, 255, 255];
+};
 const low = [];
 for (const node of document.querySelectorAll('body *')) {
   const own = [...node.childNodes].some((c) => c.nodeType === 3 && c.textContent.trim());

@@ -29,7 +29,9 @@ N2P.pages.quality = function (who) {
 
   function liveAccuracy(live) {
     const values = {};
-    for (const [language, figures] of Object.entries(live || {})) if (language !== "all") values[language] = figures.accuracy;
+    for (const [language, figures] of Object.entries(live || {})) {
+      if (language !== "all") values[language] = figures.accuracy;
+    }
     return values;
   }
 
@@ -48,13 +50,14 @@ N2P.pages.quality = function (who) {
 
   function render(report) {
     const versions = report.versions && typeof report.versions === "object" ? Object.entries(report.versions) : [];
-    const window = report.window || {};
+    const span = report.window || {};
     const problems = report.problems || [];
     fill(target,
       report.generated_at ? el("p", {}, t("quality.generated", { time: formatTime(report.generated_at) })) : null,
-      window.start ? el("p", {}, t("quality.window", { start: formatTime(window.start), end: formatTime(window.end) })) : null,
-      versions.sort((a, b) => Number(b[0]) - Number(a[0])).map(([version, section]) => versionSection(version, section)),
-      problems.length ? [el("h3", {}, t("quality.problems")), el("ul", {}, problems.map((p) => el("li", {}, p)))] : null,
+      span.start ? el("p", {}, t("quality.window", { start: formatTime(span.start), end: formatTime(span.end) })) : null,
+      versions.sort((a, b) => Number(b[0]) - Number(a[0])).map(([number, section]) => versionSection(number, section)),
+      problems.length ? [el("h3", {}, t("quality.problems")),
+                         el("ul", {}, problems.map((problem) => el("li", {}, problem)))] : null,
       el("details", {}, el("summary", {}, t("quality.raw")), el("pre", {}, JSON.stringify(report, null, 2))));
   }
 

@@ -38,7 +38,8 @@ N2P.pages.versions = function (who) {
       el("td", { "data-state": version.state }, el("span", { class: "state-" + version.state },
         messageOr("state." + version.state, version.state)), " ", el("code", { class: "state-code" }, version.state)),
       el("td", {}, (version.labels || []).length ?
-        el("ul", { class: "label-list" }, version.labels.map((label) => el("li", {}, el("span", { class: "badge" }, label)))) :
+        el("ul", { class: "label-list" },
+          version.labels.map((label) => el("li", {}, el("span", { class: "badge" }, label)))) :
         "—"),
       el("td", {}, formatTime(version.pushed_at)),
       el("td", {}, version.data_span ?? t("common.unknown")),
@@ -68,8 +69,9 @@ N2P.pages.versions = function (who) {
   function labelFacts(labels) {
     if (Array.isArray(labels)) return [fact(t("lineage.classes"), labels.join(", "))];
     if (!labels || typeof labels !== "object") return [];
-    const events = (labels.events || []).map((event) => el("li", {}, formatTime(event.time) + " · " + event.action +
-      " · " + (event.user || "") + " · " + N2P.describeMove({ label: event.label, from: event.from_version, to: event.to_version })));
+    const events = (labels.events || []).map((event) => el("li", {}, [formatTime(event.time), event.action,
+      event.user || "", N2P.describeMove({ label: event.label, from: event.from_version, to: event.to_version })]
+      .join(" · ")));
     return [fact(t("lineage.labels_now"), (labels.current || []).join(", ") || t("common.none")),
             events.length ? fact(t("lineage.events"), el("ul", {}, events)) : null];
   }
