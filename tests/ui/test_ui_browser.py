@@ -177,6 +177,11 @@ def test_keys_created_once_listed_and_revoked(page, gateway):
     page.wait(lambda: "support-lead" in page.text("#keys-body"), "the key list")
     page.type_into("#key-name", "qa-reader")
     page.find("#scope-read").click()
+    page.type_into("#key-expires", "0")
+    page.find("#create-key").click()
+    page.wait(lambda: page.text("#key-expires-error"), "the refusal of 0 days")
+    assert page.focused_id() == "key-expires" and not page.shown("#new-key")
+    page.type_into("#key-expires", "30")
     page.find("#create-key").click()
     page.wait(lambda: page.shown("#new-key"), "the new key's secret")
     secret = page.find("#new-key-secret").get_attribute("value")
@@ -187,7 +192,8 @@ def test_keys_created_once_listed_and_revoked(page, gateway):
     page.wait(lambda: "qa-reader" in page.text("#keys-body"), "the key list again")
     assert not page.shown("#new-key") and secret not in page.driver.page_source
     row = next(r for r in page.find_all("#keys-body tr") if "qa-reader" in r.text)
-    assert "predict, read" in row.text and "active" in row.text
+    assert "predict, read" in row.text and "active" in row.text and "never" not in row.text
+    assert "never" in next(r for r in page.find_all("#keys-body tr") if "ticket-bot" in r.text).text
     row.find_element("css selector", "button").click()
     page.wait(lambda: page.driver.execute_script("return document.getElementById('confirm-dialog').open;"),
               "the revocation's confirmation")

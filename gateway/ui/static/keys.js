@@ -8,6 +8,8 @@ N2P.pages.keys = function (who) {
   const nameInput = document.getElementById("key-name");
   const nameError = document.getElementById("key-name-error");
   const scopesError = document.getElementById("key-scopes-error");
+  const expiresInput = document.getElementById("key-expires");
+  const expiresError = document.getElementById("key-expires-error");
   const status = document.getElementById("page-status");
 
   function keyRow(key) {
@@ -22,6 +24,7 @@ N2P.pages.keys = function (who) {
       el("td", {}, el("code", {}, key.key_id)),
       el("td", {}, (key.scopes || []).join(", ")),
       el("td", {}, formatTime(key.created_at)),
+      el("td", {}, key.expires_at ? formatTime(key.expires_at) : t("keys.never")),
       el("td", {}, { active: t("keys.active"), revoked: t("keys.revoked"), expired: t("keys.expired") }[state] || state),
       el("td", {}, revoke));
   }
@@ -32,9 +35,9 @@ N2P.pages.keys = function (who) {
       const keys = ((await api("GET", "/v1/keys")).keys || []).slice();
       keys.sort((a, b) => String(b.created_at).localeCompare(String(a.created_at)));
       body.replaceChildren(...(keys.length ? keys.map(keyRow) :
-        [el("tr", {}, el("td", { colspan: 6 }, t("keys.empty")))]));
+        [el("tr", {}, el("td", { colspan: 7 }, t("keys.empty")))]));
     } catch (error) {
-      body.replaceChildren(el("tr", {}, el("td", { colspan: 6, class: "field-error" }, error.message)));
+      body.replaceChildren(el("tr", {}, el("td", { colspan: 7, class: "field-error" }, error.message)));
     }
   }
 
@@ -83,9 +86,18 @@ N2P.pages.keys = function (who) {
     nameError.textContent = name ? "" : t("keys.name_missing");
     if (name) nameInput.removeAttribute("aria-invalid"); else nameInput.setAttribute("aria-invalid", "true");
     scopesError.textContent = scopes.length ? "" : t("keys.scopes_missing");
-    if (!name || !scopes.length) { (name ? form.querySelector("input[name=scopes]") : nameInput).focus(); return; }
+    const days = expiresInput.value.trim();
+    const daysValid = !days || Number(days) > 0;
+    expiresError.textContent = daysValid ? "" : t("keys.expires_invalid");
+    if (daysValid) expiresInput.removeAttribute("aria-invalid"); else expiresInput.setAttribute("aria-invalid", "true");
+    if (!name || !scopes.length || !daysValid) {
+      (!name ? nameInput : !scopes.length ? form.querySelector("input[name=scopes]") : expiresInput).focus();
+      return;
+    }
+    const request = { name, scopes };
+    if (days) request.expires_in_days = Number(days);
     try {
-      const created = await api("POST", "/v1/keys", { name, scopes });
+      const created = await api("POST", "/v1/keys", request);
       form.reset();
       showSecret(Object.assign({ name }, created));
     } catch (error) {
