@@ -13,6 +13,24 @@ SERVING = [
     "grpcio-health-checking",
     "prometheus-client",
 ]
+# The API gateway: no TensorFlow, no TFX. Label moves and /v1/versions also read models.config with the
+# `tensorflow_serving.config` protos (pure protobuf), which ship in tensorflow-serving-api: a gateway-only host
+# installs that wheel with --no-deps (requirements.lock does) or runs without --model_config_file.
+GATEWAY = [
+    "fastapi==0.162.5",
+    "starlette==1.7.0",
+    "uvicorn==0.54.0",
+    "httptools",  # uvicorn's C HTTP parser and uvloop: about 2x the requests/s of h11 + asyncio here
+    "uvloop",
+    "httpx",
+    "pydantic>=2",
+    "SQLAlchemy>=2,<3",
+    "psycopg[binary]>=3.2",
+    "swagger-ui-bundle==1.1.0",
+    "Jinja2",  # the web interface's server-rendered pages (gateway/ui)
+    "protobuf",
+    "grpcio",
+]
 TRAINING = [
     "tfx==1.16.0",
     "tensorflow-model-optimization==0.8.1",
@@ -31,15 +49,18 @@ setuptools.setup(
     description=__doc__,
     python_requires=">=3.10,<3.11",
     packages=setuptools.find_packages(include=["pipeline*", "components*", "models*", "serving*", "data*",
-                                               "nlp2prod*"]),
-    package_data={"": ["*.yaml", "*.jsonl", "*.json", "*.txt", "*.pbtxt"], "data": ["out_of_corpus/*.jsonl"]},
+                                               "nlp2prod*", "gateway*"]),
+    # gateway.ui: the web interface's templates, static files and message catalogs ship in the package.
+    package_data={"": ["*.yaml", "*.jsonl", "*.json", "*.txt", "*.pbtxt"], "data": ["out_of_corpus/*.jsonl"],
+                  "gateway.ui": ["templates/*.html", "static/*.js", "static/*.css", "static/*.svg", "messages/*.json"]},
     include_package_data=True,
     # A serving host installs `nlp2prod[serving]` only: no TFX, no Beam.
     install_requires=[],
     extras_require={
         "serving": SERVING,
+        "gateway": GATEWAY,
         "train": SERVING + TRAINING,
-        "test": ["pytest", "scikit-learn"],
+        "test": ["pytest", "scikit-learn", "selenium"],
     },
     entry_points={"console_scripts": ["nlp2prod=pipeline.cli:main"]},
 )

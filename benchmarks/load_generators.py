@@ -202,24 +202,27 @@ def wrk_version() -> str:
 
 
 def wrk_load(url: str, bodies: Sequence[str], concurrency: int, duration_s: float,
-             warmup_s: float = 1.0) -> Measurement:
-    """Runs wrk with `concurrency` keep-alive connections (after a short unmeasured wrk run as warm-up)."""
+             warmup_s: float = 1.0, authorization: Optional[str] = None) -> Measurement:
+    """Runs wrk with `concurrency` keep-alive connections (after a short unmeasured wrk run as warm-up);
+    `authorization` is sent as the Authorization header (the keyed gateway)."""
     with tempfile.NamedTemporaryFile("w", suffix=".jsonl", delete=False, encoding="utf-8") as handle:
         handle.write("\n".join(bodies) + "\n")
         bodies_file = handle.name
     try:
         if warmup_s > 0:
-            _wrk(url, bodies_file, concurrency, warmup_s)
-        return _wrk(url, bodies_file, concurrency, duration_s)
+            _wrk(url, bodies_file, concurrency, warmup_s, authorization)
+        return _wrk(url, bodies_file, concurrency, duration_s, authorization)
     finally:
         os.unlink(bodies_file)
 
 
-def _wrk(url: str, bodies_file: str, concurrency: int, duration_s: float) -> Measurement:
+def _wrk(url: str, bodies_file: str, concurrency: int, duration_s: float,
+         authorization: Optional[str] = None) -> Measurement:
     threads = min(concurrency, 2)
     command = [wrk_path(), "-t", str(threads), "-c", str(concurrency), "-d", f"{max(1, round(duration_s))}s",
                "--timeout", "30s", "-s", WRK_SCRIPT, url, "--", bodies_file]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=duration_s + 60, check=False)
+    env = dict(os.environ, WRK_AUTHORIZATION=authorization) if authorization else None
+    result = subprocess.run(command, capture_output=True, text=True, timeout=duration_s + 60, check=False, env=env)
     line = next((line for line in result.stdout.splitlines() if line.startswith("{")), None)
     if result.returncode != 0 or line is None:
         raise LoadGeneratorError(f"wrk failed (exit {result.returncode}): {result.stderr.strip() or result.stdout}")

@@ -5,6 +5,8 @@
 local bodies = {}
 local index = 0
 local headers = {["Content-Type"] = "application/json"}
+-- WRK_AUTHORIZATION (optional): sent as the Authorization header, for the keyed gateway.
+if os.getenv("WRK_AUTHORIZATION") then headers["Authorization"] = os.getenv("WRK_AUTHORIZATION") end
 
 function init(args)
   local file = assert(io.open(args[1], "r"), "cannot open bodies file " .. tostring(args[1]))

@@ -25,6 +25,27 @@ VENV=${1:-.venv}
 LOCK=${2:-requirements.lock}
 STAMP="$VENV/.installed"
 
+# System packages the tests use: PostgreSQL (the gateway's multi-replica store), Chromium + chromedriver (the
+# browser tests of /docs and of the web interface, tests/ui), a CJK font (legible Japanese in those screenshots),
+# wrk (benchmarks/gateway_bench.py). Installed only when missing.
+SYSTEM_PACKAGES=(postgresql chromium chromium-driver fonts-droid-fallback wrk)
+missing=()
+for package in "${SYSTEM_PACKAGES[@]}"; do
+  dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if ! command -v apt-get >/dev/null 2>&1; then
+    echo "nlp2prod: please install ${missing[*]} (no apt-get here)" >&2
+  else
+    as_root=""; [ "$(id -u)" -eq 0 ] || as_root="sudo"
+    mkdir -p build
+    echo "nlp2prod: installing ${missing[*]} (log: build/apt.log) ..."
+    { $as_root apt-get update && $as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y \
+        --no-install-recommends "${missing[@]}"; } >build/apt.log 2>&1 \
+      || { echo "apt-get failed; last lines of build/apt.log:" >&2; tail -n 20 build/apt.log >&2; exit 1; }
+  fi
+fi
+
 if [ -f "$STAMP" ] && [ "$STAMP" -nt "$LOCK" ] && [ "$STAMP" -nt setup.py ]; then
   exit 0
 fi

@@ -20,6 +20,7 @@ Module map (imports point one way, adapters -> core):
     codec.py           TensorProto <-> numpy          rest_codec.py   REST JSON <-> numpy
     grpc_service.py    PredictionService, ModelService, grpc.health.v1 (gRPC adapter)
     profiler_service.py  tensorflow.ProfilerService over TensorFlow's in-process profiler
+    grpc_auth.py       API-key check of gRPC calls through the gateway's HTTP key check (--grpc_auth_url)
     rest.py            the /v1 REST API (adapter)      http_server.py  the small HTTP/1.1 server under it
     openapi.py         the OpenAPI description served at /v1/openapi.json
     server.py          composition root: start/stop in-process or from `nlp2prod serve`

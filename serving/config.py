@@ -161,6 +161,10 @@ class ServerConfig:
     utf8_string_inputs: Tuple[str, ...] = _flag(
         ("text",), "comma-separated string inputs that must be UTF-8", kind=str,
         parse=lambda text: tuple(n for n in text.split(",") if n), show=",".join)
+    # The gateway's key check for gRPC calls (serving.grpc_auth); None: no keys, as tensorflow_model_server.
+    grpc_auth_url: Optional[str] = _flag(None, "gateway key check for gRPC calls, e.g. http://gateway:8080/v1/authz "
+                                         "(not a tensorflow_model_server flag)", kind=str,
+                                         parse=lambda p: p or None, show=lambda p: p or "")
     # How long `start()` waits for the first load attempt of every configured model before serving anyway.
     initial_load_timeout_seconds: float = 300.0
 

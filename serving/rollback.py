@@ -18,13 +18,14 @@ import dataclasses
 import os
 import tempfile
 import time
-from typing import Callable, Dict, Iterable, List, Optional, Sequence
+from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from google.protobuf import text_format
 from tensorflow_serving.config import model_server_config_pb2
 
 from serving import audit_log, config as config_lib
-from serving.errors import ConfigError, DeadlineExceeded, FailedPrecondition, InvalidArgument, ServingError
+from serving.errors import (CommandError, ConfigError, DeadlineExceeded, FailedPrecondition, InvalidArgument,
+                            ServingError)
 
 ModelServerConfig = model_server_config_pb2.ModelServerConfig
 
@@ -45,6 +46,48 @@ class LabelMove:
     label: str
     from_version: Optional[int]
     to_version: int
+
+
+@dataclasses.dataclass(frozen=True)
+class MoveChoice:
+    """What a promote, canary or rollback does: point `label` at `target`, dropping `drop_labels`."""
+
+    label: str
+    target: int
+    drop_labels: Tuple[str, ...] = ()
+
+
+ACTIONS = ("promote", "canary", "rollback")
+
+
+def choose_move(action: str, labels: Dict[str, int], on_disk: Iterable[int], history: Sequence[LabelMove],
+                version: Optional[int] = None, label: str = "stable", model: str = "",
+                base_path: str = "") -> MoveChoice:
+    """The label and target of an action, as `nlp2prod promote|canary|rollback` choose them.
+
+    promote: `label` (default stable) -> `version`, else the canary, else the newest on disk; promoting stable
+    drops the canary label. canary: canary -> `version`, else the newest on disk. rollback: stable ->
+    `version`, else where stable pointed before (from `history`), else the newest older version on disk.
+    """
+    on_disk = sorted(set(on_disk))
+    newest = lambda: on_disk[-1] if on_disk else _no_versions(base_path)  # noqa: E731
+    if action == "promote":
+        canary = labels.get("canary")
+        target = version if version is not None else canary if canary is not None else newest()
+        return MoveChoice(label, target, ("canary",) if label == "stable" else ())
+    if action == "canary":
+        return MoveChoice("canary", version if version is not None else newest())
+    if action == "rollback":
+        if version is not None:
+            return MoveChoice("stable", version)
+        if labels.get("stable") is None:
+            raise CommandError(f"model {model} has no stable label to roll back")
+        return MoveChoice("stable", rollback_target(labels["stable"], on_disk, history))
+    raise CommandError(f"unknown action {action!r} (actions: {', '.join(ACTIONS)})")
+
+
+def _no_versions(base_path: str) -> int:
+    raise CommandError(f"no versions on disk under {base_path}")
 
 
 def model_entry(config: ModelServerConfig, model: str) -> model_server_config_pb2.ModelConfig:

@@ -29,7 +29,7 @@ from typing import Callable, Optional
 
 import grpc
 
-from serving import config as config_lib, grpc_service
+from serving import config as config_lib, grpc_auth, grpc_service
 from serving.config import ServedModel, ServerConfig, SslConfig
 from serving.dataplane import DataPlane, Limits
 from serving.errors import FailedPrecondition, ServingError, Unavailable
@@ -137,8 +137,9 @@ class ModelServer:
         # Upstream's --grpc_channel_arguments come last, so they override these.
         options = [("grpc.max_receive_message_length", config.max_request_bytes),
                    ("grpc.max_send_message_length", -1), ("grpc.so_reuseport", 0), *config.grpc_channel_arguments]
+        interceptors = [grpc_auth.KeyCheckInterceptor(config.grpc_auth_url)] if config.grpc_auth_url else []
         self._grpc = grpc.server(concurrent.futures.ThreadPoolExecutor(config.grpc_max_threads, "grpc"),
-                                 options=options, maximum_concurrent_rpcs=None)
+                                 options=options, maximum_concurrent_rpcs=None, interceptors=interceptors)
         self._health = grpc_service.add_services(self._grpc, self.plane, config.enable_serialization_as_tensor_content,
                                                  config.enable_grpc_healthcheck_service)
         if config.enable_profiler:

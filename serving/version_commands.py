@@ -102,17 +102,21 @@ def _format_row(row: dict) -> str:
     return f"{row['version']:>6}  {row['state']:<10} {labels:<16} {metrics or '-'}  {row['pushed_at'] or ''}{where}{error}"
 
 
-def _move(args: argparse.Namespace, action: str, label: str, target_of, drop_labels=()) -> int:
+def _move(args: argparse.Namespace, action: str, label: str = "stable") -> int:
     try:
         config, entry = _load_config(args)
         remote = _client(args)
         served = _served(remote, entry.name)
         on_disk = layout.versions_on_disk(entry.base_path)
-        target = target_of(entry, on_disk)
+        history = (rollback.read_history(args.audit_log or audit_log.path_for(args.model_config_file), entry.name)
+                   if action == "rollback" and args.version is None else [])
+        choice = rollback.choose_move(action, dict(entry.version_labels), on_disk, history, args.version, label,
+                                      entry.name, entry.base_path)
+        label, target = choice.label, choice.target
         previous = dict(entry.version_labels).get(label)
         steps = rollback.plan_label_move(config, entry.name, label, target, on_disk,
                                          [v for v, (state, _) in served.items() if state == "AVAILABLE"],
-                                         drop_labels)
+                                         choice.drop_labels)
         if not steps:
             print(f"{entry.name}: {label} already points at version {target}")
             return 0
@@ -134,52 +138,21 @@ def promote_main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--version", type=int, help="version to promote")
     parser.add_argument("--label", default="stable")
     args = parser.parse_args(argv)
-
-    def target(entry, on_disk):
-        if args.version is not None:
-            return args.version
-        canary = dict(entry.version_labels).get("canary")
-        if canary is not None:
-            return canary
-        if not on_disk:
-            raise CommandError(f"no versions on disk under {entry.base_path}")
-        return max(on_disk)
-
-    return _move(args, "promote", args.label, target, drop_labels=("canary",) if args.label == "stable" else ())
+    return _move(args, "promote", args.label)
 
 
 def canary_main(argv: Optional[List[str]] = None) -> int:
     """Serves a version (default: the newest on disk) under the canary label, beside stable."""
     parser = _parser("canary", canary_main.__doc__)
     parser.add_argument("--version", type=int, help="version to serve as canary")
-    args = parser.parse_args(argv)
-
-    def target(entry, on_disk):
-        if args.version is not None:
-            return args.version
-        if not on_disk:
-            raise CommandError(f"no versions on disk under {entry.base_path}")
-        return max(on_disk)
-
-    return _move(args, "canary", "canary", target)
+    return _move(parser.parse_args(argv), "canary")
 
 
 def rollback_main(argv: Optional[List[str]] = None) -> int:
     """Moves stable back to the version it pointed at before (from the audit log), or to --version."""
     parser = _parser("rollback", rollback_main.__doc__)
     parser.add_argument("--version", type=int, help="version to roll back to")
-    args = parser.parse_args(argv)
-
-    def target(entry, on_disk):
-        if args.version is not None:
-            return args.version
-        current = dict(entry.version_labels).get("stable")
-        if current is None:
-            raise CommandError(f"model {entry.name} has no stable label to roll back")
-        history = rollback.read_history(args.audit_log or audit_log.path_for(args.model_config_file), entry.name)
-        return rollback.rollback_target(current, on_disk, history)
-
-    return _move(args, "rollback", "stable", target)
+    return _move(parser.parse_args(argv), "rollback")
 
 
 def report_failure(error: Exception) -> int:

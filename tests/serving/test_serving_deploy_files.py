@@ -86,9 +86,12 @@ def test_server_flags_are_tensorflow_model_server_flags_and_agree_everywhere():
     assert parsed.enable_batching and parsed.allow_version_labels_for_unavailable_models
 
 
-def test_compose_publishes_both_ports_and_mounts_the_serving_root():
-    compose = yaml.safe_load(read("docker-compose.yml"))["services"]["serving"]
-    assert set(compose["ports"]) == {"8500:8500", "8501:8501"}
+def test_compose_serves_both_ports_behind_the_gateway_and_mounts_the_serving_root():
+    services = yaml.safe_load(read("docker-compose.yml"))["services"]
+    compose = services["serving"]
+    # Clients reach TF Serving only through the keyed gateway (REST 8080) and Envoy (gRPC 8500).
+    assert set(compose["expose"]) == {"8500", "8501"} and "ports" not in compose
+    assert services["envoy"]["ports"] == ["8500:8500"] and services["gateway"]["ports"] == ["8080:8080"]
     assert "../../.nlp2prod/serving:/models:ro" in compose["volumes"]
     assert compose["image"].endswith(":2.16.1")
 
