@@ -13,14 +13,10 @@ from typing import List, Sequence, Tuple
 
 from lingua import IsoCode639_1, Language, LanguageDetectorBuilder
 
+from monitoring.config import DEFAULT_CANDIDATES
+
 UNDETERMINED = "und"
 _ALIASES = {"zh-hant": "zh", "zh-hans": "zh"}
-
-# Besides the trained languages: the most used languages on the web that lingua knows.
-DEFAULT_CANDIDATES: Tuple[str, ...] = (
-    "en", "it", "ja", "ko", "uk", "zh", "fa", "nl", "fr", "de", "es", "pt", "ru", "ar", "tr", "pl", "sv",
-    "hi", "id", "vi", "cs", "el", "he", "th", "ro", "hu", "da", "fi")
-
 
 def canonical_language(code: str) -> str:
     """The monitor's name for a language code (lower case ISO 639-1; both Chinese scripts are `zh`)."""

@@ -11,6 +11,7 @@ Sections:
   EvalConfig        blessing thresholds, overall and per language, and the regression tolerance
   PushConfig        where numbered versions are pushed and under which model name
   OpsConfig         schedule, container image and Beam target for the scheduled / distributed runs
+  MonitorConfig     request logging and the production monitor's thresholds (monitoring/config.py)
   RunConfig         the above plus the pipeline root, MLMD path and Beam arguments
 """
 
@@ -21,6 +22,7 @@ import os
 from typing import Optional, Sequence, Tuple
 
 from components.modeling.recipe import Recipe as _Recipe
+from monitoring.config import MonitorConfig
 
 # Languages of the bundled corpus (ISO 639-1; zh-Hant kept distinct from zh) and its normalised topics.
 BUNDLED_LANGUAGES: Tuple[str, ...] = ("en", "it", "ja", "ko", "uk", "zh", "zh-Hant", "fa", "nl")
@@ -155,6 +157,7 @@ class RunConfig:
     eval: EvalConfig = EvalConfig()
     push: PushConfig = PushConfig()
     ops: OpsConfig = OpsConfig()
+    monitor: MonitorConfig = MonitorConfig()
     enable_cache: bool = True
     # Beam: "direct" (one process) or "multiprocess" (DirectRunner, one worker per core), or explicit args.
     beam_args: Tuple[str, ...] = ("--direct_running_mode=in_memory", "--direct_num_workers=1")

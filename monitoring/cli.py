@@ -1,0 +1,169 @@
+"""`nlp2prod monitor` and `nlp2prod feedback`.
+
+    nlp2prod monitor [--window 1h] [--end TIME] [--statistics DIR --examples DIR] [--out DIR] [--set monitor.F=V]
+    nlp2prod feedback REQUEST_ID LABEL | --file labels.csv (request_id,label per line)
+
+The monitor reads the window of request logs, finds each version's training data through lineage (version
+metadata → ML Metadata → StatisticsGen) unless --statistics/--examples name it, and writes report.json,
+report.html and metrics.prom under the report directory. Exit status: 0 no alert, 3 a threshold was breached
+(a CronJob or `nlp2prod schedule --on-drift` acts on it), 1 the monitor could not run, 2 bad arguments.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime
+import os
+import sys
+import time
+from typing import Callable, Dict, List, Optional
+
+from monitoring.config import MonitorConfig
+from monitoring.reference import ReferenceError, TrainingReference
+
+BREACH_EXIT = 3
+DEFAULT_HOME = ".nlp2prod"
+DEFAULT_MODEL = "nlp2prod"
+
+
+def parse_duration(text: str) -> int:
+    """Seconds in "90", "30m", "1h", "2d".
+
+    Raises:
+      ValueError: not a positive duration.
+    """
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    number, unit = (text[:-1], units[text[-1]]) if text and text[-1] in units else (text, 1)
+    try:
+        seconds = int(float(number) * unit)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a duration (e.g. 900, 30m, 1h, 2d)") from None
+    if seconds <= 0:
+        raise ValueError(f"the window {text!r} must be positive")
+    return seconds
+
+
+def parse_time(text: str) -> float:
+    """Seconds since the epoch from "now", an epoch number or an ISO 8601 time (UTC unless it says otherwise)."""
+    if text == "now":
+        return time.time()
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    try:
+        moment = datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(f"{text!r} is not a time (now, epoch seconds or ISO 8601)") from None
+    return (moment if moment.tzinfo else moment.replace(tzinfo=datetime.timezone.utc)).timestamp()
+
+
+def monitor_config(home: str, overrides: List[str]) -> MonitorConfig:
+    """The `monitor` section of the RunConfig with `--set monitor.F=V` overrides, paths under `home`."""
+    from pipeline import configs
+
+    config = configs.with_overrides(configs.RunConfig(home=home), overrides)
+    return config.monitor.under(home)
+
+
+def reference_resolver(args, config: MonitorConfig) -> Callable[[int], TrainingReference]:
+    """version → its TrainingReference: from --statistics/--examples, else through lineage (cached per version)."""
+    from monitoring import lineage_lookup, reference
+
+    if args.statistics or args.examples:
+        if not (args.statistics and args.examples):
+            raise ValueError("give both --statistics and --examples, or neither (lineage finds them)")
+        fixed = reference.build_reference(args.statistics, args.examples, config.languages)
+        return lambda version: fixed
+    cache: Dict[int, TrainingReference] = {}
+    serving_root = args.serving_root or os.path.join(args.home, "serving")
+
+    def resolve(version: int) -> TrainingReference:
+        if version not in cache:
+            path = os.path.join(config.report_dir, "references", f"{args.model_name}-{version}.json")
+            if os.path.exists(path):
+                cache[version] = reference.load_reference(path)
+            else:
+                found = lineage_lookup.training_data_of_version(os.path.join(args.home, "metadata.sqlite"),
+                                                                serving_root, args.model_name, version)
+                cache[version] = reference.build_reference(found.statistics_uri, found.examples_uri,
+                                                           config.languages, run_id=found.run_id, version=version)
+                reference.save_reference(cache[version], path)
+        return cache[version]
+
+    return resolve
+
+
+def _monitor_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="nlp2prod monitor", description=__doc__.split("\n")[0])
+    parser.add_argument("--home", default=DEFAULT_HOME, help="state directory (default: %(default)s)")
+    parser.add_argument("--model-name", default=DEFAULT_MODEL, help="default: %(default)s")
+    parser.add_argument("--serving-root", help="where versions are pushed (default: HOME/serving)")
+    parser.add_argument("--window", help="length of the window ending at --end (default: monitor.window_seconds)")
+    parser.add_argument("--end", default="now", help="end of the window: now, epoch seconds or ISO 8601")
+    parser.add_argument("--statistics", help="StatisticsGen output folder (skips lineage; with --examples)")
+    parser.add_argument("--examples", help="the examples it described (folder with Split-train/)")
+    parser.add_argument("--out", help="report directory (default: monitor.report_dir, HOME/monitoring)")
+    parser.add_argument("--set", action="append", default=[], metavar="monitor.FIELD=VALUE",
+                        help="override a monitor setting (repeatable)")
+    parser.add_argument("--json", action="store_true", help="print the JSON report instead of the summary")
+    return parser
+
+
+def monitor_main(argv: Optional[List[str]] = None) -> int:
+    """Entry point of `nlp2prod monitor`."""
+    import json
+
+    from monitoring import feedback, report
+
+    args = _monitor_parser().parse_args(argv)
+    try:
+        config = monitor_config(args.home, args.set)
+        window = parse_duration(args.window) if args.window else config.window_seconds
+        end = parse_time(args.end)
+        resolve = reference_resolver(args, config)
+    except (ValueError, ReferenceError) as error:
+        print(f"nlp2prod monitor: {error}", file=sys.stderr)
+        return 2 if isinstance(error, ValueError) else 1
+    result = report.build_report(config, args.model_name, end - window, end, resolve,
+                                 feedback.read_feedback(config.feedback_path))
+    paths = report.write_outputs(result, args.out or config.report_dir)
+    print(json.dumps(result, indent=1, ensure_ascii=False) if args.json else report.format_summary(result))
+    if not args.json:
+        print(f"  wrote {', '.join(paths.values())}")
+    return BREACH_EXIT if result["breach"] else 0
+
+
+def feedback_main(argv: Optional[List[str]] = None) -> int:
+    """Entry point of `nlp2prod feedback`."""
+    from monitoring.feedback import FeedbackError, record_feedback
+
+    parser = argparse.ArgumentParser(prog="nlp2prod feedback", description="record true labels of logged requests")
+    parser.add_argument("request_id", nargs="?", help="the id the request log returned")
+    parser.add_argument("label", nargs="?", help="the true label")
+    parser.add_argument("--file", help="CSV of request_id,label lines (a header line is skipped)")
+    parser.add_argument("--home", default=DEFAULT_HOME, help="state directory (default: %(default)s)")
+    parser.add_argument("--set", action="append", default=[], metavar="monitor.FIELD=VALUE")
+    args = parser.parse_args(argv)
+    if bool(args.file) == bool(args.request_id and args.label):
+        print("nlp2prod feedback: give REQUEST_ID LABEL, or --file", file=sys.stderr)
+        return 2
+    config = monitor_config(args.home, args.set)
+    pairs = [(args.request_id, args.label)] if not args.file else _csv_pairs(args.file)
+    try:
+        for request_id, label in pairs:
+            record_feedback(config.feedback_path, request_id, label, source="cli")
+    except (FeedbackError, OSError) as error:
+        print(f"nlp2prod feedback: {error}", file=sys.stderr)
+        return 1
+    print(f"nlp2prod feedback: {len(pairs)} label(s) recorded in {config.feedback_path}")
+    return 0
+
+
+def _csv_pairs(path: str) -> List[tuple]:
+    with open(path, encoding="utf-8", newline="") as handle:
+        rows = [row for row in csv.reader(handle) if row]
+    if rows and [c.strip().lower() for c in rows[0][:2]] == ["request_id", "label"]:
+        rows = rows[1:]
+    return [(row[0], row[1] if len(row) > 1 else "") for row in rows]
