@@ -39,6 +39,8 @@ class Alert:
 def _language_summary(rows: Sequence[LoggedText], reference: TrainingReference, config: MonitorConfig) -> dict:
     language = rows[0].language
     trained = reference.per_language.get(language)
+    if trained and trained["texts"] < config.min_language_texts:
+        trained = None  # a handful of training texts detected as this language are no distribution to compare with
     histogram = distributions.length_histogram([r.char_count for r in rows])
     predicted = distributions.shares(r.predicted for r in rows)
     summary = {

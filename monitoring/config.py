@@ -41,8 +41,8 @@ class MonitorConfig:
     max_language_drift: float = 0.15
     # Share of texts in languages the version was not trained on, above the share found in its training data.
     max_untrained_share: float = 0.05
-    max_length_drift: float = 0.1
-    max_prediction_drift: float = 0.3
+    max_length_drift: float = 0.15
+    max_prediction_drift: float = 0.4
     low_confidence: float = 0.5
     max_low_confidence_share: float = 0.6
     min_feedback_labels: int = 30

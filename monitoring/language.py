@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from typing import List, Sequence, Tuple
+import threading
+from typing import Dict, List, Sequence, Tuple
 
 from lingua import IsoCode639_1, Language, LanguageDetectorBuilder
 
 from monitoring.config import DEFAULT_CANDIDATES
 
 UNDETERMINED = "und"
+_CACHE_SIZE = 50_000  # texts repeat in traffic ("hi", "thanks"); the cache is cleared when full
 _ALIASES = {"zh-hant": "zh", "zh-hans": "zh"}
 
 def canonical_language(code: str) -> str:
@@ -48,18 +50,30 @@ class LanguageDetector:
             raise ValueError("language detector: give at least two candidate languages")
         self._detector = LanguageDetectorBuilder.from_languages(*languages).build()
         self._min_confidence = min_confidence
+        self._cache: Dict[str, Detection] = {}
+        self._lock = threading.Lock()
 
     def detect(self, texts: Sequence[str]) -> List[Detection]:
         """The most likely language of each text and its confidence (`und` below `min_confidence`)."""
-        results = self._detector.compute_language_confidence_values_in_parallel(list(texts))
-        detections = []
-        for values in results:
-            top = values[0] if values else None
-            if top is None or top.value < self._min_confidence:
-                detections.append(Detection(UNDETERMINED, float(top.value) if top else 0.0))
-            else:
-                detections.append(Detection(top.language.iso_code_639_1.name.lower(), float(top.value)))
-        return detections
+        with self._lock:
+            return self._detect(texts)
+
+    def _detect(self, texts: Sequence[str]) -> List[Detection]:
+        missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
+        if missing:
+            # lingua's parallel call pays a thread-pool hand-off: worth it only for batches.
+            results = (self._detector.compute_language_confidence_values_in_parallel(missing) if len(missing) > 8
+                       else [self._detector.compute_language_confidence_values(t) for t in missing])
+            if len(self._cache) + len(missing) > _CACHE_SIZE:
+                self._cache.clear()
+            for text, values in zip(missing, results):
+                self._cache[text] = self._decide(values[0] if values else None)
+        return [self._cache[t] for t in texts]
+
+    def _decide(self, top) -> Detection:
+        if top is None or top.value < self._min_confidence:
+            return Detection(UNDETERMINED, float(top.value) if top else 0.0)
+        return Detection(top.language.iso_code_639_1.name.lower(), float(top.value))
 
 
 @functools.lru_cache(maxsize=4)

@@ -41,7 +41,7 @@ class TrainingReference:
     trained_languages: Tuple[str, ...]
     declared_language_share: Dict[str, float]
     label_share: Dict[str, float]
-    mean_text_length: float
+    mean_text_bytes: float
     detected_language_share: Dict[str, float]
     untrained_share: float
     per_language: Dict[str, dict]
@@ -124,7 +124,7 @@ def build_reference(statistics_uri: str, examples_uri: str, languages: Sequence[
         trained_languages=trained,
         declared_language_share=distributions.normalise(_merged(declared)),
         label_share=distributions.normalise(_value_counts(stats, "label")),
-        mean_text_length=float(_feature(stats, "text").string_stats.avg_length),
+        mean_text_bytes=float(_feature(stats, "text").string_stats.avg_length),
         detected_language_share=detected_share,
         untrained_share=sum(share for lang, share in detected_share.items() if lang not in trained),
         per_language=per_language)

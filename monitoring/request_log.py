@@ -19,7 +19,9 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import glob
+import logging
 import os
+import queue
 import random
 import threading
 import time
@@ -32,6 +34,7 @@ from monitoring import tensors, tfrecord
 from monitoring.language import LanguageDetector, shared_detector
 from monitoring.log_protos import LoggingConfig, PredictionLog
 
+log = logging.getLogger(__name__)
 FILE_COLLECTOR = "file"
 SUFFIX = ".tfrecord"
 
@@ -52,6 +55,8 @@ class RequestLogSettings:
     retention_seconds: float = 7 * 24 * 3600.0
     store_raw_text: bool = True
     text_inputs: tuple = ("text",)
+    # Calls waiting for the writer thread; past this, calls are counted in `RequestLogger.dropped`, not logged.
+    queue_size: int = 10_000
 
     def __post_init__(self):
         if not self.filename_prefix:
@@ -86,11 +91,15 @@ def log_files(filename_prefix: str) -> List[str]:
 
 
 class RequestLogger:
-    """Thread-safe writer of sampled PredictionLogs. `log_predict` is the one call a server or gateway makes."""
+    """Sampled PredictionLogs, written by a background thread so that a request waits for neither the language
+    detector nor the disk. `log_predict` is the one call a server or gateway makes; `flush` waits for the queue;
+    `close` flushes and closes the file. A full queue drops calls and counts them in `dropped` (with a warning).
+    """
 
     def __init__(self, settings: RequestLogSettings, detector: Optional[LanguageDetector] = None,
                  clock: Callable[[], float] = time.time, sample: Callable[[], float] = random.random):
         self.settings = settings
+        self.dropped = 0
         self._detector = detector
         self._clock, self._sample = clock, sample
         self._lock = threading.Lock()
@@ -98,8 +107,11 @@ class RequestLogger:
         self._path = ""
         self._opened_at = 0.0
         self._sequence = 0
-        directory = os.path.dirname(os.path.abspath(settings.filename_prefix))
-        os.makedirs(directory, exist_ok=True)
+        self._closed = False
+        os.makedirs(os.path.dirname(os.path.abspath(settings.filename_prefix)), exist_ok=True)
+        self._queue: "queue.Queue" = queue.Queue(settings.queue_size)
+        self._worker = threading.Thread(target=self._drain, name="request-log-writer", daemon=True)
+        self._worker.start()
 
     def log_predict(self, model: str, version: int, inputs: Mapping[str, object], outputs: Mapping[str, object],
                     signature: str = "serving_default", request_id: str = "", source: str = "",
@@ -113,21 +125,46 @@ class RequestLogger:
           source: who logged it ("gateway", "server").
           latency_ms: the call's duration as the logger's caller measured it.
         """
-        if self.settings.sampling_rate <= 0.0 or self._sample() >= self.settings.sampling_rate:
+        if self._closed or self.settings.sampling_rate <= 0.0 or self._sample() >= self.settings.sampling_rate:
             return None
         request_id = request_id or uuid.uuid4().hex
-        record = self._record(model, version, signature, inputs, outputs, request_id, source, latency_ms)
-        self._write(record.SerializeToString())
+        call = (self._clock(), model, version, signature, dict(inputs), dict(outputs), request_id, source, latency_ms)
+        try:
+            self._queue.put_nowait(call)
+        except queue.Full:
+            self.dropped += 1
+            if self.dropped % 1000 == 1:
+                log.warning("request log %s: writer behind, %d call(s) not logged", self.settings.filename_prefix,
+                            self.dropped)
+            return None
         return request_id
 
-    def _record(self, model, version, signature, inputs, outputs, request_id, source, latency_ms) -> PredictionLog:
+    def _drain(self) -> None:
+        while True:
+            call = self._queue.get()
+            try:
+                if call is None:
+                    return
+                record = self._record(*call)
+                self._write(record.SerializeToString(), call[0])
+            except Exception:  # one bad call (an untyped tensor, a full disk) must not stop logging
+                log.exception("request log %s: a call could not be logged", self.settings.filename_prefix)
+            finally:
+                self._queue.task_done()
+
+    def flush(self) -> None:
+        """Waits until every call logged so far is on disk."""
+        self._queue.join()
+
+    def _record(self, timestamp, model, version, signature, inputs, outputs, request_id, source,
+                latency_ms) -> PredictionLog:
         record = PredictionLog()
         metadata = record.log_metadata
         metadata.model_spec.name, metadata.model_spec.signature_name = model, signature
         metadata.model_spec.version.value = int(version)
         metadata.sampling_config.sampling_rate = self.settings.sampling_rate
         metadata.saved_model_tags.append("serve")
-        metadata.timestamp_secs = int(self._clock())
+        metadata.timestamp_secs = int(timestamp)
         request, response = record.predict_log.request, record.predict_log.response
         request.model_spec.name, request.model_spec.signature_name = model, signature
         response.model_spec.CopyFrom(metadata.model_spec)
@@ -145,10 +182,9 @@ class RequestLogger:
                             char_count=len(text), word_count=len(text.split()))
         return record
 
-    def _write(self, payload: bytes) -> None:
+    def _write(self, payload: bytes, now: float) -> None:
         framed = tfrecord.frame(payload)
         with self._lock:
-            now = self._clock()
             if self._handle is None or self._handle.tell() + len(framed) > self.settings.max_file_bytes or \
                     now - self._opened_at >= self.settings.rotate_seconds:
                 self._rotate(now)
@@ -177,7 +213,11 @@ class RequestLogger:
                 total -= sizes[path]
 
     def close(self) -> None:
-        """Closes the current file (later calls open a new one)."""
+        """Writes what is queued, stops the writer and closes the file; later calls are not logged."""
+        self._closed = True
+        if self._worker.is_alive():
+            self._queue.put(None)
+            self._worker.join()
         with self._lock:
             if self._handle is not None:
                 self._handle.close()
