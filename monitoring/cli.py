@@ -132,6 +132,8 @@ def monitor_main(argv: Optional[List[str]] = None) -> int:
     print(json.dumps(result, indent=1, ensure_ascii=False) if args.json else report.format_summary(result))
     if not args.json:
         print(f"  wrote {', '.join(paths.values())}")
+    if result["texts"] and not result["versions"]:
+        return 1  # requests were logged, but no version could be compared with its training data
     return BREACH_EXIT if result["breach"] else 0
 
 

@@ -56,6 +56,7 @@ def _serve_parser() -> argparse.ArgumentParser:
     _flag(parser, "enable_batching", False, "merge concurrent requests into batches")
     _flag(parser, "batching_parameters_file", "", "text BatchingParameters (with --enable_batching)", str)
     _flag(parser, "monitoring_config_file", "", "text MonitoringConfig enabling Prometheus metrics", str)
+    _flag(parser, "request_logging_config_file", "", "text LoggingConfig: log sampled requests (not upstream)", str)
     _flag(parser, "enable_model_warmup", True, "replay assets.extra/tf_serving_warmup_requests before serving")
     _flag(parser, "num_request_iterations_for_warmup", 1, "times each warmup record is replayed")
     _flag(parser, "max_num_load_retries", 5, "retries of a failed load")
@@ -96,6 +97,7 @@ def server_config(args: argparse.Namespace) -> config_lib.ServerConfig:
         model_config_file_poll_wait_seconds=args.model_config_file_poll_wait_seconds,
         file_system_poll_wait_seconds=args.file_system_poll_wait_seconds,
         enable_batching=args.enable_batching, batching=batching, prometheus_path=prometheus,
+        request_logging_config_file=args.request_logging_config_file or None,
         enable_model_warmup=args.enable_model_warmup,
         num_request_iterations_for_warmup=args.num_request_iterations_for_warmup,
         max_num_load_retries=args.max_num_load_retries,

@@ -83,6 +83,7 @@ class ServerConfig:
     enable_batching: bool = False
     batching: BatchingConfig = BatchingConfig()
     prometheus_path: Optional[str] = None  # None: no metrics endpoint (upstream's default)
+    request_logging_config_file: Optional[str] = None  # text LoggingConfig (serving/request_logging.py)
     enable_model_warmup: bool = True
     num_request_iterations_for_warmup: int = 1
     max_num_load_retries: int = 5

@@ -28,9 +28,9 @@ from typing import Callable, Optional
 
 import grpc
 
-from serving import config as config_lib, grpc_service
+from serving import config as config_lib, grpc_service, request_logging
 from serving.config import ServedModel, ServerConfig
-from serving.dataplane import DataPlane, Limits
+from serving.dataplane import Limits
 from serving.errors import FailedPrecondition, ServingError, Unavailable
 from serving.http_server import HttpServer
 from serving.metrics import ServingMetrics
@@ -73,8 +73,8 @@ class ModelServer:
         options = StoreOptions(config.max_num_load_retries, config.load_retry_interval_seconds,
                                config.num_load_threads, config.allow_version_labels_for_unavailable_models)
         self.store = ModelStore(config.models, self._load_version, options)
-        self.plane = DataPlane(self.store, self.metrics, Limits(config.max_request_batch, config.utf8_string_inputs,
-                                                                config.max_request_bytes))
+        limits = Limits(config.max_request_batch, config.utf8_string_inputs, config.max_request_bytes)
+        self.plane = request_logging.data_plane(self.store, self.metrics, limits, config.request_logging_config_file)
         self._grpc: Optional[grpc.Server] = None
         self._health: Optional[grpc_service.ModelHealth] = None
         self._rest: Optional[HttpServer] = None
@@ -178,6 +178,7 @@ class ModelServer:
         if self._grpc is not None:
             self._grpc.stop(grace).wait()
         self.store.close()
+        request_logging.close_request_log(self.plane)
 
     def wait(self) -> None:
         """Blocks until `stop` is called (from a signal handler or another thread)."""
