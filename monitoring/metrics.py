@@ -11,6 +11,7 @@ or for the gateway's /metrics).
     nlp2prod_monitor_live_accuracy{model,version,language}             (and _live_macro_f1, _live_labels)
     nlp2prod_monitor_alert{model,version,feature,language}             1 per firing alert
     nlp2prod_monitor_breach{model}                                     1 when any alert fired
+    nlp2prod_monitor_run_timestamp_seconds{model}                      when the report was made
 """
 
 from __future__ import annotations
@@ -46,6 +47,8 @@ def registry_of(report: dict) -> CollectorRegistry:
                   registry=registry)
     Gauge(PREFIX + "breach", "1 when the run raised any alert.", ["model"], registry=registry).labels(model).set(
         1.0 if report["breach"] else 0.0)
+    Gauge(PREFIX + "run_timestamp_seconds", "When this monitoring report was made.", ["model"],
+          registry=registry).labels(model).set(report.get("generated_at_seconds", 0.0))
     for version, section in report["versions"].items():
         drift.labels(model, version).set(section["language_drift"])
         untrained.labels(model, version).set(section["untrained_share"])

@@ -35,7 +35,8 @@ def build_report(config: MonitorConfig, model: str, start: float, end: float,
     by_version: Dict[int, list] = {}
     for row in window.rows:
         by_version.setdefault(row.version, []).append(row)
-    report = {"model": model, "generated_at": _iso(datetime.datetime.now(datetime.timezone.utc).timestamp()),
+    now = datetime.datetime.now(datetime.timezone.utc).timestamp()
+    report = {"model": model, "generated_at": _iso(now), "generated_at_seconds": now,
               "window": {"start": _iso(start), "end": _iso(end), "seconds": end - start},
               "log_prefix": config.log_prefix, "files": len(window.files), "texts": len(window.rows),
               "problems": list(window.problems), "versions": {}, "alerts": [],
