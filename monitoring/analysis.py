@@ -65,6 +65,9 @@ def _language_summary(rows: Sequence[LoggedText], reference: TrainingReference, 
 
 
 def _series(rows: Sequence[LoggedText], start: float, end: float, buckets: int, trained: Sequence[str]) -> List[dict]:
+    """Per-language shares in `buckets` equal slices of the part of the window that has traffic."""
+    if rows:
+        start, end = max(start, min(r.timestamp for r in rows)), min(end, max(r.timestamp for r in rows) + 1)
     width = max(1.0, (end - start) / max(1, buckets))
     grouped: Dict[int, List[LoggedText]] = collections.defaultdict(list)
     for row in rows:

@@ -17,7 +17,7 @@ import datetime
 import os
 import sys
 import time
-from typing import Callable, Dict, List, Optional
+from typing import Callable, Dict, List, Optional, Tuple
 
 from monitoring.config import MonitorConfig
 from monitoring.reference import ReferenceError, TrainingReference
@@ -67,32 +67,62 @@ def monitor_config(home: str, overrides: List[str]) -> MonitorConfig:
     return config.monitor.under(home)
 
 
-def reference_resolver(args, config: MonitorConfig) -> Callable[[int], TrainingReference]:
-    """version → its TrainingReference: from --statistics/--examples, else through lineage (cached per version)."""
+def reference_resolver(config: MonitorConfig, home: str, serving_root: str, model_name: str,
+                       statistics: str = "", examples: str = "") -> Callable[[int], TrainingReference]:
+    """version → its TrainingReference: from statistics/examples when given, else through lineage (cached per
+    version under the report directory)."""
     from monitoring import lineage_lookup, reference
 
-    if args.statistics or args.examples:
-        if not (args.statistics and args.examples):
+    if statistics or examples:
+        if not (statistics and examples):
             raise ValueError("give both --statistics and --examples, or neither (lineage finds them)")
-        fixed = reference.build_reference(args.statistics, args.examples, config.languages)
+        fixed = reference.build_reference(statistics, examples, config.languages)
         return lambda version: fixed
     cache: Dict[int, TrainingReference] = {}
-    serving_root = args.serving_root or os.path.join(args.home, "serving")
 
     def resolve(version: int) -> TrainingReference:
         if version not in cache:
-            path = os.path.join(config.report_dir, "references", f"{args.model_name}-{version}.json")
+            path = os.path.join(config.report_dir, "references", f"{model_name}-{version}.json")
             if os.path.exists(path):
                 cache[version] = reference.load_reference(path)
             else:
-                found = lineage_lookup.training_data_of_version(os.path.join(args.home, "metadata.sqlite"),
-                                                                serving_root, args.model_name, version)
+                found = lineage_lookup.training_data_of_version(os.path.join(home, "metadata.sqlite"),
+                                                                serving_root, model_name, version)
                 cache[version] = reference.build_reference(found.statistics_uri, found.examples_uri,
                                                            config.languages, run_id=found.run_id, version=version)
                 reference.save_reference(cache[version], path)
         return cache[version]
 
     return resolve
+
+
+def run_monitor(config: MonitorConfig, model_name: str, resolve: Callable[[int], TrainingReference], end: float,
+                window: int, out: str = "") -> Tuple[int, dict, Dict[str, str]]:
+    """One monitoring run: (exit status, report, written paths). Status: 0, BREACH_EXIT, or 1 when texts were
+    logged but no version could be compared with its training data."""
+    from monitoring import feedback, report
+
+    result = report.build_report(config, model_name, end - window, end, resolve,
+                                 feedback.read_feedback(config.feedback_path))
+    paths = report.write_outputs(result, out or config.report_dir)
+    if result["texts"] and not result["versions"]:
+        return 1, result, paths
+    return (BREACH_EXIT if result["breach"] else 0), result, paths
+
+
+def breach_check(home: str, serving_root: str, model_name: str, config: MonitorConfig) -> Tuple[bool, str]:
+    """For `nlp2prod schedule --on-drift`: (whether the monitor found a breach, a one-line reason)."""
+    monitor = config.under(home)
+    try:
+        status, result, _ = run_monitor(monitor, model_name, reference_resolver(monitor, home, serving_root,
+                                                                                 model_name),
+                                        time.time(), monitor.window_seconds)
+    except (ValueError, ReferenceError) as error:
+        return False, f"monitor could not run: {error}"
+    if status == BREACH_EXIT:
+        named = sorted({f"{a['feature']} [{a['language']}]" for a in result["alerts"]})
+        return True, "monitor: " + ", ".join(named)
+    return False, f"monitor: no breach ({result['texts']} logged texts; {'; '.join(result['problems']) or 'ok'})"
 
 
 def _monitor_parser() -> argparse.ArgumentParser:
@@ -115,26 +145,23 @@ def monitor_main(argv: Optional[List[str]] = None) -> int:
     """Entry point of `nlp2prod monitor`."""
     import json
 
-    from monitoring import feedback, report
+    from monitoring import report
 
     args = _monitor_parser().parse_args(argv)
     try:
         config = monitor_config(args.home, args.set)
         window = parse_duration(args.window) if args.window else config.window_seconds
         end = parse_time(args.end)
-        resolve = reference_resolver(args, config)
+        resolve = reference_resolver(config, args.home, args.serving_root or os.path.join(args.home, "serving"),
+                                     args.model_name, args.statistics or "", args.examples or "")
     except (ValueError, ReferenceError) as error:
         print(f"nlp2prod monitor: {error}", file=sys.stderr)
         return 2 if isinstance(error, ValueError) else 1
-    result = report.build_report(config, args.model_name, end - window, end, resolve,
-                                 feedback.read_feedback(config.feedback_path))
-    paths = report.write_outputs(result, args.out or config.report_dir)
+    status, result, paths = run_monitor(config, args.model_name, resolve, end, window, args.out or "")
     print(json.dumps(result, indent=1, ensure_ascii=False) if args.json else report.format_summary(result))
     if not args.json:
         print(f"  wrote {', '.join(paths.values())}")
-    if result["texts"] and not result["versions"]:
-        return 1  # requests were logged, but no version could be compared with its training data
-    return BREACH_EXIT if result["breach"] else 0
+    return status
 
 
 def feedback_main(argv: Optional[List[str]] = None) -> int:
