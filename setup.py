@@ -13,6 +13,13 @@ SERVING = [
     "grpcio-health-checking",
     "prometheus-client",
 ]
+# Request logging and `nlp2prod monitor`: no TensorFlow (the gateway and a monitoring job install only this).
+MONITORING = [
+    "protobuf",
+    "tensorflow-metadata==1.16.1",
+    "lingua-language-detector==2.1.1",
+    "prometheus-client",
+]
 TRAINING = [
     "tfx==1.16.0",
     "tensorflow-model-optimization==0.8.1",
@@ -30,14 +37,15 @@ setuptools.setup(
     version="0.1.0",
     description=__doc__,
     python_requires=">=3.10,<3.11",
-    packages=setuptools.find_packages(include=["pipeline*", "components*", "serving*", "data*"]),
+    packages=setuptools.find_packages(include=["pipeline*", "components*", "serving*", "data*", "monitoring*"]),
     package_data={"": ["*.yaml", "*.jsonl", "*.json", "*.txt", "*.pbtxt"]},
     include_package_data=True,
     # A serving host installs `nlp2prod[serving]` only: no TFX, no Beam.
     install_requires=[],
     extras_require={
         "serving": SERVING,
-        "train": SERVING + TRAINING,
+        "monitoring": MONITORING,
+        "train": SERVING + TRAINING + MONITORING,
         "test": ["pytest", "scikit-learn"],
     },
     entry_points={"console_scripts": ["nlp2prod=pipeline.cli:main"]},

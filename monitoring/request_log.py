@@ -67,6 +67,15 @@ class RequestLogSettings:
             raise RequestLogConfigError("max_file_bytes must be positive and at most max_total_bytes")
 
 
+def settings_from_monitor_config(config) -> RequestLogSettings:
+    """Settings from the RunConfig's `monitor` section (a `monitoring.config.MonitorConfig` with its paths filled
+    in by `under(home)`): what the gateway uses."""
+    return RequestLogSettings(config.log_prefix, config.sampling_rate, max_file_bytes=config.max_log_file_bytes,
+                              max_total_bytes=config.max_log_bytes,
+                              retention_seconds=config.log_retention_days * 86400.0,
+                              store_raw_text=config.store_raw_text)
+
+
 def settings_from_logging_config(text: str, **limits) -> RequestLogSettings:
     """Settings from a text-format TF Serving `LoggingConfig` (the limits are keyword arguments).
 

@@ -105,6 +105,16 @@ def test_logging_config_text_and_sampling(tmp_path):
     assert len(read_window(prefix).rows) == logged
 
 
+def test_settings_from_the_monitor_section_of_the_run_config(tmp_path):
+    from monitoring.config import MonitorConfig
+    from monitoring.request_log import settings_from_monitor_config
+
+    settings = settings_from_monitor_config(MonitorConfig(sampling_rate=0.5, store_raw_text=False,
+                                                          log_retention_days=2).under(str(tmp_path)))
+    assert settings.filename_prefix == str(tmp_path / "request_logs" / "requests")
+    assert (settings.sampling_rate, settings.store_raw_text, settings.retention_seconds) == (0.5, False, 172800.0)
+
+
 def test_rotation_retention_and_no_raw_text(tmp_path):
     prefix = str(tmp_path / "requests")
     clock = _Clock()
@@ -143,7 +153,8 @@ def test_a_partial_last_record_is_reported_not_fatal(tmp_path):
 
 
 def test_the_logging_and_monitoring_modules_import_no_tensorflow():
-    code = ("import sys, monitoring.request_log, monitoring.log_reader, monitoring.cli, monitoring.report; "
+    code = ("import sys, monitoring.request_log, monitoring.log_reader, monitoring.cli, monitoring.report, "
+            "monitoring.analysis, monitoring.feedback, monitoring.lineage_lookup, monitoring.reference; "
             "sys.exit('tensorflow' in sys.modules)")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=os.path.dirname(os.path.dirname(
         os.path.dirname(os.path.abspath(__file__)))))
