@@ -3,7 +3,7 @@
     python -m benchmarks.monitoring_detection --out benchmarks/results/monitoring_detection.md \
         --demo-dir build/monitoring-demo
 
-Training side: the bundled corpus split 75/25 by text hash (tests/monitoring/monitoring_support.py), the 75%
+Training side: the bundled corpus split 75/25 by text hash (benchmarks/monitoring_traffic.py), the 75%
 written as ExampleGen-style tf.Examples and described by TFX's StatisticsGen executor; the monitor's reference is
 built from those (as `nlp2prod monitor --statistics --examples` does). Traffic: texts drawn from the held-out 25%
 ("like training") or shifted, answered by a character n-gram naive Bayes model trained on the 75%, logged one
@@ -21,22 +21,19 @@ import argparse
 import collections
 import os
 import random
+import shutil
 import sys
 import tempfile
 import time
-import shutil
 from typing import Dict, List, Tuple
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests", "monitoring"))
-
-import monitoring_support as support  # noqa: E402
-from benchmarks import machine  # noqa: E402
-from monitoring import cli  # noqa: E402
-from monitoring.analysis import LANGUAGE_MIX, LENGTH, UNTRAINED, analyse_version  # noqa: E402
-from monitoring.config import MonitorConfig  # noqa: E402
-from monitoring.log_reader import read_window  # noqa: E402
-from monitoring.reference import build_reference  # noqa: E402
-from monitoring.request_log import RequestLogger, RequestLogSettings  # noqa: E402
+from benchmarks import machine, monitoring_traffic as support
+from monitoring import cli
+from monitoring.analysis import LANGUAGE_MIX, LENGTH, UNTRAINED, analyse_version
+from monitoring.config import MonitorConfig
+from monitoring.log_reader import read_window
+from monitoring.reference import build_reference
+from monitoring.request_log import RequestLogger, RequestLogSettings
 
 
 def _log(prefix: str, rows, model) -> List:

@@ -61,10 +61,7 @@ def parse_time(text: str) -> float:
 
 def monitor_config(home: str, overrides: List[str]) -> MonitorConfig:
     """The `monitor` section of the RunConfig with `--set monitor.F=V` overrides, paths under `home`."""
-    from pipeline import configs
-
-    config = configs.with_overrides(configs.RunConfig(home=home), overrides)
-    return config.monitor.under(home)
+    return MonitorConfig().with_overrides(overrides).under(home)
 
 
 def reference_resolver(config: MonitorConfig, home: str, serving_root: str, model_name: str,

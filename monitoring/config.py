@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from typing import Tuple
+from typing import Sequence, Tuple
 
 # Languages the detector chooses among: the bundled corpus's and the most used languages on the web.
 DEFAULT_CANDIDATES: Tuple[str, ...] = (
@@ -55,3 +55,33 @@ class MonitorConfig:
             self, log_prefix=self.log_prefix or os.path.join(home, "request_logs", "requests"),
             feedback_path=self.feedback_path or os.path.join(home, "feedback", "labels.jsonl"),
             report_dir=self.report_dir or os.path.join(home, "monitoring"))
+
+    def with_overrides(self, overrides: Sequence[str]) -> "MonitorConfig":
+        """A copy with `monitor.FIELD=VALUE` overrides (the RunConfig's `--set` syntax, this section only).
+
+        Raises:
+          ValueError: another section, an unknown field, or a value that does not parse as the field's type.
+        """
+        config = self
+        fields = {f.name: f for f in dataclasses.fields(self)}
+        for item in overrides:
+            key, sep, raw = item.partition("=")
+            section, _, name = key.partition(".")
+            if not sep or section != "monitor" or name not in fields:
+                raise ValueError(f"override {item!r}: expected monitor.FIELD=VALUE with FIELD one of "
+                                 f"{', '.join(sorted(fields))}")
+            config = dataclasses.replace(config, **{name: _parsed(raw, getattr(self, name), item)})
+        return config
+
+
+def _parsed(raw: str, current, item: str):
+    if isinstance(current, bool):
+        if raw.lower() not in ("true", "false", "1", "0"):
+            raise ValueError(f"{item!r}: expected true or false")
+        return raw.lower() in ("true", "1")
+    if isinstance(current, tuple):
+        return tuple(part.strip() for part in raw.split(",") if part.strip())
+    try:
+        return type(current)(raw) if isinstance(current, (int, float)) else raw
+    except ValueError:
+        raise ValueError(f"{item!r}: {raw!r} is not a number") from None

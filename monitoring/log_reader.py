@@ -13,10 +13,11 @@ import math
 import os
 from typing import List, Optional, Sequence, Tuple
 
-from monitoring import tensors, tfrecord
+from monitoring import tensors
 from monitoring.language import canonical_language, shared_detector
 from monitoring.log_protos import PredictionLog
 from monitoring.request_log import log_files
+from serving import record_files
 
 PROBABILITIES, LABEL = "probabilities", "label"
 
@@ -105,13 +106,13 @@ def read_window(filename_prefix: str, start: Optional[float] = None, end: Option
             continue
         window.files.append(path)
         try:
-            for payload in tfrecord.read_records(path):
+            for payload in record_files.read_records(path):
                 record = PredictionLog.FromString(payload)
                 stamp = record.log_metadata.timestamp_secs
                 if (start is None or stamp >= start) and (end is None or stamp < end) and \
                         (not model or record.log_metadata.model_spec.name == model):
                     window.rows.extend(rows_of_record(record))
-        except (tfrecord.CorruptRecordError, OSError) as error:
+        except (record_files.CorruptRecordError, OSError) as error:
             window.problems.append(str(error))
     return window
 

@@ -19,9 +19,10 @@ from typing import Dict, List, Sequence, Tuple
 
 from tensorflow_metadata.proto.v0 import statistics_pb2
 
-from monitoring import distributions, tfrecord
+from monitoring import distributions
 from monitoring.language import canonical_language, shared_detector
 from monitoring.log_protos import Example
+from serving import record_files
 
 STATS_FILE = "FeatureStats.pb"
 TRAIN_SPLIT = "Split-train"
@@ -90,7 +91,7 @@ def read_examples(examples_uri: str) -> List[Tuple[str, str, str]]:
         raise ReferenceError(f"no training examples under {examples_uri}/{TRAIN_SPLIT}")
     rows = []
     for path in paths:
-        for payload in tfrecord.read_records(path):
+        for payload in record_files.read_records(path):
             feature = Example.FromString(payload).features.feature
             values = [feature[key].bytes_list.value[0].decode("utf-8", "replace")
                       if key in feature and feature[key].bytes_list.value else "" for key in ("text", "label", "lang")]

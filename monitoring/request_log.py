@@ -30,9 +30,10 @@ from typing import Callable, List, Mapping, Optional, Sequence
 
 from google.protobuf import text_format
 
-from monitoring import tensors, tfrecord
+from monitoring import tensors
 from monitoring.language import LanguageDetector, shared_detector
 from monitoring.log_protos import LoggingConfig, PredictionLog
+from serving import record_files
 
 log = logging.getLogger(__name__)
 FILE_COLLECTOR = "file"
@@ -192,12 +193,12 @@ class RequestLogger:
         return record
 
     def _write(self, payload: bytes, now: float) -> None:
-        framed = tfrecord.frame(payload)
+        framed_size = len(payload) + 16  # TFRecord framing: length, its CRC, the payload, its CRC
         with self._lock:
-            if self._handle is None or self._handle.tell() + len(framed) > self.settings.max_file_bytes or \
+            if self._handle is None or self._handle.tell() + framed_size > self.settings.max_file_bytes or \
                     now - self._opened_at >= self.settings.rotate_seconds:
                 self._rotate(now)
-            self._handle.write(framed)
+            record_files.write_record(self._handle, payload)
             self._handle.flush()
 
     def _rotate(self, now: float) -> None:

@@ -1,16 +1,11 @@
 """Session fixtures: the training reference (real StatisticsGen output), held-out and untrained traffic, and
 the classifier that answers it — built once, they take most of the monitoring tests' time."""
 
-import os
-import sys
-
 import pytest
 
-sys.path.insert(0, os.path.dirname(__file__))
-
-import monitoring_support as support  # noqa: E402
-from monitoring.config import MonitorConfig  # noqa: E402
-from monitoring.reference import build_reference  # noqa: E402
+from benchmarks import monitoring_traffic as support
+from monitoring.config import MonitorConfig
+from monitoring.reference import build_reference
 
 
 @pytest.fixture(scope="session")

@@ -5,7 +5,7 @@ import random
 
 import pytest
 
-import monitoring_support as support
+from benchmarks import monitoring_traffic as support
 from monitoring.analysis import LANGUAGE_MIX, LENGTH, UNTRAINED, analyse_version
 from monitoring.config import MonitorConfig
 from monitoring.log_reader import read_window

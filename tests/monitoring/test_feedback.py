@@ -5,7 +5,7 @@ import random
 import pytest
 from sklearn.metrics import f1_score
 
-import monitoring_support as support
+from benchmarks import monitoring_traffic as support
 from monitoring import cli
 from monitoring.analysis import ACCURACY, analyse_version
 from monitoring.config import MonitorConfig

@@ -8,7 +8,7 @@ import sys
 
 import grpc
 
-import monitoring_support as support
+from benchmarks import monitoring_traffic as support
 from monitoring import cli
 from monitoring.log_reader import read_window
 from monitoring.request_log import log_files

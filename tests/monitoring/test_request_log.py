@@ -8,8 +8,9 @@ import sys
 import numpy as np
 import pytest
 
-from monitoring import log_protos, tfrecord
+from monitoring import log_protos
 from monitoring.log_reader import read_window
+from serving import record_files
 from monitoring.request_log import (RequestLogConfigError, RequestLogger, RequestLogSettings, log_files,
                                     settings_from_logging_config)
 
@@ -134,7 +135,7 @@ def test_rotation_retention_and_no_raw_text(tmp_path):
     assert {row.language for row in window.rows} == {"de", "en", "ja"}
     assert {row.char_count for row in window.rows} == {len(t) for t in TEXTS}
     for path in files:
-        for payload in tfrecord.read_records(path):
+        for payload in record_files.read_records(path):
             assert not log_protos.PredictionLog.FromString(payload).predict_log.request.inputs
             assert b"football" not in payload
 
@@ -149,7 +150,7 @@ def test_a_partial_last_record_is_reported_not_fatal(tmp_path):
         handle.truncate(os.path.getsize(path) - 5)
     window = read_window(prefix)
     assert len(window.rows) == 3
-    assert window.problems and "cut short" in window.problems[0]
+    assert window.problems and "truncated record" in window.problems[0]
 
 
 def test_the_logging_and_monitoring_modules_import_no_tensorflow():

@@ -3,7 +3,7 @@
 import random
 import types
 
-import monitoring_support as support
+from benchmarks import monitoring_traffic as support
 from monitoring.cli import breach_check
 from monitoring.config import MonitorConfig
 from monitoring.reference import save_reference
