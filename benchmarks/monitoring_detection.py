@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import json
 import os
 import random
 import shutil
@@ -171,8 +172,10 @@ def _demo(demo_dir: str, rows, model, statistics: str, examples: str) -> None:
     report_dir = os.path.join(home, "monitoring")
     with open(os.path.join(report_dir, "metrics.prom"), encoding="utf-8") as handle:
         alerts = [line.rstrip() for line in handle if line.startswith("nlp2prod_monitor_alert{")]
-    print(f"\nnlp2prod monitor exit status: {status}\nalert gauges:\n  " + "\n  ".join(alerts))
-    print(f"report: {os.path.join(report_dir, 'report.html')}")
+    with open(os.path.join(report_dir, "report.json"), encoding="utf-8") as handle:
+        named = [(a["feature"], a["language"], round(a["value"], 3)) for a in json.load(handle)["alerts"]]
+    print(f"\nnlp2prod monitor exit status: {status}\nalert gauges (metrics.prom):\n  " + "\n  ".join(alerts))
+    print(f"alerts in report.json: {named}\nreport: {os.path.join(report_dir, 'report.html')}")
 
 
 if __name__ == "__main__":
