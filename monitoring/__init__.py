@@ -8,6 +8,7 @@ Module map:
     log_protos.py      TF Serving's PredictionLog / LoggingConfig and tf.Example, built from descriptors
     tensors.py         Python / numpy values <-> TensorProto
     request_log.py     RequestLogger: sampled PredictionLogs to rotated TFRecord files (LoggingConfig semantics)
+    rest_payloads.py   TF Serving REST predict bodies (row / columnar, b64) -> the tensors to log
     language.py        language detection among many languages (lingua), shared per process
     log_reader.py      a window of logs -> one LoggedText per classified text
     reference.py       a version's training reference: StatisticsGen output + the examples it described
@@ -26,6 +27,7 @@ For the gateway (one logger per process; calls return at once, a thread writes):
     request_id = logger.log_predict(model, version, {"text": texts},
                                     {"probabilities": rows_of_floats, "label": labels},
                                     request_id=gateway_request_id, source="gateway", latency_ms=ms)
+    # a proxied REST :predict: inputs, outputs = rest_payloads.predict_tensors(body, answer) -> log_predict(...)
     # POST /v1/feedback {"request_id", "label"}:
     from monitoring.feedback import record_feedback      # raises FeedbackError (-> 400) on a bad id/label
     record_feedback(config.feedback_path, request_id, label, labels=version_labels, source=key_id)

@@ -159,3 +159,25 @@ def test_the_logging_and_monitoring_modules_import_no_tensorflow():
             "sys.exit('tensorflow' in sys.modules)")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=os.path.dirname(os.path.dirname(
         os.path.dirname(os.path.abspath(__file__)))))
+
+
+def test_rest_predict_bodies_give_the_logged_tensors(tmp_path):
+    from monitoring.rest_payloads import RestPayloadError, predict_tensors
+
+    rows = {"instances": ["hello", {"b64": "aG9sYQ=="}]}
+    answer = {"predictions": [{"probabilities": [0.9, 0.1], "label": "food"},
+                              {"probabilities": [0.2, 0.8], "label": "sports"}]}
+    inputs, outputs = predict_tensors(rows, answer)
+    assert inputs == {"text": ["hello", b"hola"]}
+    assert outputs == {"probabilities": [[0.9, 0.1], [0.2, 0.8]], "label": ["food", "sports"]}
+    columnar = predict_tensors({"inputs": {"text": ["a"]}}, {"outputs": [[0.5, 0.5]]}, single_output="probabilities")
+    assert columnar == ({"text": ["a"]}, {"probabilities": [[0.5, 0.5]]})
+    with pytest.raises(RestPayloadError, match="unnamed"):
+        predict_tensors({"instances": ["a"]}, {"predictions": [[0.5, 0.5]]})
+    with pytest.raises(RestPayloadError, match="instances"):
+        predict_tensors({"signature_name": "x"}, answer)
+    prefix = str(tmp_path / "requests")
+    with RequestLogger(RequestLogSettings(prefix)) as logger:
+        logger.log_predict("nlp2prod", 2, inputs, outputs, request_id="r", source="gateway")
+    window = read_window(prefix)
+    assert [(r.key, r.predicted, r.text) for r in window.rows] == [("r", "food", "hello"), ("r:1", "sports", "hola")]
