@@ -18,7 +18,8 @@ Module map:
     feedback.py        true labels by request id -> live accuracy and macro-F1 with counts
     report.py          a monitoring run -> report.json, report.html, metrics.prom
     metrics.py         Prometheus gauges of a report     html_report.py  the HTML page with inline SVG charts
-    cli.py             `nlp2prod monitor`, `nlp2prod feedback`, and the breach check of `schedule --on-drift`
+    golden.py          golden set: a version's warmup texts replayed through a server, answers kept and compared
+    cli.py             `nlp2prod monitor | feedback | golden`, and the breach check of `schedule --on-drift`
 
 For the gateway (one logger per process; calls return at once, a thread writes):
     from monitoring.config import MonitorConfig

@@ -2,6 +2,7 @@
 
     nlp2prod monitor [--window 1h] [--end TIME] [--statistics DIR --examples DIR] [--out DIR] [--set monitor.F=V]
     nlp2prod feedback REQUEST_ID LABEL | --file labels.csv (request_id,label per line)
+    nlp2prod golden record|check --version N [--server http://host:8501]
 
 The monitor reads the window of request logs, finds each version's training data through lineage (version
 metadata → ML Metadata → StatisticsGen) unless --statistics/--examples name it, and writes report.json,
@@ -193,3 +194,36 @@ def _csv_pairs(path: str) -> List[tuple]:
     if rows and [c.strip().lower() for c in rows[0][:2]] == ["request_id", "label"]:
         rows = rows[1:]
     return [(row[0], row[1] if len(row) > 1 else "") for row in rows]
+
+
+def golden_main(argv: Optional[List[str]] = None) -> int:
+    """Entry point of `nlp2prod golden record|check`: exit 0 same answers, BREACH_EXIT changed, 1 cannot run."""
+    from monitoring import golden
+
+    parser = argparse.ArgumentParser(prog="nlp2prod golden",
+                                     description="record / check a version's answers on its golden texts")
+    parser.add_argument("action", choices=("record", "check"))
+    parser.add_argument("--version", type=int, required=True, help="the pushed version")
+    parser.add_argument("--server", default="http://localhost:8501", help="REST base URL (default: %(default)s)")
+    parser.add_argument("--home", default=DEFAULT_HOME, help="state directory (default: %(default)s)")
+    parser.add_argument("--serving-root", help="where versions are pushed (default: HOME/serving)")
+    parser.add_argument("--model-name", default=DEFAULT_MODEL, help="default: %(default)s")
+    parser.add_argument("--tolerance", type=float, default=1e-3, help="largest probability change accepted")
+    args = parser.parse_args(argv)
+    config = MonitorConfig().under(args.home)
+    path = os.path.join(config.report_dir, "golden", f"{args.model_name}-{args.version}.json")
+    version_dir = os.path.join(args.serving_root or os.path.join(args.home, "serving"), args.model_name,
+                               str(args.version))
+    try:
+        if args.action == "record":
+            written = golden.record(path, args.server, args.model_name, args.version, version_dir)
+            print(f"nlp2prod golden: {len(written['items'])} answers of version {args.version} recorded in {path}")
+            return 0
+        checked, changed = golden.check(path, args.server, args.tolerance)
+    except golden.GoldenSetError as error:
+        print(f"nlp2prod golden: {error}", file=sys.stderr)
+        return 1
+    print(f"nlp2prod golden: {checked} texts, {len(changed)} changed")
+    for line in changed:
+        print(f"  {line}")
+    return BREACH_EXIT if changed else 0

@@ -20,6 +20,7 @@ COMMANDS: Dict[str, Tuple[str, str, str]] = {
     "lineage": ("pipeline.lineage", "main", "trace a pushed version back to its run, data span and metrics"),
     "monitor": ("monitoring.cli", "monitor_main", "compare logged requests with the training data; alerts, reports"),
     "feedback": ("monitoring.cli", "feedback_main", "record true labels of logged requests (live accuracy)"),
+    "golden": ("monitoring.cli", "golden_main", "record / check a version's answers on its golden texts"),
     "serve": ("serving.cli", "serve_main", "start the TF-Serving-compatible gRPC + REST server"),
     "predict": ("serving.cli", "predict_main", "classify texts through a running server"),
     "versions": ("serving.cli", "versions_main", "list versions on disk, their state, labels and metrics"),
