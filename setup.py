@@ -31,6 +31,13 @@ GATEWAY = [
     "protobuf",
     "grpcio",
 ]
+# Request logging and `nlp2prod monitor`: no TensorFlow (the gateway and a monitoring job install only this).
+MONITORING = [
+    "protobuf",
+    "tensorflow-metadata==1.16.1",
+    "lingua-language-detector==2.1.1",
+    "prometheus-client",
+]
 TRAINING = [
     "tfx==1.16.0",
     "tensorflow-model-optimization==0.8.1",
@@ -49,7 +56,7 @@ setuptools.setup(
     description=__doc__,
     python_requires=">=3.10,<3.11",
     packages=setuptools.find_packages(include=["pipeline*", "components*", "models*", "serving*", "data*",
-                                               "nlp2prod*", "gateway*"]),
+                                               "nlp2prod*", "gateway*", "monitoring*"]),
     # gateway.ui: the web interface's templates, static files and message catalogs ship in the package.
     package_data={"": ["*.yaml", "*.jsonl", "*.json", "*.txt", "*.pbtxt"], "data": ["out_of_corpus/*.jsonl"],
                   "gateway.ui": ["templates/*.html", "static/*.js", "static/*.css", "static/*.svg", "messages/*.json"]},
@@ -59,7 +66,8 @@ setuptools.setup(
     extras_require={
         "serving": SERVING,
         "gateway": GATEWAY,
-        "train": SERVING + TRAINING,
+        "monitoring": MONITORING,
+        "train": SERVING + TRAINING + MONITORING,
         "test": ["pytest", "scikit-learn", "selenium"],
     },
     entry_points={"console_scripts": ["nlp2prod=pipeline.cli:main"]},

@@ -12,6 +12,7 @@ Sections:
   CheckConfig       the ServingCheck's canary size and time limit
   PushConfig        where numbered versions are pushed and under which model name
   OpsConfig         schedule, container image and Beam target for the scheduled / distributed runs
+  MonitorConfig     request logging and the production monitor's thresholds (monitoring/config.py)
   RunConfig         the above plus the pipeline root, MLMD path and Beam arguments
 """
 
@@ -24,6 +25,7 @@ from typing import Optional, Sequence, Tuple
 from data.bundled import BUNDLED_LABELS, BUNDLED_LANGUAGES, HOLDOUT_LANGUAGES
 from data.input_format import DEFAULT_DATA_ROOT
 from models.classifier.recipe import Recipe as _Recipe
+from monitoring.config import MonitorConfig
 
 # Where `nlp2prod` keeps its state unless told otherwise (relative to the working directory).
 DEFAULT_HOME = ".nlp2prod"
@@ -185,6 +187,7 @@ class RunConfig:
     check: CheckConfig = CheckConfig()
     push: PushConfig = PushConfig()
     ops: OpsConfig = OpsConfig()
+    monitor: MonitorConfig = MonitorConfig()
     enable_cache: bool = True
     # Beam: "direct" (one process) or "multiprocess" (DirectRunner, one worker per core), or explicit args.
     beam_args: Tuple[str, ...] = ("--direct_running_mode=in_memory", "--direct_num_workers=1")

@@ -5,7 +5,8 @@ Outcomes:
   refused   no version was pushed on purpose: a gate stopped the run (its error is kept in `error` too), or the
             run finished without pushing; `reasons` say which check refused and why
   failed    a component raised; `error` and `failed_component` say where and why
-  skipped   the run never started because another one held the lock (`reasons` names the holder)
+  skipped   the run never started: another one held the lock (`reasons` names the holder), or
+            `schedule --on-drift` found no breach (`reasons` holds the monitor's verdict)
 """
 
 from __future__ import annotations

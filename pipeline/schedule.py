@@ -1,13 +1,15 @@
 """`nlp2prod schedule`: run the pipeline on a cron expression, one run at a time, every outcome in the history.
 
-  nlp2prod schedule --cron "0 3 * * *" [--max-runs N] [run's config flags]
+  nlp2prod schedule --cron "0 3 * * *" [--max-runs N] [--on-drift] [run's config flags]
 
 Each firing rebuilds the pipeline from the config, so ExampleGen resolves the newest span of the data root at that
 moment. Runs never overlap: firings happen one after another in this process, and the run lock refuses a firing
 while any other process (a manual `nlp2prod run`, a second scheduler) is running against the same home; such a
 firing is recorded as "skipped" with the holder's pid and start time. Firings missed while a run was still going
 are not made up afterwards: the next firing is the next cron time after the run ends. A six-field expression
-takes seconds as its last field (croniter), which is handy for trying a schedule out.
+takes seconds as its last field (croniter), which is handy for trying a schedule out. With --on-drift each
+firing first runs `nlp2prod monitor` (monitor.* settings) and starts the pipeline only when it reports a breach;
+other firings are recorded as "skipped" with the monitor's verdict.
 """
 
 from __future__ import annotations
@@ -79,6 +81,8 @@ def build_parser():
     parser.prog, parser.description = "nlp2prod schedule", __doc__.split("\n")[0]
     parser.add_argument("--cron", help=f"cron expression (default: the config's, {configs.OpsConfig.schedule!r})")
     parser.add_argument("--max-runs", type=int, help="stop after this many firings (default: run until stopped)")
+    parser.add_argument("--on-drift", action="store_true",
+                        help="run the pipeline only when `nlp2prod monitor` reports a drift or accuracy breach")
     return parser
 
 
@@ -101,11 +105,18 @@ def main(argv: Optional[List[str]] = None) -> int:
     except KeyboardInterrupt:
         print("nlp2prod schedule: stopped", file=sys.stderr)
         return 130
-    return 0 if all(r.outcome in ("pushed", "refused") for r in records) else 1
+    settled = ("pushed", "refused", "skipped") if args.on_drift else ("pushed", "refused")
+    return 0 if all(r.outcome in settled for r in records) else 1
 
 
 def _fire(config: configs.RunConfig, number: int, args) -> RunRecord:
     from pipeline.console import quiet_run
+
+    if args.on_drift:
+        skipped = _drift_gate(config)
+        if skipped is not None:
+            print(f"  {skipped.summary()}", flush=True)
+            return skipped
 
     log_path = os.path.join(config.log_dir, time.strftime("schedule-%Y%m%d-%H%M%S.log"))
     print(f"nlp2prod schedule: firing {number} (log: {log_path})", flush=True)
@@ -114,4 +125,20 @@ def _fire(config: configs.RunConfig, number: int, args) -> RunRecord:
 
         record = run_once(config, trigger="schedule")
     print(f"  {record.summary()}", flush=True)
+    return record
+
+
+def _drift_gate(config: configs.RunConfig) -> Optional[RunRecord]:
+    """None when the monitor found a breach (run the pipeline); else the "skipped" record, in the history too."""
+    from monitoring.cli import breach_check
+    from pipeline.run_history import append_record
+
+    breached, reason = breach_check(config.home, config.push.serving_root, config.push.model_name, config.monitor)
+    print(f"nlp2prod schedule: {reason}", flush=True)
+    if breached:
+        return None
+    now = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+    record = RunRecord(run_id=f"drift-check-{now}", outcome="skipped", started_at=now, finished_at=now,
+                       reasons=[reason], trigger="on-drift")
+    append_record(config.run_history_path, record)
     return record

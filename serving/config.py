@@ -134,6 +134,10 @@ class ServerConfig:
     batching: BatchingConfig = BatchingConfig()
     prometheus_path: Optional[str] = None  # None: no metrics endpoint (upstream's default)
     ssl: Optional["SslConfig"] = None  # None: plaintext gRPC
+    # Request logging with TF Serving's LoggingConfig semantics, from its own file (serving/request_logging.py).
+    request_logging_config_file: Optional[str] = _flag(
+        None, "text LoggingConfig: log sampled Predict calls as PredictionLogs (not a tensorflow_model_server flag)",
+        kind=str, parse=lambda p: p or None, show=lambda p: p or "")
     enable_model_warmup: bool = _flag(True, "replay assets.extra/tf_serving_warmup_requests before serving")
     num_request_iterations_for_warmup: int = _flag(1, "times each warmup record is replayed")
     max_num_load_retries: int = _flag(5, "retries of a failed load")

@@ -1,11 +1,12 @@
 """TFRecord files without TensorFlow: the framing TensorFlow writes and reads, for TF-free readers and writers.
 
 A record is: uint64 length (little-endian), uint32 masked CRC32C of the length bytes, the data, uint32 masked
-CRC32C of the data. Files read here are uncompressed (TFMA's metrics, TF Serving's warmup and request logs).
+CRC32C of the data. Files are uncompressed (TFMA's metrics, TF Serving's warmup and request logs) or gzip-compressed (.gz).
 """
 
 from __future__ import annotations
 
+import gzip
 import struct
 from typing import BinaryIO, Iterator
 
@@ -25,12 +26,13 @@ def masked_crc(data: bytes) -> int:
 
 
 def read_records(path: str) -> Iterator[bytes]:
-    """Yields the records of one uncompressed TFRecord file, checking both checksums of each.
+    """Yields the records of one TFRecord file (gzip-compressed when its name ends in .gz, as ExampleGen writes
+    them), checking both checksums of each.
 
     Raises:
       CorruptRecordError: a checksum does not match, or the file ends inside a record.
     """
-    with open(path, "rb") as handle:
+    with (gzip.open if path.endswith(".gz") else open)(path, "rb") as handle:
         while True:
             offset = handle.tell()
             header = handle.read(12)

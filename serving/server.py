@@ -29,9 +29,9 @@ from typing import Callable, Optional
 
 import grpc
 
-from serving import config as config_lib, grpc_auth, grpc_service
+from serving import config as config_lib, grpc_auth, grpc_service, request_logging
 from serving.config import ServedModel, ServerConfig, SslConfig
-from serving.dataplane import DataPlane, Limits
+from serving.dataplane import Limits
 from serving.errors import FailedPrecondition, ServingError, Unavailable
 from serving.http_server import HttpServer
 from serving.metrics import ServingMetrics
@@ -76,9 +76,9 @@ class ModelServer:
                                config.num_load_threads, config.allow_version_labels_for_unavailable_models,
                                config.prefer_tflite_model)
         self.store = ModelStore(config.models, self._load_version, options)
-        self.plane = DataPlane(self.store, self.metrics, Limits(config.max_request_batch, config.utf8_string_inputs,
-                                                                config.max_request_bytes),
-                               config.enable_signature_method_name_check)
+        limits = Limits(config.max_request_batch, config.utf8_string_inputs, config.max_request_bytes)
+        self.plane = request_logging.data_plane(self.store, self.metrics, limits, config.request_logging_config_file,
+                                                config.enable_signature_method_name_check)
         self._grpc: Optional[grpc.Server] = None
         self._health: Optional[grpc_service.ModelHealth] = None
         self._rest: Optional[HttpServer] = None
@@ -197,6 +197,7 @@ class ModelServer:
         if self._grpc is not None:
             self._grpc.stop(grace).wait()
         self.store.close()
+        request_logging.close_request_log(self.plane)
 
     def wait(self) -> None:
         """Blocks until `stop` is called (from a signal handler or another thread)."""
