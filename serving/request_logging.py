@@ -25,8 +25,9 @@ from serving.model_store import ModelStore
 class LoggingDataPlane(DataPlane):
     """The data plane, plus a PredictionLog of each sampled Predict call."""
 
-    def __init__(self, store: ModelStore, metrics: ServingMetrics, limits: Limits, request_logger):
-        super().__init__(store, metrics, limits)
+    def __init__(self, store: ModelStore, metrics: ServingMetrics, limits: Limits, request_logger,
+                 method_name_check: bool = False):
+        super().__init__(store, metrics, limits, method_name_check)
         self.request_logger = request_logger
 
     def predict(self, ref: ModelRef, inputs: Inputs, output_filter: Sequence[str] = (),
@@ -46,15 +47,15 @@ class LoggingDataPlane(DataPlane):
         return result
 
 
-def data_plane(store: ModelStore, metrics: ServingMetrics, limits: Limits,
-               logging_config_file: Optional[str]) -> DataPlane:
+def data_plane(store: ModelStore, metrics: ServingMetrics, limits: Limits, logging_config_file: Optional[str],
+               method_name_check: bool = False) -> DataPlane:
     """A LoggingDataPlane when a logging config file is given, else the plain DataPlane.
 
     Raises:
       InvalidArgument: the file cannot be read or is not a usable LoggingConfig.
     """
     if not logging_config_file:
-        return DataPlane(store, metrics, limits)
+        return DataPlane(store, metrics, limits, method_name_check)
     from monitoring.request_log import RequestLogConfigError, RequestLogger, settings_from_logging_config
 
     try:
@@ -62,7 +63,7 @@ def data_plane(store: ModelStore, metrics: ServingMetrics, limits: Limits,
             settings = settings_from_logging_config(handle.read())
     except (OSError, RequestLogConfigError) as error:
         raise InvalidArgument(f"--request_logging_config_file {logging_config_file}: {error}") from None
-    return LoggingDataPlane(store, metrics, limits, RequestLogger(settings))
+    return LoggingDataPlane(store, metrics, limits, RequestLogger(settings), method_name_check)
 
 
 def close_request_log(plane: DataPlane) -> None:
