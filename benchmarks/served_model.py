@@ -4,7 +4,7 @@ test model exported on the spot.
 Resolution order (first match wins):
   1. an explicit path: a version dir (holds saved_model.pb) or a base path of integer version dirs;
   2. the newest version under `.nlp2prod/serving/nlp2prod` (what `nlp2prod run` pushes);
-  3. the serving tests' tiny TF Text model (tests/serving/serving_test_model.py), exported to a temp dir.
+  3. the tiny TF Text sample model (serving/sample_model.py), exported to a temp dir.
 The server always gets a base path; a lone version dir is linked into a temp base path as version 1.
 """
 
@@ -13,7 +13,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import sys
 import tempfile
 from typing import Optional
 
@@ -91,17 +90,16 @@ def _from_path(path: str, scratch: str) -> ResolvedModel:
 
 
 def export_tiny_model(export_dir: str, seed: int, model_name: str = "nlp2prod", version: int = 1) -> str:
-    """Exports the serving tests' tiny model (seed changes its answers) with warmup records and metadata."""
-    sys.path.insert(0, os.path.join(REPO, "tests", "serving"))
-    import serving_test_model  # noqa: E402  (the serving tests' fixture model, shared on purpose)
+    """Exports the tiny sample model (seed changes its answers) with warmup records and metadata."""
+    from serving import sample_model
 
-    return serving_test_model.export_test_model(export_dir, seed=seed, model_name=model_name, version=version)
+    return sample_model.export_test_model(export_dir, seed=seed, model_name=model_name, version=version)
 
 
 def _tiny_test_model(scratch: str) -> ResolvedModel:
     version_dir = export_tiny_model(os.path.join(scratch, "base", "1"), seed=1)
     return ResolvedModel(os.path.dirname(version_dir), version_dir, 1,
-                         "tiny test model (tests/serving/serving_test_model.py: TF Text whitespace tokenizer, "
+                         "tiny sample model (serving/sample_model.py: TF Text whitespace tokenizer, "
                          f"hashed bag of words, dense layer), exported to {version_dir}")
 
 

@@ -25,7 +25,6 @@ import time
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 sys.path.insert(0, REPO)
-sys.path.insert(0, os.path.join(REPO, "tests", "serving"))
 
 SENTENCE = "the match ended in a draw after extra time"
 
@@ -105,9 +104,9 @@ def main() -> None:
             os.makedirs(base)
             os.symlink(os.path.abspath(args.model_dir), os.path.join(base, "1"))
         else:
-            import serving_test_model
+            from serving import sample_model
 
-            serving_test_model.export_test_model(os.path.join(base, "1"), seed=1, model_name=model)
+            sample_model.export_test_model(os.path.join(base, "1"), seed=1, model_name=model)
         grpc_port, rest_port = _free_port(), _free_port()
         server = _start_server(base, model, grpc_port, rest_port)
         try:

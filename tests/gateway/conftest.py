@@ -17,7 +17,6 @@ import pytest
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 _HERE = os.path.dirname(__file__)
 sys.path.insert(0, _HERE)
-sys.path.insert(0, os.path.join(os.path.dirname(_HERE), "serving"))
 
 from gateway_test_support import Postgres, RunningGateway, postgres_bin, settings_for  # noqa: E402
 
@@ -27,7 +26,7 @@ MODEL = "classifier"
 @pytest.fixture(scope="session")
 def tiny_versions(tmp_path_factory):
     """Versions 1 and 2 of the tiny classifier, exported once."""
-    import serving_test_model
+    from serving import sample_model as serving_test_model
 
     root = tmp_path_factory.mktemp("gateway-exports")
     return {v: serving_test_model.export_test_model(str(root / f"v{v}"), seed=v, model_name=MODEL, version=v)

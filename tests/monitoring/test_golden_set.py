@@ -3,12 +3,10 @@ same later; a server that answers differently (another model under the same vers
 
 import os
 import re
-import sys
 
 from monitoring import cli
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(__file__)), "serving"))
-import serving_test_model  # noqa: E402
+from serving import sample_model as serving_test_model
 
 MODEL = "nlp2prod"
 

@@ -4,7 +4,6 @@
 import json
 import os
 import random
-import sys
 
 import grpc
 
@@ -13,8 +12,7 @@ from monitoring import cli
 from monitoring.log_reader import read_window
 from monitoring.request_log import log_files
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(__file__)), "serving"))
-import serving_test_model  # noqa: E402
+from serving import sample_model as serving_test_model
 from serving_test_support import Http  # noqa: E402
 
 MODEL = "nlp2prod"

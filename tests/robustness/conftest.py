@@ -8,10 +8,9 @@ import sys
 import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "serving"))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-import serving_test_model  # noqa: E402
+from serving import sample_model as serving_test_model
 from robustness_support import MODEL  # noqa: E402
 
 

@@ -6,14 +6,11 @@ answer. Tests state their counts (requests, failures, versions answered) in thei
 from __future__ import annotations
 
 import collections
-import os
-import sys
 import threading
 import time
 
 import grpc
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "serving"))
 
 from serving_test_support import MODEL, install, wait_for  # noqa: E402
 from tensorflow_serving.apis import predict_pb2, prediction_service_pb2_grpc  # noqa: E402

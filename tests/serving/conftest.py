@@ -7,18 +7,16 @@ tensorflow_serving.apis stubs and over real HTTP.
 from __future__ import annotations
 
 import os
-import sys
 
 import grpc
 import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-sys.path.insert(0, os.path.dirname(__file__))
 
-import serving_test_model  # noqa: E402
 from serving_test_support import MODEL, SCORER, Http, install  # noqa: E402
 from tensorflow_serving.apis import model_service_pb2_grpc, prediction_service_pb2_grpc  # noqa: E402
 
+from serving import sample_model as serving_test_model  # noqa: E402
 from serving import server  # noqa: E402
 from serving.config import ServedModel, ServerConfig, VersionPolicy  # noqa: E402
 

@@ -9,7 +9,7 @@ from tensorflow.core.example import example_pb2
 from tensorflow_serving.apis import (classification_pb2, get_model_metadata_pb2, get_model_status_pb2,
                                      inference_pb2, input_pb2, model_management_pb2, predict_pb2, regression_pb2)
 
-from serving_test_model import LABELS, text_example
+from serving.sample_model import LABELS, text_example
 from serving_test_support import MODEL, SCORER
 
 TEXTS = ["hello there", "una pizza margherita", "サッカーの試合"]

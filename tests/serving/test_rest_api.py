@@ -6,7 +6,7 @@ import socket
 
 import pytest
 
-from serving_test_model import LABELS, text_example
+from serving.sample_model import LABELS, text_example
 from serving_test_support import MODEL, SCORER
 
 TEXTS = ["hello there", "una pizza margherita"]

@@ -8,7 +8,7 @@ import pytest
 from serving import server
 from serving.config import ServedModel, ServerConfig
 from serving.model_store import State
-from serving_test_model import write_warmup_requests
+from serving.sample_model import write_warmup_requests
 from serving_test_support import MODEL, install
 
 

@@ -18,7 +18,6 @@ import threading
 import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), os.pardir, "serving"))
 
 import ui_test_support  # noqa: E402
 
@@ -49,7 +48,7 @@ def _describe_version(version_dir: str, version: int) -> None:
 @pytest.fixture(scope="session")
 def serving_root(tmp_path_factory):
     """models.config (stable -> 1, only 1 loaded) over versions 1 and 2 of the tiny test model."""
-    import serving_test_model
+    from serving import sample_model as serving_test_model
     from serving import config as config_lib, rollback
 
     root = tmp_path_factory.mktemp("ui-serving")

@@ -1,4 +1,5 @@
-"""A tiny SavedModel with the exported-model contract of the BERT classifier, for serving tests and benchmarks.
+"""A tiny SavedModel with the exported-model contract of the BERT classifier: to try the server, its clients and
+the gateway without training, and the model the serving tests and benchmarks serve.
 
 Signatures (as the Trainer exports them):
   serving_default  text tf.string [None] -> probabilities float32 [None, K], label tf.string [None]
