@@ -62,8 +62,8 @@ class SpanExampleGen(FileBasedExampleGen):
 
     DRIVER_CLASS = SpanDriver
 
-    def __init__(self, data_root: str, span_window: int = 1, train_buckets: int = 4, eval_buckets: int = 1,
-                 holdout_languages: Sequence[str] = ()):
+    def __init__(self, data_root: str, span_window: int, train_buckets: int, eval_buckets: int,
+                 holdout_languages: Sequence[str]):
         """Builds the component.
 
         Args:

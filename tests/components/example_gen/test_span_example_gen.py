@@ -25,7 +25,8 @@ def _write_span(root, span, rows, name="part.csv"):
 
 
 def _resolved(root, window=1, holdout=()):
-    properties = SpanExampleGen(data_root=root, span_window=window, holdout_languages=holdout).exec_properties
+    properties = SpanExampleGen(data_root=root, span_window=window, train_buckets=4, eval_buckets=1,
+                                holdout_languages=holdout).exec_properties
     as_json = {key: proto_utils.proto_to_json(value) if isinstance(value, message.Message) else value
                for key, value in properties.items()}
     return SpanDriver(None).resolve_exec_properties(as_json, None, None)
