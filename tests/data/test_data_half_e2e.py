@@ -84,7 +84,8 @@ def test_a_schema_anomaly_stops_the_run_before_transform(tmp_path):
     bundled.write_span(bundled.read_corpus(LANGUAGES, LABELS), config.data.data_root, 1)
     data, cleaning, gate_config = config.data, config.cleaning, config.gate
     example_gen = SpanExampleGen(data_root=data.data_root, span_window=data.span_window,
-                                 train_buckets=data.train_buckets, eval_buckets=data.eval_buckets)
+                                 train_buckets=data.train_buckets, eval_buckets=data.eval_buckets,
+                                 holdout_languages=())
     # The cleaner accepts "money" but the schema does not know it: ExampleValidator reports it, the gate stops.
     cleaner = TextCleaner(examples=example_gen.outputs["examples"], languages=LANGUAGES, labels=LABELS,
                           min_chars=cleaning.min_chars, max_chars=cleaning.max_chars,
