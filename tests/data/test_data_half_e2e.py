@@ -18,14 +18,16 @@ from pipeline import pipeline as pipeline_module
 from pipeline.configs import DataConfig, ModelConfig, RunConfig
 
 LANGUAGES = ("en", "uk", "ja", "fa")
+HOLDOUT = ("nl",)
 LABELS = ("food", "greetings", "money")
 
 pytestmark = pytest.mark.e2e
 
 
-def _config(tmp_path):
+def _config(tmp_path, languages=LANGUAGES, holdout=()):
     return RunConfig(home=str(tmp_path / "home"),
-                     data=DataConfig(data_root=str(tmp_path / "data"), languages=LANGUAGES, labels=LABELS),
+                     data=DataConfig(data_root=str(tmp_path / "data"), languages=languages, labels=LABELS,
+                                     holdout_languages=holdout),
                      model=ModelConfig(max_seq_length=32))
 
 
@@ -41,20 +43,28 @@ def _outputs(config, component, name):
     return sorted(glob.glob(os.path.join(config.pipeline_root, component, name, "*")))
 
 
+def _split_languages(config, split):
+    files = glob.glob(os.path.join(_outputs(config, "Transform", "transformed_examples")[0], f"Split-{split}", "*"))
+    return {tf.train.Example.FromString(record.numpy()).features.feature["lang"].bytes_list.value[0].decode()
+            for record in tf.data.TFRecordDataset(files, compression_type="GZIP")}
+
+
 def test_data_half_cleans_gates_and_tokenizes_then_stops_on_drift(tmp_path):
-    config = _config(tmp_path)
-    rows = bundled.read_corpus(LANGUAGES, LABELS)
+    config = _config(tmp_path, LANGUAGES + HOLDOUT, HOLDOUT)
+    rows = bundled.read_rows(LANGUAGES + HOLDOUT, LABELS)
     bundled.write_span(rows, config.data.data_root, 1)
     _run(config, pipeline_module._data_half(config))
 
     summary = load_summary(_outputs(config, "TextCleaner", "quarantine")[0])
     assert sum(summary["rows_in"].values()) == len(rows)
-    assert set(summary["rows_out"]) == set(LANGUAGES) and "duplicate" in summary["quarantined"]
+    assert set(summary["rows_out"]) == set(LANGUAGES + HOLDOUT) and "duplicate" in summary["quarantined"]
+    assert _split_languages(config, "holdout") == {"nl"}
+    assert _split_languages(config, "train") == _split_languages(config, "eval") == set(LANGUAGES)
     assert "total" in render_summary(summary)
     report = json.loads(open(glob.glob(os.path.join(_outputs(config, "DataGate", "report")[0], "*.json"))[0]).read())
     assert report["span"] == 1 and "not checked" in report["drift"]
     tokenization = json.load(open(os.path.join(_outputs(config, "TokenizationGate", "report")[0], "tokenization.json")))
-    assert set(tokenization["per_language"]) == set(LANGUAGES) and not tokenization["problems"]
+    assert set(tokenization["per_language"]) == set(LANGUAGES + HOLDOUT) and not tokenization["problems"]
     assert _outputs(config, "TokenizationGate", "gated_transform_graph")
     files = glob.glob(os.path.join(_outputs(config, "Transform", "transformed_examples")[0], "Split-eval", "*"))
     record = next(iter(tf.data.TFRecordDataset(files, compression_type="GZIP")))
@@ -74,7 +84,8 @@ def test_a_schema_anomaly_stops_the_run_before_transform(tmp_path):
     bundled.write_span(bundled.read_corpus(LANGUAGES, LABELS), config.data.data_root, 1)
     data, cleaning, gate_config = config.data, config.cleaning, config.gate
     example_gen = SpanExampleGen(data_root=data.data_root, span_window=data.span_window,
-                                 train_buckets=data.train_buckets, eval_buckets=data.eval_buckets)
+                                 train_buckets=data.train_buckets, eval_buckets=data.eval_buckets,
+                                 holdout_languages=())
     # The cleaner accepts "money" but the schema does not know it: ExampleValidator reports it, the gate stops.
     cleaner = TextCleaner(examples=example_gen.outputs["examples"], languages=LANGUAGES, labels=LABELS,
                           min_chars=cleaning.min_chars, max_chars=cleaning.max_chars,
