@@ -2,7 +2,7 @@
 answers for what was pushed, and a re-run with unchanged inputs reuses the cache.
 
 Tiny on purpose: two languages, three topics, a few hundred generated rows per span and a random 2-layer
-Hugging Face BERT checkpoint whose vocabulary covers them (components.encoder.synthetic), so the model half trains in seconds.
+Hugging Face BERT checkpoint whose vocabulary covers them (models.encoder.synthetic), so the model half trains in seconds.
 """
 
 import csv
@@ -53,7 +53,7 @@ def _write_span(data_root, span):
 
 def tiny_config(home: str) -> configs.RunConfig:
     """A whole-pipeline config that runs in about a minute on two cores."""
-    from components.encoder.synthetic import write_synthetic_hf_bert
+    from models.encoder.synthetic import write_synthetic_hf_bert
 
     texts = [text for span in (1, 2) for text, _, _ in _span_rows(span)]
     encoder, _ = write_synthetic_hf_bert(os.path.join(home, "tiny-encoder"), texts, max_pieces=300)
