@@ -89,11 +89,7 @@ async def list_versions(gateway) -> dict:
 async def versions(request: Request):
     gateway = request.app.state.gateway
     await gateway.admit(request.headers.get("authorization"), "read")
-    answer = await list_versions(gateway)
-    served = [row for row in answer["versions"] if "stable" in row["labels"]] or answer["versions"][-1:]
-    if served:
-        request.app.state.languages.use(served[0]["languages"])
-    return answer
+    return await list_versions(gateway)
 
 
 @router.get("/v1/versions/{version}/lineage", summary="Where a version came from (read scope)")

@@ -45,31 +45,44 @@ def test_the_gateway_side_imports_no_tensorflow(tmp_path):
     assert {"fastapi", "uvicorn", "sqlalchemy"} <= names and not names & {"tensorflow", "tfx", "tensorflow-text"}
 
 
-def test_keys_commands_create_list_rotate_revoke_and_export(tmp_path):
-    created = _nlp2prod(tmp_path, "keys", "create", "partner", "--scopes", "predict,read", "--expires_in_days", "7")
-    assert created.returncode == 0, created.stderr
-    key = created.stdout.strip().splitlines()[-1]
+def _keys(capsys, *args: str):
+    from pipeline import cli as nlp2prod
+
+    code = nlp2prod.main(["keys", *args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_keys_commands_create_list_rotate_revoke_and_export(tmp_path, monkeypatch, capsys):
+    for name, value in _env(tmp_path).items():
+        if name.startswith("N2P_"):
+            monkeypatch.setenv(name, value)
+    monkeypatch.chdir(tmp_path)
+    code, out, _ = _keys(capsys, "create", "partner", "--scopes", "predict,read", "--expires_in_days", "7")
+    key = out.strip().splitlines()[-1]
     key_id = key.split("_")[1]
-    assert key.startswith("n2p_") and key_id in created.stdout.splitlines()[0]
-    listed = _nlp2prod(tmp_path, "keys", "list", "--json")
-    row = json.loads(listed.stdout)
+    assert code == 0 and key.startswith("n2p_") and key_id in out.splitlines()[0]
+    _, listed, _ = _keys(capsys, "list", "--json")
+    row = json.loads(listed)
     assert (row["key_id"], row["scopes"], row["state"]) == (key_id, ["predict", "read"], "active")
-    assert key not in listed.stdout
+    assert key not in listed
 
-    rotated = _nlp2prod(tmp_path, "keys", "rotate", key_id)
-    assert rotated.returncode == 0 and rotated.stdout.strip().splitlines()[-1].startswith("n2p_")
-    states = [json.loads(line)["state"] for line in _nlp2prod(tmp_path, "keys", "list", "--json").stdout.splitlines()]
+    code, rotated, _ = _keys(capsys, "rotate", key_id)
+    assert code == 0 and rotated.strip().splitlines()[-1].startswith("n2p_")
+    states = [json.loads(line)["state"] for line in _keys(capsys, "list", "--json")[1].splitlines()]
     assert sorted(states) == ["active", "revoked"]
-    assert _nlp2prod(tmp_path, "keys", "revoke", key_id).returncode == 0
-    assert _nlp2prod(tmp_path, "keys", "usage").stdout.startswith("day,key_id,name,requests,texts,errors")
+    assert _keys(capsys, "revoke", key_id)[0] == 0
+    assert _keys(capsys, "usage")[1].startswith("day,key_id,name,requests,texts,errors")
 
-    bad = _nlp2prod(tmp_path, "keys", "create", "x", "--scopes", "everything")
-    assert bad.returncode == 2 and "unknown scope 'everything'" in bad.stderr and "Traceback" not in bad.stderr
-    missing = _nlp2prod(tmp_path, "keys", "revoke", "0123456789ab")
-    assert missing.returncode == 2 and "no key with id" in missing.stderr
+    code, _, err = _keys(capsys, "create", "x", "--scopes", "everything")
+    assert code == 2 and "unknown scope 'everything'" in err and "Traceback" not in err
+    code, _, err = _keys(capsys, "revoke", "0123456789ab")
+    assert code == 2 and "no key with id" in err
     audit = (tmp_path / ".nlp2prod" / "gateway" / "audit.jsonl").read_text()
     assert [json.loads(line)["action"] for line in audit.splitlines()] == ["key.create", "key.rotate", "key.revoke"]
     assert "n2p_" not in audit
+    process = _nlp2prod(tmp_path, "keys", "list")
+    assert process.returncode == 0 and key_id in process.stdout
 
 
 @pytest.mark.e2e
