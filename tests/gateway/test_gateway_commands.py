@@ -43,6 +43,11 @@ def test_the_gateway_side_imports_no_tensorflow(tmp_path):
                          if isinstance(node, ast.Assign) and node.targets[0].id == "GATEWAY")
     names = {re.split(r"[=<>\[ ]", requirement)[0].lower() for requirement in gateway_extra}
     assert {"fastapi", "uvicorn", "sqlalchemy"} <= names and not names & {"tensorflow", "tfx", "tensorflow-text"}
+    serving_dir = os.path.join(ROOT, "serving")
+    for name in os.listdir(serving_dir):
+        if name.endswith(".py"):
+            source = open(os.path.join(serving_dir, name), encoding="utf-8").read()
+            assert not re.search(r"^\s*(from|import) gateway\b", source, re.MULTILINE), f"serving/{name} imports gateway"
 
 
 def _keys(capsys, *args: str):
