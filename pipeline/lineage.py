@@ -204,10 +204,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--audit-log", help=f"serving audit log (default: SERVING_ROOT/{AUDIT_LOG_NAME})")
     parser.add_argument("--json", action="store_true", help="print the lineage as JSON")
     args = parser.parse_args(argv)
-    config = configs.RunConfig(home=args.home)
+    config = configs.for_home(args.home, serving_root=args.serving_root, model_name=args.model_name)
     try:
-        lineage = trace_version(config.metadata_path, args.serving_root or os.path.join(args.home, "serving"),
-                                args.model_name, args.version, args.audit_log)
+        lineage = trace_version(config.metadata_path, config.push.serving_root, config.push.model_name,
+                                args.version, args.audit_log)
     except (LineageError, ValueError) as error:
         print(f"nlp2prod lineage: {error}", file=sys.stderr)
         return 1

@@ -21,7 +21,6 @@ from models.features import LABEL, LANG
 
 STATS_FILE = "FeatureStats.pb"
 ANOMALIES_FILE = "SchemaDiff.pb"
-DRIFT_SPLIT = "train"
 
 
 def _splits(artifact: types.Artifact) -> List[str]:
@@ -54,19 +53,11 @@ class Executor(base_executor.BaseExecutor):
         schema = io_utils.SchemaReader().read(os.path.join(schema_uri, SCHEMA_FILE))
         stats = {split: _load_stats(statistics, split) for split in _splits(statistics)}
         expected = {LANG: json.loads(exec_properties["languages"]), LABEL: json.loads(exec_properties["labels"])}
-        problems = gate.schema_anomalies({split: _load_anomalies(anomalies, split) for split in _splits(anomalies)})
-        problems += gate.coverage_problems({split: s.datasets[0] for split, s in stats.items()}, expected)
-        report = {"span": statistics.span, "counts": {split: {f: gate.value_counts(s.datasets[0], f) for f in expected}
-                                                      for split, s in stats.items()}}
         previous = previous_span_statistics(input_dict.get("previous_statistics", []), statistics.span)
-        if previous is None:
-            report["drift"] = f"not checked: no statistics of a span before span {statistics.span} (first span)"
-        else:
-            measurements = gate.drift(stats[DRIFT_SPLIT], _load_stats(previous, DRIFT_SPLIT), schema)
-            report["previous_span"] = previous.span
-            report["drift"] = [vars(m) for m in measurements]
-            problems += gate.drift_problems(measurements, previous.span, statistics.span)
-        report["problems"] = problems
+        report = gate.gate_report(
+            stats, {split: _load_anomalies(anomalies, split) for split in _splits(anomalies)}, expected,
+            statistics.span, schema, (previous.span, _load_stats(previous, gate.DRIFT_SPLIT)) if previous else None)
+        problems = report["problems"]
         report_uri = artifact_utils.get_single_uri(output_dict["report"])
         artifact_reports.write(report_uri, artifact_reports.DATA_GATE_REPORT, report)
         if problems:

@@ -40,7 +40,7 @@ def run_fn(fn_args) -> None:
     evaluation = datasets.read_examples(datasets.example_files(fn_args.eval_files), spec)
     encoder = model_config.get("encoder", "e5-small")
     checkpoint = load_checkpoint(encoder)
-    prefix_ids = _prefix_ids(encoder, model_config.get("input_prefix", ""))
+    prefix_ids = _prefix_ids(encoder, model_config["input_prefix"])
     # fn_args.base_model: the LatestBlessedModel resolver's model when config.model.warm_start (None before any
     # model was blessed, or when warm start is off and the pipeline wires no base_model).
     trained = train_classifier(checkpoint, train, evaluation, labels, recipe, blessed_model_dir=fn_args.base_model,
