@@ -15,7 +15,7 @@ from conftest import MODEL, bearer
 from gateway_test_support import free_port, wait_for
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-HEAVY = ("tensorflow", "tfx", "tensorflow_text", "keras", "tf_keras", "apache_beam")
+HEAVY = ("tensorflow", "tensorflow_serving", "tfx", "tensorflow_text", "keras", "tf_keras", "apache_beam")
 
 
 def _env(tmp_path) -> dict:
@@ -29,8 +29,11 @@ def _nlp2prod(tmp_path, *args: str) -> subprocess.CompletedProcess:
 
 
 def test_the_gateway_side_imports_no_tensorflow(tmp_path):
-    probe = ("import sys; from gateway import app, cli, settings; from gateway.catalog import model_entry; "
-             "from serving import rollback, layout; "
+    (tmp_path / "models.config").write_text('model_config_list { config { name: "m" base_path: "/m" '
+                                            'version_labels { key: "stable" value: 3 } } }')
+    probe = ("import sys; from gateway import app, cli, model_config, settings; from serving import label_planner; "
+             "entry = label_planner.model_entry(model_config.read_config('models.config'), 'm'); "
+             "assert dict(entry.version_labels) == {'stable': 3}; "
              "app.create_app(settings.GatewaySettings(hmac_secret=b'x' * 16, database_url='sqlite://', "
              f"audit_log={str(tmp_path / 'a.jsonl')!r})).openapi(); "
              f"print([m for m in sys.modules if m.split('.')[0] in {HEAVY!r}])")
