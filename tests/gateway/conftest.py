@@ -19,9 +19,7 @@ _HERE = os.path.dirname(__file__)
 sys.path.insert(0, _HERE)
 sys.path.insert(0, os.path.join(os.path.dirname(_HERE), "serving"))
 
-from gateway_test_support import Postgres, RunningGateway, postgres_bin, settings_for  # noqa: E402
-
-MODEL = "classifier"
+from gateway_test_support import MODEL, Postgres, RunningGateway, postgres_bin, settings_for  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -73,10 +71,6 @@ def keys(gateway):
 def client(gateway):
     with httpx.Client(base_url=gateway.url, timeout=30, trust_env=False) as opened:
         yield opened
-
-
-def bearer(key: str) -> dict:
-    return {"Authorization": f"Bearer {key}"}
 
 
 @pytest.fixture(scope="session")

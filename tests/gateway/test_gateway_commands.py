@@ -11,8 +11,7 @@ import sys
 
 import httpx
 import pytest
-from conftest import MODEL, bearer
-from gateway_test_support import free_port, wait_for
+from gateway_test_support import MODEL, bearer, free_port, wait_for
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 HEAVY = ("tensorflow", "tensorflow_serving", "tfx", "tensorflow_text", "keras", "tf_keras", "apache_beam")
