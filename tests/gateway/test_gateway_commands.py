@@ -85,6 +85,8 @@ def test_keys_commands_create_list_rotate_revoke_and_export(tmp_path, monkeypatc
     assert code == 2 and "unknown scope 'everything'" in err and "Traceback" not in err
     code, _, err = _keys(capsys, "revoke", "0123456789ab")
     assert code == 2 and "no key with id" in err
+    code, _, err = _keys(capsys, "list", "--database_url", f"postgresql+psycopg://u:hunter2@127.0.0.1:{free_port()}/x")
+    assert code == 2 and err.startswith("nlp2prod: database 127.0.0.1:") and "hunter2" not in err
     audit = (tmp_path / ".nlp2prod" / "gateway" / "audit.jsonl").read_text()
     assert [json.loads(line)["action"] for line in audit.splitlines()] == ["key.create", "key.rotate", "key.revoke"]
     assert "n2p_" not in audit
