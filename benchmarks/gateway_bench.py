@@ -7,7 +7,7 @@ Backend: `nlp2prod serve` (subprocess, batching off) with the serving tests' tin
 Gateway: `nlp2prod gateway` (subprocess, one uvicorn worker, SQLite store, a key whose quota is far above the
 load). Load: wrk (Debian package) with keep-alive connections at concurrency 1 and 16, POST :predict, the same
 bodies on both paths; direct and gateway runs alternate, `--rounds` times, and the table shows the median over
-rounds. Overhead = gateway p50 - direct p50; ratio = gateway throughput / direct throughput.
+rounds. A third path times the gateway alone (key check, quota, metering; no backend call).
 """
 
 from __future__ import annotations
@@ -61,27 +61,33 @@ def _start_gateway(state: str, backend: str, port: int) -> subprocess.Popen:
     return process
 
 
+PATHS = {"direct": f"/v1/models/{MODEL}:predict", "gateway": f"/v1/models/{MODEL}:predict",
+         # The gateway alone: key check, quota and metering, no backend call (the gRPC check Envoy makes).
+         "gateway, key check only": "/v1/authz/tensorflow.serving.PredictionService/Predict"}
+
+
 def _measure(direct: str, gateway: str, key: str, concurrency: int, duration: float, rounds: int) -> dict:
     bodies = load_generators.rest_bodies(TEXTS)
-    path = f"/v1/models/{MODEL}:predict"
-    runs = {"direct": [], "gateway": []}
+    runs = {name: [] for name in PATHS}
     for _ in range(rounds):
-        runs["direct"].append(load_generators.wrk_load(direct + path, bodies, concurrency, duration))
-        runs["gateway"].append(load_generators.wrk_load(gateway + path, bodies, concurrency, duration,
-                                                        authorization=f"Bearer {key}"))
-    median = lambda name, field: statistics.median(getattr(m, field) for m in runs[name])  # noqa: E731
-    return {name: {field: median(name, field) for field in ("p50_ms", "p99_ms", "texts_per_s")}
-            for name in runs} | {"failures": sum(m.failures for ms in runs.values() for m in ms)}
+        for name, path in PATHS.items():
+            base, authorization = (direct, None) if name == "direct" else (gateway, f"Bearer {key}")
+            runs[name].append(load_generators.wrk_load(base + path, bodies, concurrency, duration,
+                                                       authorization=authorization))
+    return {name: {field: statistics.median(getattr(m, field) for m in measured)
+                   for field in ("p50_ms", "p99_ms", "texts_per_s")} | {"failures": sum(m.failures for m in measured)}
+            for name, measured in runs.items()}
 
 
 def _table(results: dict) -> list:
-    lines = ["| concurrency | direct p50 ms | gateway p50 ms | overhead p50 ms | direct p99 ms | gateway p99 ms "
-             "| direct req/s | gateway req/s | throughput ratio | failed |", "|" + "---|" * 10]
-    for concurrency, r in results.items():
-        d, g = r["direct"], r["gateway"]
-        lines.append(f"| {concurrency} | {d['p50_ms']:.2f} | {g['p50_ms']:.2f} | {g['p50_ms'] - d['p50_ms']:+.2f} | "
-                     f"{d['p99_ms']:.2f} | {g['p99_ms']:.2f} | {d['texts_per_s']:.0f} | {g['texts_per_s']:.0f} | "
-                     f"{g['texts_per_s'] / d['texts_per_s']:.2f} | {r['failures']} |")
+    lines = ["| concurrency | path | p50 ms | p50 overhead ms | p99 ms | req/s | req/s vs direct | failed |",
+             "|" + "---|" * 8]
+    for concurrency, by_path in results.items():
+        direct = by_path["direct"]
+        for name, r in by_path.items():
+            lines.append(f"| {concurrency} | {name} | {r['p50_ms']:.2f} | {r['p50_ms'] - direct['p50_ms']:+.2f} | "
+                         f"{r['p99_ms']:.2f} | {r['texts_per_s']:.0f} | {r['texts_per_s'] / direct['texts_per_s']:.2f} "
+                         f"| {r['failures']} |")
     return lines
 
 

@@ -61,13 +61,28 @@ def _install_error_handlers(app: FastAPI) -> None:
         return _error(500, f"internal error ({type(error).__name__}); see the gateway log")
 
 
+async def _learn_languages(app: FastAPI) -> None:
+    """Points language detection at the languages the stable version was evaluated on, when they are known."""
+    if not app.state.gateway.settings.model_config_file:
+        return
+    try:
+        rows = (await catalog.list_versions(app.state.gateway))["versions"]
+    except GatewayError as error:
+        log.warning("languages of the served model unknown: %s", error.message)
+        return
+    stable = [row for row in rows if "stable" in row["labels"]] or rows[-1:]
+    if stable:
+        app.state.languages.use(stable[0]["languages"])
+
+
 def create_app(settings: GatewaySettings, gateway: Gateway = None) -> FastAPI:
     """The gateway application for `settings` (uvicorn serves it; tests call it in-process)."""
     parts = gateway or Gateway(settings)
 
     @contextlib.asynccontextmanager
-    async def lifespan(_app: FastAPI):
+    async def lifespan(app: FastAPI):
         await parts.start()
+        await _learn_languages(app)
         try:
             yield
         finally:

@@ -2,17 +2,17 @@
 
 Labels come from the models.config that TF Serving polls (TF Serving has no RPC that lists them), states from the
 backend's REST status, metrics and lineage fields from each version's `assets.extra/nlp2prod_metadata.json`.
-The config is read with serving's TF-free modules (`serving.rollback`, `serving.layout`: protobuf only), imported
-on first use, so a gateway host without tensorflow-serving-api's config protos still runs everything else.
+The config is read through `gateway.model_config` (serving.wire_protos: the installed schema, no TF Serving
+package imported); planner and layout are serving's TF-free `label_planner` and `layout`.
 """
 
 from __future__ import annotations
 
-import os
 from typing import Dict, List, Optional, Tuple
 
 from fastapi import APIRouter, Request
 
+from gateway import model_config
 from gateway.backend import model_path
 from gateway.errors import BackendUnavailable, GatewayError, NotFound
 
@@ -23,15 +23,13 @@ router = APIRouter(tags=["Versions"])
 
 def model_entry(settings) -> Tuple[object, object]:
     """(ModelServerConfig, the ModelConfig entry of the gateway's model); NotFound without --model_config_file."""
-    from serving import rollback  # TF-free: tensorflow_serving.config protos and grpc status codes only
+    from serving import label_planner
 
     if not settings.model_config_file:
         raise NotFound("the gateway was started without --model_config_file: versions and labels are unknown")
-    if not os.path.exists(settings.model_config_file):
-        raise NotFound(f"model config {settings.model_config_file} does not exist")
-    config = rollback.read_config(settings.model_config_file)
+    config = model_config.read_config(settings.model_config_file)
     try:
-        return config, rollback.model_entry(config, settings.model_name)
+        return config, label_planner.model_entry(config, settings.model_name)
     except Exception as error:
         raise NotFound(getattr(error, "message", str(error))) from None
 
@@ -89,11 +87,7 @@ async def list_versions(gateway) -> dict:
 async def versions(request: Request):
     gateway = request.app.state.gateway
     await gateway.admit(request.headers.get("authorization"), "read")
-    answer = await list_versions(gateway)
-    served = [row for row in answer["versions"] if "stable" in row["labels"]] or answer["versions"][-1:]
-    if served:
-        request.app.state.languages.use(served[0]["languages"])
-    return answer
+    return await list_versions(gateway)
 
 
 @router.get("/v1/versions/{version}/lineage", summary="Where a version came from (read scope)")

@@ -66,7 +66,6 @@ def _gateway_parser() -> argparse.ArgumentParser:
     parser.add_argument("--max_body_bytes", type=int, default=defaults.max_body_bytes)
     parser.add_argument("--max_texts", type=int, default=defaults.max_texts)
     parser.add_argument("--backend_timeout_seconds", type=float, default=defaults.backend_timeout_seconds)
-    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
     _common(parser)
     return parser
 
@@ -98,6 +97,8 @@ def gateway_main(argv: Optional[List[str]] = None) -> int:
         app = create_app(settings)
     except (GatewayError, OSError, RuntimeError) as error:
         return _fail(error)
+    except Exception as error:  # a database that cannot be reached: one line, not a traceback
+        return _fail(_database_failure(args.database_url, error))
     print(f"nlp2prod gateway: http://{args.host}:{args.port} -> {settings.backend_url} (docs: /docs)", flush=True)
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False, server_header=False)
     return 0
@@ -148,8 +149,14 @@ def keys_main(argv: Optional[List[str]] = None) -> int:
     except (GatewayError, OSError, RuntimeError) as error:
         return _fail(error)
     except Exception as error:  # a database that cannot be reached: one line, not a traceback
-        return _fail(f"{args.database_url.split('@')[-1]}: {type(error).__name__}: {str(error).splitlines()[0]}")
+        return _fail(_database_failure(args.database_url, error))
     return 0
+
+
+def _database_failure(database_url: str, error: Exception) -> str:
+    """One line naming the database (without its password) and the failure."""
+    where = database_url.split("@")[-1]
+    return f"database {where}: {type(error).__name__}: {(str(error).splitlines() or [''])[0]}"
 
 
 def _run_keys_command(args: argparse.Namespace, store, audit, actor: str) -> None:

@@ -1,7 +1,8 @@
 """`POST /v1/labels/plan` and `/v1/labels/apply`: promote, canary and rollback with serving's own planner.
 
-The planner and config writer are `serving.rollback`'s (TF-free), so the gateway moves labels exactly as
-`nlp2prod promote|canary|rollback` do. The difference is the reload: the gateway cannot speak TF Serving's gRPC
+The planner is serving's (`serving.label_planner`, the one `serving.rollback` and the CLI use), so the gateway
+moves labels exactly as `nlp2prod promote|canary|rollback` do; models.config goes through `gateway.model_config`.
+The difference is the reload: the gateway cannot speak TF Serving's gRPC
 ModelService without TensorFlow, so it writes models.config and lets the server re-read it
 (`--model_config_file_poll_wait_seconds`, upstream and ours), waiting over REST until the version the next step
 needs is AVAILABLE. Apply re-plans and refuses (409) when the target is no longer the confirmed one.
@@ -16,6 +17,7 @@ import httpx
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
+from gateway import model_config
 from gateway.catalog import as_gateway_error, model_entry, served_states
 from gateway.errors import BadRequest, Conflict
 
@@ -40,26 +42,26 @@ def _label_history(settings) -> str:
 
 
 async def _plan(gateway, action: str, version: Optional[int]):
-    from serving import rollback
+    from serving import label_planner as planner
     from serving.layout import versions_on_disk
 
-    if action not in rollback.ACTIONS:
-        raise BadRequest(f"unknown action {action!r} (actions: {', '.join(rollback.ACTIONS)})")
+    if action not in planner.ACTIONS:
+        raise BadRequest(f"unknown action {action!r} (actions: {', '.join(planner.ACTIONS)})")
     config, entry = model_entry(gateway.settings)
     on_disk = versions_on_disk(entry.base_path)
     states = await served_states(gateway)
     labels = dict(entry.version_labels)
-    history = (rollback.read_history(_label_history(gateway.settings), entry.name)
+    history = (planner.read_history(_label_history(gateway.settings), entry.name)
                if action == "rollback" and version is None else [])
     try:
-        choice = rollback.choose_move(action, labels, on_disk, history, version, "stable", entry.name,
+        choice = planner.choose_move(action, labels, on_disk, history, version, "stable", entry.name,
                                       entry.base_path)
-        steps = rollback.plan_label_move(config, entry.name, choice.label, choice.target, on_disk,
+        steps = planner.plan_label_move(config, entry.name, choice.label, choice.target, on_disk,
                                          [v for v, (state, _) in states.items() if state == "AVAILABLE"],
                                          choice.drop_labels)
     except Exception as error:
         raise as_gateway_error(error) from None
-    after = dict(rollback.model_entry(steps[-1].config, entry.name).version_labels) if steps else labels
+    after = dict(planner.model_entry(steps[-1].config, entry.name).version_labels) if steps else labels
     changes = [{"label": name, "from": labels.get(name), "to": after.get(name)}
                for name in sorted(set(labels) | set(after)) if labels.get(name) != after.get(name)]
     return entry, choice, steps, changes
@@ -75,7 +77,7 @@ async def plan(request: Request, payload: PlanRequest):
 
 @router.post("/v1/labels/apply", summary="Move labels as planned (admin scope)")
 async def apply(request: Request, payload: ApplyRequest):
-    from serving import rollback
+    from serving import label_planner as planner
 
     gateway = request.app.state.gateway
     record = await gateway.admit(request.headers.get("authorization"), "admin")
@@ -93,9 +95,9 @@ async def apply(request: Request, payload: ApplyRequest):
                        "Kubernetes ConfigMap) move labels as serving/deploy/README.md says") from None
     except Exception as error:
         raise as_gateway_error(error) from None
-    moves = [rollback.LabelMove(c["label"], c["from"], c["to"]) for c in changes if c["to"] is not None]
+    moves = [planner.LabelMove(c["label"], c["from"], c["to"]) for c in changes if c["to"] is not None]
     actor = f"key:{record.key_id}:{record.name}"
-    rollback.append_audit(_label_history(settings), actor, payload.action, entry.name, moves,
+    planner.append_audit(_label_history(settings), actor, payload.action, entry.name, moves,
                           settings.model_config_file)
     audit = gateway.audit.append(actor, f"label.{payload.action}", model=entry.name, changes=changes,
                                  steps=[step.name for step in steps])
@@ -103,7 +105,7 @@ async def apply(request: Request, payload: ApplyRequest):
 
 
 def _apply_steps(steps: List, settings, model: str) -> None:
-    from serving import rollback
+    from serving import label_planner
 
     with httpx.Client(base_url=settings.backend_url, timeout=5.0, trust_env=False) as client:
         def version_state(version: int) -> tuple:
@@ -114,5 +116,6 @@ def _apply_steps(steps: List, settings, model: str) -> None:
             except (httpx.HTTPError, ValueError, KeyError, IndexError):
                 return "START", ""
 
-        rollback.apply_plan(steps, settings.model_config_file, lambda _config: None, version_state,
-                            settings.label_timeout_seconds)
+        label_planner.apply_steps(steps, settings.model_config_file, model_config.read_config,
+                                  model_config.write_config, lambda _config: None, version_state,
+                                  settings.label_timeout_seconds)

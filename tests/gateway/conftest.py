@@ -18,9 +18,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 _HERE = os.path.dirname(__file__)
 sys.path.insert(0, _HERE)
 
-from gateway_test_support import Postgres, RunningGateway, postgres_bin, settings_for  # noqa: E402
-
-MODEL = "classifier"
+from gateway_test_support import MODEL, Postgres, RunningGateway, postgres_bin, settings_for  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -72,10 +70,6 @@ def keys(gateway):
 def client(gateway):
     with httpx.Client(base_url=gateway.url, timeout=30, trust_env=False) as opened:
         yield opened
-
-
-def bearer(key: str) -> dict:
-    return {"Authorization": f"Bearer {key}"}
 
 
 @pytest.fixture(scope="session")

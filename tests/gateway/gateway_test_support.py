@@ -18,6 +18,11 @@ from gateway.app import create_app
 from gateway.settings import GatewaySettings
 
 SECRET = b"test-secret-of-the-gateway-0123456789"
+MODEL = "classifier"
+
+
+def bearer(key: str) -> dict:
+    return {"Authorization": f"Bearer {key}"}
 
 
 class RunningGateway:

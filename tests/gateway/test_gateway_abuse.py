@@ -7,8 +7,7 @@ import time
 
 import httpx
 import pytest
-from conftest import MODEL, bearer
-from gateway_test_support import RecordingBackend, RunningGateway, free_port, settings_for
+from gateway_test_support import MODEL, RecordingBackend, RunningGateway, bearer, free_port, settings_for
 
 
 def test_an_oversized_body_is_refused_with_413(tmp_path, backend_url):

@@ -6,8 +6,7 @@ import datetime
 import json
 
 import httpx
-from conftest import MODEL, bearer
-from gateway_test_support import RunningGateway, settings_for, wait_for
+from gateway_test_support import MODEL, RunningGateway, bearer, settings_for, wait_for
 
 from gateway.store import utc_now
 

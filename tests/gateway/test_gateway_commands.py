@@ -11,11 +11,10 @@ import sys
 
 import httpx
 import pytest
-from conftest import MODEL, bearer
-from gateway_test_support import free_port, wait_for
+from gateway_test_support import MODEL, bearer, free_port, wait_for
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-HEAVY = ("tensorflow", "tfx", "tensorflow_text", "keras", "tf_keras", "apache_beam")
+HEAVY = ("tensorflow", "tensorflow_serving", "tfx", "tensorflow_text", "keras", "tf_keras", "apache_beam")
 
 
 def _env(tmp_path) -> dict:
@@ -29,8 +28,11 @@ def _nlp2prod(tmp_path, *args: str) -> subprocess.CompletedProcess:
 
 
 def test_the_gateway_side_imports_no_tensorflow(tmp_path):
-    probe = ("import sys; from gateway import app, cli, settings; from gateway.catalog import model_entry; "
-             "from serving import rollback, layout; "
+    (tmp_path / "models.config").write_text('model_config_list { config { name: "m" base_path: "/m" '
+                                            'version_labels { key: "stable" value: 3 } } }')
+    probe = ("import sys; from gateway import app, cli, model_config, settings; from serving import label_planner; "
+             "entry = label_planner.model_entry(model_config.read_config('models.config'), 'm'); "
+             "assert dict(entry.version_labels) == {'stable': 3}; "
              "app.create_app(settings.GatewaySettings(hmac_secret=b'x' * 16, database_url='sqlite://', "
              f"audit_log={str(tmp_path / 'a.jsonl')!r})).openapi(); "
              f"print([m for m in sys.modules if m.split('.')[0] in {HEAVY!r}])")
@@ -43,33 +45,53 @@ def test_the_gateway_side_imports_no_tensorflow(tmp_path):
                          if isinstance(node, ast.Assign) and node.targets[0].id == "GATEWAY")
     names = {re.split(r"[=<>\[ ]", requirement)[0].lower() for requirement in gateway_extra}
     assert {"fastapi", "uvicorn", "sqlalchemy"} <= names and not names & {"tensorflow", "tfx", "tensorflow-text"}
+    serving_dir = os.path.join(ROOT, "serving")
+    for name in os.listdir(serving_dir):
+        if name.endswith(".py"):
+            source = open(os.path.join(serving_dir, name), encoding="utf-8").read()
+            assert not re.search(r"^\s*(from|import) gateway\b", source, re.MULTILINE), f"serving/{name} imports gateway"
 
 
-def test_keys_commands_create_list_rotate_revoke_and_export(tmp_path):
-    created = _nlp2prod(tmp_path, "keys", "create", "partner", "--scopes", "predict,read", "--expires_in_days", "7")
-    assert created.returncode == 0, created.stderr
-    key = created.stdout.strip().splitlines()[-1]
+def _keys(capsys, *args: str):
+    from pipeline import cli as nlp2prod
+
+    code = nlp2prod.main(["keys", *args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_keys_commands_create_list_rotate_revoke_and_export(tmp_path, monkeypatch, capsys):
+    for name, value in _env(tmp_path).items():
+        if name.startswith("N2P_"):
+            monkeypatch.setenv(name, value)
+    monkeypatch.chdir(tmp_path)
+    code, out, _ = _keys(capsys, "create", "partner", "--scopes", "predict,read", "--expires_in_days", "7")
+    key = out.strip().splitlines()[-1]
     key_id = key.split("_")[1]
-    assert key.startswith("n2p_") and key_id in created.stdout.splitlines()[0]
-    listed = _nlp2prod(tmp_path, "keys", "list", "--json")
-    row = json.loads(listed.stdout)
+    assert code == 0 and key.startswith("n2p_") and key_id in out.splitlines()[0]
+    _, listed, _ = _keys(capsys, "list", "--json")
+    row = json.loads(listed)
     assert (row["key_id"], row["scopes"], row["state"]) == (key_id, ["predict", "read"], "active")
-    assert key not in listed.stdout
+    assert key not in listed
 
-    rotated = _nlp2prod(tmp_path, "keys", "rotate", key_id)
-    assert rotated.returncode == 0 and rotated.stdout.strip().splitlines()[-1].startswith("n2p_")
-    states = [json.loads(line)["state"] for line in _nlp2prod(tmp_path, "keys", "list", "--json").stdout.splitlines()]
+    code, rotated, _ = _keys(capsys, "rotate", key_id)
+    assert code == 0 and rotated.strip().splitlines()[-1].startswith("n2p_")
+    states = [json.loads(line)["state"] for line in _keys(capsys, "list", "--json")[1].splitlines()]
     assert sorted(states) == ["active", "revoked"]
-    assert _nlp2prod(tmp_path, "keys", "revoke", key_id).returncode == 0
-    assert _nlp2prod(tmp_path, "keys", "usage").stdout.startswith("day,key_id,name,requests,texts,errors")
+    assert _keys(capsys, "revoke", key_id)[0] == 0
+    assert _keys(capsys, "usage")[1].startswith("day,key_id,name,requests,texts,errors")
 
-    bad = _nlp2prod(tmp_path, "keys", "create", "x", "--scopes", "everything")
-    assert bad.returncode == 2 and "unknown scope 'everything'" in bad.stderr and "Traceback" not in bad.stderr
-    missing = _nlp2prod(tmp_path, "keys", "revoke", "0123456789ab")
-    assert missing.returncode == 2 and "no key with id" in missing.stderr
+    code, _, err = _keys(capsys, "create", "x", "--scopes", "everything")
+    assert code == 2 and "unknown scope 'everything'" in err and "Traceback" not in err
+    code, _, err = _keys(capsys, "revoke", "0123456789ab")
+    assert code == 2 and "no key with id" in err
+    code, _, err = _keys(capsys, "list", "--database_url", f"postgresql+psycopg://u:hunter2@127.0.0.1:{free_port()}/x")
+    assert code == 2 and err.startswith("nlp2prod: database 127.0.0.1:") and "hunter2" not in err
     audit = (tmp_path / ".nlp2prod" / "gateway" / "audit.jsonl").read_text()
     assert [json.loads(line)["action"] for line in audit.splitlines()] == ["key.create", "key.rotate", "key.revoke"]
     assert "n2p_" not in audit
+    process = _nlp2prod(tmp_path, "keys", "list")
+    assert process.returncode == 0 and key_id in process.stdout
 
 
 @pytest.mark.e2e

@@ -6,8 +6,7 @@ from __future__ import annotations
 import grpc
 import pytest
 import tensorflow as tf
-from conftest import MODEL
-from gateway_test_support import RunningGateway, settings_for
+from gateway_test_support import MODEL, RunningGateway, settings_for
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from tensorflow_serving.apis import (get_model_status_pb2, model_service_pb2_grpc, predict_pb2,
                                      prediction_service_pb2_grpc)

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from conftest import MODEL, bearer
-from gateway_test_support import RunningGateway, settings_for
+from gateway_test_support import MODEL, RunningGateway, bearer, settings_for
 
 from serving import rollback
 
