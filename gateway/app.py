@@ -1,6 +1,6 @@
 """`create_app(settings)`: the gateway's FastAPI application (the composition root).
 
-Routers: proxy (TF Serving's REST paths), classify, catalog (versions, lineage), labels, account (whoami, keys,
+Routers: proxy (TF Serving's REST paths), classify, feedback (true labels of logged calls), catalog (versions, lineage), labels, account (whoami, keys,
 usage, audit, monitoring report), authz (gRPC key checks), docs (offline Swagger UI); the web interface
 (`gateway.ui`) when that package is present. Every error answers `{"error": "..."}` with its status.
 """
@@ -16,7 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from gateway import account, authz, catalog, classify, docs, labels, openapi_examples, proxy
+from gateway import account, authz, catalog, classify, docs, feedback, labels, openapi_examples, proxy
 from gateway.classify import VersionResolver
 from gateway.errors import GatewayError
 from gateway.languages import LanguageGuesser
@@ -94,7 +94,7 @@ def create_app(settings: GatewaySettings, gateway: Gateway = None) -> FastAPI:
     app.state.versions = VersionResolver(parts.backend)
     app.state.languages = LanguageGuesser()
     _install_error_handlers(app)
-    for router in (classify.router, catalog.router, labels.router, account.router, authz.router, docs.router):
+    for router in (classify.router, feedback.router, catalog.router, labels.router, account.router, authz.router, docs.router):
         app.include_router(router)
     app.include_router(proxy.router)
     app.mount("/docs/assets", docs.assets(), name="docs-assets")

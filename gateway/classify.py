@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from typing import Dict, List, Optional, Tuple
 
-from fastapi import APIRouter, Body, Request
+from fastapi import APIRouter, Body, Request, Response
 from pydantic import BaseModel, Field
 
 from gateway import openapi_examples
@@ -18,6 +18,7 @@ from gateway.backend import Backend, model_path
 from gateway.errors import BackendUnavailable, BadRequest, GatewayError, NotFound
 from gateway.languages import LanguageGuesser
 from gateway.names import checked_name
+from gateway.request_logging import text_ids
 
 __all__ = ["router", "ClassifyRequest"]
 
@@ -36,6 +37,8 @@ class Prediction(BaseModel):
     probabilities: Dict[str, float]
     language: str
     language_supported: bool
+    request_id: Optional[str] = Field(None, description="the id `POST /v1/feedback` takes for this text (only "
+                                      "when the gateway logged the call)")
 
 
 class ClassifyResponse(BaseModel):
@@ -89,7 +92,8 @@ def _predictions(results, texts: List[str], guesser: LanguageGuesser) -> List[di
 
 @router.post("/v1/classify", response_model=ClassifyResponse, summary="Classify texts (predict scope)",
              description=openapi_examples.API_DESCRIPTION.split("\n\n")[0])
-async def classify(request: Request, payload: ClassifyRequest = Body(openapi_examples=openapi_examples.CLASSIFY_EXAMPLES)):
+async def classify(request: Request, response: Response,
+                   payload: ClassifyRequest = Body(openapi_examples=openapi_examples.CLASSIFY_EXAMPLES)):
     gateway = request.app.state.gateway
     record = await gateway.admit(request.headers.get("authorization"), "predict")
     texts = payload.texts
@@ -101,6 +105,7 @@ async def classify(request: Request, payload: ClassifyRequest = Body(openapi_exa
         model = gateway.settings.model_name
         label = checked_name("label", payload.label) if payload.label else None
         version = payload.version or await request.app.state.versions.resolve(model, label)
+        started = time.perf_counter()
         status, answer = await gateway.backend.json(
             "POST", model_path(model, version, None) + ":classify",
             {"signature_name": "classify", "examples": [{"text": text} for text in texts]})
@@ -111,4 +116,11 @@ async def classify(request: Request, payload: ClassifyRequest = Body(openapi_exa
         gateway.meter.record(record.key_id, len(texts), error=True)
         raise
     gateway.meter.record(record.key_id, len(texts))
+    if gateway.request_log is not None:
+        request_id = gateway.request_log.log_classify(model, version, texts, predictions,
+                                                      (time.perf_counter() - started) * 1e3)
+        for prediction, text_id in zip(predictions, text_ids(request_id, len(predictions))):
+            prediction["request_id"] = text_id
+        if request_id is not None:
+            response.headers["X-Request-Id"] = request_id
     return {"model": model, "version": version, "predictions": predictions}

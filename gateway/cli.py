@@ -59,6 +59,10 @@ def _gateway_parser() -> argparse.ArgumentParser:
     parser.add_argument("--model_config_file", help="the models.config the backend polls (versions, labels)")
     parser.add_argument("--label_audit_log", help="label history (default MODEL_CONFIG_FILE.audit.jsonl)")
     parser.add_argument("--monitoring_report", help="JSON report served at /v1/monitoring/report")
+    parser.add_argument("--request_logging_config_file",
+                        help="TF Serving LoggingConfig (text format): log sampled :predict and /v1/classify calls")
+    parser.add_argument("--feedback_path", default=defaults.feedback_path,
+                        help="where POST /v1/feedback appends true labels (what nlp2prod monitor reads)")
     parser.add_argument("--key_cache_seconds", type=float, default=defaults.key_cache_seconds)
     parser.add_argument("--rate_per_second", type=float, default=defaults.default_rate_per_second,
                         help="default per-key rate (a key's own limit wins)")
@@ -80,9 +84,22 @@ def gateway_settings(args: argparse.Namespace) -> settings_lib.GatewaySettings:
             max_body_bytes=args.max_body_bytes, max_texts=args.max_texts,
             backend_timeout_seconds=args.backend_timeout_seconds, audit_log=args.audit_log,
             model_config_file=args.model_config_file, label_audit_log=args.label_audit_log,
-            monitoring_report=args.monitoring_report)
+            monitoring_report=args.monitoring_report, request_log=_request_log_settings(args),
+            feedback_path=args.feedback_path)
     except ValueError as error:
         raise GatewayError(str(error)) from None
+
+
+def _request_log_settings(args: argparse.Namespace):
+    """The request-log settings of --request_logging_config_file (the embedded server's parser), or None."""
+    if not args.request_logging_config_file:
+        return None
+    from monitoring.request_log import RequestLogConfigError, settings_from_logging_config_file
+
+    try:
+        return settings_from_logging_config_file(args.request_logging_config_file)
+    except RequestLogConfigError as error:
+        raise GatewayError(f"--request_logging_config_file {args.request_logging_config_file}: {error}") from None
 
 
 def gateway_main(argv: Optional[List[str]] = None) -> int:

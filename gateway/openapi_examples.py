@@ -84,3 +84,19 @@ def inference_body(verb: str) -> dict:
 def describe(verb: str) -> str:
     return (f"TF Serving's `:{verb}`, forwarded unchanged (needs the `predict` scope).\n\n"
             + _code("curl", "bash", REST_PREDICT.replace(":predict", f":{verb}")))
+
+FEEDBACK_DESCRIPTION = (
+    "Records the true label of a call the gateway logged (started with `--request_logging_config_file`), for "
+    "the live accuracy `nlp2prod monitor` reports. The id is the answer's `X-Request-Id` header, or for "
+    "`/v1/classify` the `request_id` of each text. An unknown id or a label the model does not have is a 400.\n\n"
+    + _code("curl", "bash", """curl -s http://localhost:8080/v1/feedback \\
+  -H "Authorization: Bearer $N2P_KEY" -H "Content-Type: application/json" \\
+  -d '{"request_id": "5f0c2a9e4b1d4c7e9a3b6d8f1e2c4a6b:1", "label": "sports"}'"""))
+FEEDBACK_EXAMPLES: Dict[str, dict] = {
+    "first_text": {"summary": "The true label of a call's first text",
+                   "value": {"request_id": "5f0c2a9e4b1d4c7e9a3b6d8f1e2c4a6b", "label": "food"}},
+    "second_text": {"summary": "Of its second text",
+                    "value": {"request_id": "5f0c2a9e4b1d4c7e9a3b6d8f1e2c4a6b:1", "label": "sports"}},
+}
+FEEDBACK_RESPONSES = {400: {"description": "An unknown request id or label", "content": {"application/json": {
+    "example": {"error": "label 'weather' is not one of the model's labels (food, sports, greetings)"}}}}}

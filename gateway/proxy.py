@@ -5,24 +5,28 @@
     POST /v1/models/M[/versions/V | /labels/L]:predict | :classify | :regress    (predict)
 
 The body is checked to be JSON (a malformed one is refused here, with the parser's message) and forwarded as it
-came; the backend's status and body come back as they are.
+came; the backend's status and body come back as they are. With request logging on, a sampled `:predict` that
+answered 200 is logged (`gateway.request_logging`) and its answer carries the `X-Request-Id` feedback refers to.
 """
 
 from __future__ import annotations
 
 import inspect
 import json
-from typing import Optional
+import logging
+import time
+from typing import Optional, Tuple
 
 from fastapi import APIRouter, Request, Response
 
 from gateway import openapi_examples
 from gateway.backend import model_path
-from gateway.errors import BadRequest
+from gateway.errors import BadRequest, GatewayError
 from gateway.names import checked_name
 
 __all__ = ["router"]
 
+log = logging.getLogger(__name__)
 router = APIRouter(tags=["TF Serving REST (proxied)"])
 _ADDRESSES = {"": "", "/versions/{version}": "a version number", "/labels/{label}": "a version label"}
 
@@ -32,30 +36,58 @@ def _backend_path(model: str, version: Optional[int], label: Optional[str]) -> s
                       checked_name("label", label) if label is not None else None)
 
 
-def _texts_in(body: bytes) -> int:
+def _parsed(body: bytes) -> dict:
     try:
         payload = json.loads(body)
     except (ValueError, UnicodeDecodeError) as error:
         raise BadRequest(f"the request body is not valid JSON: {error}") from None
     if not isinstance(payload, dict):
         raise BadRequest("the request body must be a JSON object")
+    return payload
+
+
+def _texts_in(payload: dict) -> int:
     rows = payload.get("instances", payload.get("examples", payload.get("inputs")))
     return len(rows) if isinstance(rows, list) else 1
 
 
-async def _relay(request: Request, scope: str, path: str, body: Optional[bytes] = None) -> Response:
+async def _relay(request: Request, scope: str, path: str, body: Optional[bytes] = None,
+                 logged_as: Optional[Tuple[str, Optional[int], Optional[str]]] = None) -> Response:
     gateway = request.app.state.gateway
     record = await gateway.admit(request.headers.get("authorization"), scope)
-    texts = 0
+    texts, payload = 0, None
     try:
-        texts = _texts_in(body) if body is not None else 0
+        payload = _parsed(body) if body is not None else None
+        texts = _texts_in(payload) if payload is not None else 0
+        started = time.perf_counter()
         answer = await gateway.backend.send(request.method, path, body)
     except Exception:
         gateway.meter.record(record.key_id, texts, error=True)
         raise
     gateway.meter.record(record.key_id, texts, error=answer.status_code >= 400)
-    return Response(answer.content, answer.status_code, media_type=answer.headers.get("content-type",
-                                                                                        "application/json"))
+    headers = {}
+    if logged_as is not None and answer.status_code == 200 and gateway.request_log is not None \
+            and gateway.request_log.active:
+        request_id = await _log_predict(request, logged_as, payload, answer, (time.perf_counter() - started) * 1e3)
+        headers = {"X-Request-Id": request_id} if request_id else {}
+    return Response(answer.content, answer.status_code, headers=headers,
+                    media_type=answer.headers.get("content-type", "application/json"))
+
+
+async def _log_predict(request: Request, logged_as: Tuple[str, Optional[int], Optional[str]], payload: dict,
+                       answer, latency_ms: float) -> Optional[str]:
+    """Logs an answered `:predict` with the version that answered (the path's, else the one the model or label
+    serves now); a call whose version or answer cannot be read is not logged, and still answered."""
+    model, version, label = logged_as
+    try:
+        version = version or await request.app.state.versions.resolve(model, label)
+        result = answer.json()
+    except (GatewayError, ValueError) as error:
+        log.warning("request log: a %s:predict call was not logged: %s", model, getattr(error, "message", error))
+        return None
+    if not isinstance(result, dict):
+        return None
+    return request.app.state.gateway.request_log.log_rest_predict(model, version, payload, result, latency_ms)
 
 
 def _path_signature(suffix: str) -> inspect.Signature:
@@ -72,7 +104,8 @@ def _path_signature(suffix: str) -> inspect.Signature:
 def _handler(name: str, suffix: str, scope: str, tail: str, with_body: bool):
     async def handler(request: Request, model: str, version: Optional[int] = None, label: Optional[str] = None):
         path = _backend_path(model, version, label) + tail
-        return await _relay(request, scope, path, await request.body() if with_body else None)
+        logged_as = (model, version, label) if tail == ":predict" else None
+        return await _relay(request, scope, path, await request.body() if with_body else None, logged_as)
 
     handler.__name__ = name
     handler.__signature__ = _path_signature(suffix)  # only this address's path parameters, no query ones

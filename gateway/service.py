@@ -14,6 +14,7 @@ from gateway.auth import Authenticator
 from gateway.backend import Backend
 from gateway.metering import UsageMeter
 from gateway.quotas import RateLimiter
+from gateway.request_logging import GatewayRequestLog
 from gateway.settings import GatewaySettings
 from gateway.store import KeyRecord, KeyStore, open_store
 
@@ -23,7 +24,7 @@ __all__ = ["Gateway"]
 
 
 class Gateway:
-    """Store, key checks, quotas, metering, audit and the backend of one gateway process."""
+    """Store, key checks, quotas, metering, audit, the request log and the backend of one gateway process."""
 
     def __init__(self, settings: GatewaySettings, store: Optional[KeyStore] = None):
         self.settings = settings
@@ -34,6 +35,7 @@ class Gateway:
         self.audit = AuditLog(settings.audit_log)
         self.backend = Backend(settings.backend_url, settings.backend_timeout_seconds,
                                settings.backend_connect_timeout_seconds, settings.backend_max_connections)
+        self.request_log = GatewayRequestLog(settings.request_log) if settings.request_log else None
         self._flusher: Optional[asyncio.Task] = None
 
     async def admit(self, authorization: Optional[str], scope: str) -> KeyRecord:
@@ -57,6 +59,8 @@ class Gateway:
                 await self._flusher
         await self.flush_usage()
         await self.backend.close()
+        if self.request_log is not None:
+            self.request_log.close()
         self.store.close()
 
     async def flush_usage(self) -> None:

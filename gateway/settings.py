@@ -31,6 +31,9 @@ class GatewaySettings:
         serving.audit_log puts beside models.config).
       label_timeout_seconds: how long a label move waits for a version to load.
       monitoring_report: a JSON report written by the monitoring job, served at /v1/monitoring/report.
+      request_log: where and how often to log calls (`monitoring.request_log.RequestLogSettings`, from
+        --request_logging_config_file); None logs nothing.
+      feedback_path: the JSON-lines file `POST /v1/feedback` appends to (what `nlp2prod monitor` reads).
     """
 
     backend_url: str = "http://localhost:8501"
@@ -51,6 +54,8 @@ class GatewaySettings:
     label_audit_log: Optional[str] = None
     label_timeout_seconds: float = 300.0
     monitoring_report: Optional[str] = None
+    request_log: Optional[object] = None
+    feedback_path: str = os.path.join(".nlp2prod", "feedback", "labels.jsonl")
 
     def __post_init__(self) -> None:
         if len(self.hmac_secret) < 16:

@@ -95,6 +95,21 @@ def settings_from_logging_config(text: str, **limits) -> RequestLogSettings:
                               config.sampling_config.sampling_rate, **limits)
 
 
+def settings_from_logging_config_file(path: str, **limits) -> RequestLogSettings:
+    """Settings from a file holding a text-format `LoggingConfig` (`--request_logging_config_file` of the
+    embedded server and of the gateway).
+
+    Raises:
+      RequestLogConfigError: the file cannot be read, or its text is not a usable LoggingConfig.
+    """
+    try:
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read()
+    except OSError as error:
+        raise RequestLogConfigError(f"cannot read it ({error.strerror or error})") from None
+    return settings_from_logging_config(text, **limits)
+
+
 def log_files(filename_prefix: str) -> List[str]:
     """The request-log files of a prefix, oldest first (names sort by their UTC time)."""
     return sorted(glob.glob(glob.escape(filename_prefix) + "-*" + SUFFIX))

@@ -56,12 +56,11 @@ def data_plane(store: ModelStore, metrics: ServingMetrics, limits: Limits, loggi
     """
     if not logging_config_file:
         return DataPlane(store, metrics, limits, method_name_check)
-    from monitoring.request_log import RequestLogConfigError, RequestLogger, settings_from_logging_config
+    from monitoring.request_log import RequestLogConfigError, RequestLogger, settings_from_logging_config_file
 
     try:
-        with open(logging_config_file, encoding="utf-8") as handle:
-            settings = settings_from_logging_config(handle.read())
-    except (OSError, RequestLogConfigError) as error:
+        settings = settings_from_logging_config_file(logging_config_file)
+    except RequestLogConfigError as error:
         raise InvalidArgument(f"--request_logging_config_file {logging_config_file}: {error}") from None
     return LoggingDataPlane(store, metrics, limits, RequestLogger(settings), method_name_check)
 
