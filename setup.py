@@ -34,6 +34,7 @@ GATEWAY = [
 # Request logging and `nlp2prod monitor`: no TensorFlow (the gateway and a monitoring job install only this).
 MONITORING = [
     "protobuf",
+    "google-crc32c",  # TFRecord checksums of the request logs (serving.record_files)
     "tensorflow-metadata==1.16.1",
     "lingua-language-detector==2.1.1",
     "prometheus-client",

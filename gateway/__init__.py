@@ -13,6 +13,8 @@ Module map (routers -> service -> store):
     account.py    whoami, keys, usage, audit, monitoring report
     authz.py      gRPC key checks (Envoy ext_authz, the embedded server's interceptor)
     docs.py       offline Swagger UI at /docs        middleware.py  body limit, CSP and security headers
+    request_logging.py  sampled calls as PredictionLogs (monitoring.request_log), the ids feedback uses
+    feedback.py   POST /v1/feedback (monitoring.feedback)
     app.py        create_app (composition root)      cli.py      `nlp2prod gateway` and `nlp2prod keys`
 """
 
