@@ -1,8 +1,9 @@
 """`create_app(settings)`: the gateway's FastAPI application (the composition root).
 
-Routers: proxy (TF Serving's REST paths), classify, feedback (true labels of logged calls), catalog (versions, lineage), labels, account (whoami, keys,
-usage, audit, monitoring report), authz (gRPC key checks), docs (offline Swagger UI); the web interface
-(`gateway.ui`) when that package is present. Every error answers `{"error": "..."}` with its status.
+Routers: proxy (TF Serving's REST paths), classify, feedback (true labels of logged calls), catalog (versions,
+lineage), labels, account (whoami, keys, usage, audit, monitoring report), authz (gRPC key checks), docs (offline
+Swagger UI); the web interface (`gateway.ui`) when that package is present. Every error answers
+`{"error": "..."}` with its status.
 """
 
 from __future__ import annotations
@@ -94,7 +95,8 @@ def create_app(settings: GatewaySettings, gateway: Gateway = None) -> FastAPI:
     app.state.versions = VersionResolver(parts.backend)
     app.state.languages = LanguageGuesser()
     _install_error_handlers(app)
-    for router in (classify.router, feedback.router, catalog.router, labels.router, account.router, authz.router, docs.router):
+    for router in (classify.router, feedback.router, catalog.router, labels.router, account.router, authz.router,
+                   docs.router):
         app.include_router(router)
     app.include_router(proxy.router)
     app.mount("/docs/assets", docs.assets(), name="docs-assets")

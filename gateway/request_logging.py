@@ -50,7 +50,7 @@ class GatewayRequestLog:
         classes = tuple(predictions[0]["probabilities"]) if predictions else ()
         rows = [[p["probabilities"][name] for name in classes] for p in predictions]
         with self._lock:
-            self._classes[(model, version)] = classes
+            self._classes[(model, int(version))] = classes
         return self._log(model, version, "classify", {"text": list(texts)},
                          {"probabilities": rows, "label": [p["label"] for p in predictions]}, latency_ms)
 

@@ -72,7 +72,8 @@ def test_classify_and_proxied_predict_are_logged_and_take_feedback(tmp_path, bac
 
     assert stored.status_code == 200, stored.text
     assert stored.json()["request_id"] == text_ids[1] and stored.json()["label"] == "sports"
-    assert wrong_label.status_code == 400 and "'weather' is not one of the model's labels" in wrong_label.json()["error"]
+    assert wrong_label.status_code == 400
+    assert "'weather' is not one of the model's labels" in wrong_label.json()["error"]
     assert unknown_id.status_code == 400 and "unknown request_id" in unknown_id.json()["error"]
     assert past_the_batch.status_code == 400 and "2 text(s)" in past_the_batch.json()["error"]
     assert no_key.status_code == 401
@@ -99,19 +100,22 @@ def test_classify_and_proxied_predict_are_logged_and_take_feedback(tmp_path, bac
     assert set(LABELS) == set(classified.json()["predictions"][0]["probabilities"])
 
 
-def test_sampling_rate_zero_logs_nothing(tmp_path, backend_url, monkeypatch):
+def test_sampling_rate_zero_logs_nothing_and_feedback_is_documented(tmp_path, backend_url, monkeypatch):
     with _logging_gateway(tmp_path, backend_url, monkeypatch, 0.0) as running, \
             httpx.Client(base_url=running.url, timeout=30, trust_env=False) as client:
         key = running.gateway.store.create("unlogged", ["predict"], "test")[1]
         classified = client.post("/v1/classify", json={"texts": TEXTS}, headers=bearer(key))
         predicted = client.post(f"/v1/models/{MODEL}:predict", json={"instances": TEXTS}, headers=bearer(key))
         feedback = client.post("/v1/feedback", json={"request_id": "0" * 32, "label": "food"}, headers=bearer(key))
+        documented = client.get("/openapi.json").json()["paths"]["/v1/feedback"]["post"]
         running.gateway.request_log.logger.flush()
     assert classified.status_code == 200 and predicted.status_code == 200
     assert "X-Request-Id" not in classified.headers and "X-Request-Id" not in predicted.headers
     assert [p["request_id"] for p in classified.json()["predictions"]] == [None, None]
     assert feedback.status_code == 400
     assert log_files(str(tmp_path / "logs" / "requests")) == []
+    examples = documented["requestBody"]["content"]["application/json"]["examples"]
+    assert {"request_id", "label"} <= set(examples["second_text"]["value"]) and "400" in documented["responses"]
 
 
 @pytest.mark.parametrize("text, message", [("sampling_config { sampling_rate: 2 }\n"
