@@ -12,7 +12,6 @@ What it cannot run: Importer and Resolver tasks (Vertex executes those itself, a
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -96,6 +95,10 @@ def run_task(spec: pipeline_spec_pb2.PipelineSpec, name: str,
     container = executor["container"]
     task_root = os.path.join(root, name)
     executor_input = build_executor_input(spec, name, upstream, task_root)
+    # What TFX's own launchers do before an executor runs (on GCS a prefix needs no folder; on a disk it does).
+    for artifacts in executor_input.outputs.artifacts.values():
+        for artifact in artifacts.artifacts:
+            os.makedirs(artifact.uri, exist_ok=True)
     serialized = json_format.MessageToJson(executor_input)
     hook = container.get("lifecycle", {}).get("preCacheCheck")
     if hook:
@@ -171,13 +174,3 @@ def _run_command(name: str, step: str, argv: List[str], serialized: str, task_ro
         with open(log_path, encoding="utf-8") as handle:
             tail = handle.read()[-3000:]
         raise KubeflowTaskError(f"task {name} {step} exited with {result.returncode} (log: {log_path}):\n{tail}")
-
-
-def executor_output_uris(output: pipeline_spec_pb2.ExecutorOutput) -> Dict[str, List[str]]:
-    """Output key → artifact URIs of one task's ExecutorOutput."""
-    return {key: [artifact.uri for artifact in artifacts.artifacts] for key, artifacts in output.artifacts.items()}
-
-
-def describe(output: pipeline_spec_pb2.ExecutorOutput) -> str:
-    """The ExecutorOutput as compact JSON (for messages)."""
-    return json.dumps(json_format.MessageToDict(output), sort_keys=True)
