@@ -103,10 +103,27 @@ def run_task(spec: pipeline_spec_pb2.PipelineSpec, name: str,
     hook = container.get("lifecycle", {}).get("preCacheCheck")
     if hook:
         _run_command(name, "preCacheCheck", hook["command"] + hook.get("args", []), serialized, task_root, timeout_s)
+        _merge_driver_output(executor_input, _read_output(executor_input.outputs.output_file))
+        serialized = json_format.MessageToJson(executor_input)
     _run_command(name, "executor", container["command"] + container.get("args", []), serialized, task_root,
                  timeout_s)
-    with open(executor_input.outputs.output_file, encoding="utf-8") as handle:
+    return _read_output(executor_input.outputs.output_file)
+
+
+def _read_output(path: str) -> pipeline_spec_pb2.ExecutorOutput:
+    with open(path, encoding="utf-8") as handle:
         return json_format.Parse(handle.read(), pipeline_spec_pb2.ExecutorOutput(), ignore_unknown_fields=False)
+
+
+def _merge_driver_output(executor_input: pipeline_spec_pb2.ExecutorInput,
+                         driver_output: pipeline_spec_pb2.ExecutorOutput) -> None:
+    """What the launcher does between a preCacheCheck driver and the executor: the parameters the driver
+    resolved (an ExampleGen's span, version, fingerprint) and its output artifacts' metadata go into the input."""
+    for key, value in driver_output.parameter_values.items():
+        executor_input.inputs.parameter_values[key].CopyFrom(value)
+    for key, artifacts in driver_output.artifacts.items():
+        for target, source in zip(executor_input.outputs.artifacts[key].artifacts, artifacts.artifacts):
+            target.metadata.MergeFrom(source.metadata)
 
 
 def build_executor_input(spec: pipeline_spec_pb2.PipelineSpec, name: str,
