@@ -38,7 +38,7 @@ setuptools.setup(
     extras_require={
         "serving": SERVING,
         "train": SERVING + TRAINING,
-        "test": ["pytest", "scikit-learn"],
+        "test": ["pytest", "scikit-learn", "kubernetes-validate==1.37.0"],
     },
     entry_points={"console_scripts": ["nlp2prod=pipeline.cli:main"]},
 )
