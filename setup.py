@@ -69,7 +69,7 @@ setuptools.setup(
         "gateway": GATEWAY,
         "monitoring": MONITORING,
         "train": SERVING + TRAINING + MONITORING,
-        "test": ["pytest", "scikit-learn", "selenium"],
+        "test": ["pytest", "scikit-learn", "selenium", "kubernetes-validate==1.37.0"],
     },
     entry_points={"console_scripts": ["nlp2prod=pipeline.cli:main"]},
 )

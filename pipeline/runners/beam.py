@@ -31,6 +31,8 @@ from typing import Tuple
 from pipeline.configs import OpsConfig, RunConfig, multiprocess_beam_args
 
 BEAM_TARGETS = ("direct", "multiprocess", "portable", "dataflow", "flink", "spark")
+# How long one Beam job (one component's pipeline) may run on the portable target.
+PORTABLE_JOB_TIMEOUT_S = 24 * 3600
 
 
 class BeamTargetError(ValueError):
@@ -78,6 +80,9 @@ def _portable(ops: OpsConfig) -> Tuple[str, ...]:
     return (
         "--runner=PortableRunner",
         f"--job_endpoint={ops.beam_job_endpoint}",
+        # PortableRunner puts the job server timeout on the job's state stream too when the server's preparation
+        # id is the job id (Beam's Python job server): any job running longer fails with DEADLINE_EXCEEDED.
+        f"--job_server_timeout={PORTABLE_JOB_TIMEOUT_S}",
         "--environment_type=EXTERNAL",
         f"--environment_config={ops.beam_worker_pool}",
         f"--direct_num_workers={ops.beam_workers or os.cpu_count() or 1}",

@@ -12,7 +12,6 @@ What it cannot run: Importer and Resolver tasks (Vertex executes those itself, a
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -96,14 +95,35 @@ def run_task(spec: pipeline_spec_pb2.PipelineSpec, name: str,
     container = executor["container"]
     task_root = os.path.join(root, name)
     executor_input = build_executor_input(spec, name, upstream, task_root)
+    # What TFX's own launchers do before an executor runs (on GCS a prefix needs no folder; on a disk it does).
+    for artifacts in executor_input.outputs.artifacts.values():
+        for artifact in artifacts.artifacts:
+            os.makedirs(artifact.uri, exist_ok=True)
     serialized = json_format.MessageToJson(executor_input)
     hook = container.get("lifecycle", {}).get("preCacheCheck")
     if hook:
         _run_command(name, "preCacheCheck", hook["command"] + hook.get("args", []), serialized, task_root, timeout_s)
+        _merge_driver_output(executor_input, _read_output(executor_input.outputs.output_file))
+        serialized = json_format.MessageToJson(executor_input)
     _run_command(name, "executor", container["command"] + container.get("args", []), serialized, task_root,
                  timeout_s)
-    with open(executor_input.outputs.output_file, encoding="utf-8") as handle:
+    return _read_output(executor_input.outputs.output_file)
+
+
+def _read_output(path: str) -> pipeline_spec_pb2.ExecutorOutput:
+    with open(path, encoding="utf-8") as handle:
         return json_format.Parse(handle.read(), pipeline_spec_pb2.ExecutorOutput(), ignore_unknown_fields=False)
+
+
+def _merge_driver_output(executor_input: pipeline_spec_pb2.ExecutorInput,
+                         driver_output: pipeline_spec_pb2.ExecutorOutput) -> None:
+    """What the launcher does between a preCacheCheck driver and the executor: the parameters the driver
+    resolved (an ExampleGen's span, version, fingerprint) and its output artifacts' metadata go into the input."""
+    for key, value in driver_output.parameter_values.items():
+        executor_input.inputs.parameter_values[key].CopyFrom(value)
+    for key, artifacts in driver_output.artifacts.items():
+        for target, source in zip(executor_input.outputs.artifacts[key].artifacts, artifacts.artifacts):
+            target.metadata.MergeFrom(source.metadata)
 
 
 def build_executor_input(spec: pipeline_spec_pb2.PipelineSpec, name: str,
@@ -171,13 +191,3 @@ def _run_command(name: str, step: str, argv: List[str], serialized: str, task_ro
         with open(log_path, encoding="utf-8") as handle:
             tail = handle.read()[-3000:]
         raise KubeflowTaskError(f"task {name} {step} exited with {result.returncode} (log: {log_path}):\n{tail}")
-
-
-def executor_output_uris(output: pipeline_spec_pb2.ExecutorOutput) -> Dict[str, List[str]]:
-    """Output key → artifact URIs of one task's ExecutorOutput."""
-    return {key: [artifact.uri for artifact in artifacts.artifacts] for key, artifacts in output.artifacts.items()}
-
-
-def describe(output: pipeline_spec_pb2.ExecutorOutput) -> str:
-    """The ExecutorOutput as compact JSON (for messages)."""
-    return json.dumps(json_format.MessageToDict(output), sort_keys=True)

@@ -92,7 +92,7 @@ def schedule_request(config: RunConfig, pipeline_job: dict) -> dict:
 def check_kubeflow_compatible(logical) -> None:
     """Refuses, naming each node, what Kubeflow V2 cannot compile: a Resolver other than the latest artifact
     (one) or the latest blessed model (it becomes a metadata query), and custom artifact types whose name is
-    not a KFP schema title `namespace.Title` (e.g. `nlp2prod.Quarantine`).
+    not a KFP schema title `namespace.Title` (e.g. `nlp2prod.Quarantine`) that imports as the type itself.
 
     Raises:
       KubeflowCompileUnsupported: every problem found, one per line.
@@ -129,9 +129,22 @@ def _artifact_type_problem(node, key: str, artifact_type) -> str:
     if getattr(standard_artifacts, artifact_type.__name__, None) is artifact_type:
         return ""
     if _SCHEMA_TITLE.fullmatch(artifact_type.TYPE_NAME):
-        return ""
+        if _imports_as(artifact_type.TYPE_NAME, artifact_type):
+            return ""
+        return (f"node {node.id} output {key!r}: artifact type {artifact_type.TYPE_NAME!r} does not import as "
+                f"{artifact_type.__module__}.{artifact_type.__name__}: a Kubeflow step rebuilds an artifact from "
+                f"its schema title by import path (export the class from the nlp2prod package)")
     return (f"node {node.id} output {key!r}: artifact type name {artifact_type.TYPE_NAME!r} must look like "
             f"'nlp2prod.{artifact_type.TYPE_NAME.replace('Nlp2prod', '')}' (KFP schema title namespace.Title)")
+
+
+def _imports_as(title: str, artifact_type) -> bool:
+    from tfx.utils import import_utils
+
+    try:
+        return import_utils.import_class_by_path(title) is artifact_type
+    except (ImportError, AttributeError):
+        return False
 
 
 def _runner_module():
