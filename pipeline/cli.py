@@ -1,7 +1,7 @@
 """The `nlp2prod` command: one entry point that imports each side lazily.
 
-Serving commands import only `serving` (a serving host has no TFX); training and operations commands import the
-pipeline side. Each command lives with the code it drives and exposes `main(argv) -> int`.
+Serving commands import only `serving` (a serving host has no TFX), `edge` only `edge` (no TensorFlow);
+training and operations commands import the pipeline side. Each command lives with the code it drives and exposes `main(argv) -> int`.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ COMMANDS: Dict[str, Tuple[str, str, str]] = {
     "promote": ("serving.cli", "promote_main", "point a label (default: stable) at a version"),
     "canary": ("serving.cli", "canary_main", "serve a version under the canary label beside stable"),
     "rollback": ("serving.cli", "rollback_main", "move stable back to the previous good version"),
+    "edge": ("edge.cli", "main", "classify texts with an exported ONNX / TFLite artefact (no TensorFlow)"),
 }
 
 
