@@ -13,6 +13,13 @@ SERVING = [
     "grpcio-health-checking",
     "prometheus-client",
 ]
+# The edge runtime: exported ONNX / TFLite artefacts on raw text, without TensorFlow.
+EDGE = [
+    "onnxruntime==1.23.2",
+    "sentencepiece",
+    "tflite-runtime==2.14.0",
+    "numpy",
+]
 TRAINING = [
     "tfx==1.16.0",
     "tensorflow-model-optimization==0.8.1",
@@ -23,6 +30,8 @@ TRAINING = [
     "safetensors",
     "PyYAML",
     "croniter",
+    "tf2onnx==1.17.0",
+    "onnx==1.17.0",
 ]
 
 setuptools.setup(
@@ -30,14 +39,15 @@ setuptools.setup(
     version="0.1.0",
     description=__doc__,
     python_requires=">=3.10,<3.11",
-    packages=setuptools.find_packages(include=["pipeline*", "components*", "models*", "serving*", "data*"]),
+    packages=setuptools.find_packages(include=["pipeline*", "components*", "models*", "serving*", "data*", "edge*"]),
     package_data={"": ["*.yaml", "*.jsonl", "*.json", "*.txt", "*.pbtxt"]},
     include_package_data=True,
-    # A serving host installs `nlp2prod[serving]` only: no TFX, no Beam.
+    # A serving host installs `nlp2prod[serving]` only: no TFX, no Beam; a device `nlp2prod[edge]`: no TensorFlow.
     install_requires=[],
     extras_require={
         "serving": SERVING,
-        "train": SERVING + TRAINING,
+        "edge": EDGE,
+        "train": SERVING + TRAINING + EDGE,
         "test": ["pytest", "scikit-learn"],
     },
     entry_points={"console_scripts": ["nlp2prod=pipeline.cli:main"]},

@@ -9,6 +9,7 @@ Sections:
   GateConfig        data-gate thresholds (schema anomalies always stop; drift and tokenization limits)
   ModelConfig       encoder source and fine-tuning / pruning / trimming hyperparameters
   EvalConfig        blessing thresholds, overall and per language, and the regression tolerance
+  ExportConfig      ONNX / TFLite exports of a blessed model and their per-language accuracy gate
   PushConfig        where numbered versions are pushed and under which model name
   OpsConfig         schedule, container image and Beam target for the scheduled / distributed runs
   RunConfig         the above plus the pipeline root, MLMD path and Beam arguments
@@ -21,6 +22,7 @@ import os
 from typing import Optional, Sequence, Tuple
 
 from models.classifier.recipe import Recipe as _Recipe
+from models.export.settings import ExportSettings as _ExportSettings
 
 # Languages of the bundled corpus (ISO 639-1; zh-Hant kept distinct from zh) and its normalised topics.
 BUNDLED_LANGUAGES: Tuple[str, ...] = ("en", "it", "ja", "ko", "uk", "zh", "zh-Hant", "fa", "nl")
@@ -119,6 +121,30 @@ class EvalConfig:
 
 
 @dataclasses.dataclass(frozen=True)
+class ExportConfig:
+    """Edge exports written beside the pushed SavedModel (defaults: the export library's `ExportSettings`).
+
+    Agreements and macro-F1 drops are on a 0–1 scale (0.01 = one point). A failing artefact is not shipped; the
+    SavedModel's push does not depend on it.
+    """
+
+    enabled: bool = True
+    formats: Tuple[str, ...] = _ExportSettings.formats  # onnx_fp32, onnx_int8, tflite_fp16, tflite_int8
+    onnx_opset: int = _ExportSettings.onnx_opset
+    float_min_agreement: float = _ExportSettings.float_min_agreement
+    float_max_prob_delta: float = _ExportSettings.float_max_prob_delta
+    int8_min_agreement: float = _ExportSettings.int8_min_agreement
+    int8_max_macro_f1_drop: float = _ExportSettings.int8_max_macro_f1_drop
+    max_texts_per_language: int = _ExportSettings.max_texts_per_language  # 0: the whole eval split
+    batch_size: int = _ExportSettings.batch_size
+    threads: int = _ExportSettings.threads
+
+    def settings(self) -> dict:
+        """The export library's settings (every field but `enabled`)."""
+        return {key: value for key, value in dataclasses.asdict(self).items() if key != "enabled"}
+
+
+@dataclasses.dataclass(frozen=True)
 class PushConfig:
     """Where numbered SavedModel versions go."""
 
@@ -153,6 +179,7 @@ class RunConfig:
     gate: GateConfig = GateConfig()
     model: ModelConfig = ModelConfig()
     eval: EvalConfig = EvalConfig()
+    export: ExportConfig = ExportConfig()
     push: PushConfig = PushConfig()
     ops: OpsConfig = OpsConfig()
     enable_cache: bool = True

@@ -16,6 +16,7 @@ from components.data_gate.component import DataGate
 from components.data_gate.history import RecentArtifactsStrategy
 from models.evaluation.gate import build_eval_config
 from components.example_gen.component import SpanExampleGen
+from components.model_export.component import ModelExport
 from components.text_cleaner.component import TextCleaner
 from components.serving_check.component import ServingCheck
 from components.tokenization_gate.component import TokenizationGate
@@ -36,7 +37,8 @@ def create_pipeline(
     config: RunConfig,
     metadata_connection_config: Optional[object] = None,
 ) -> tfx.dsl.Pipeline:
-    """Builds the pipeline: ingest → clean → validate/gate → Transform → Trainer → Evaluator → check → push.
+    """Builds the pipeline: ingest → clean → validate/gate → Transform → Trainer → Evaluator → check → export
+    → push.
 
     Args:
       config: the run configuration (data root, thresholds, hyperparameters, serving root).
@@ -106,10 +108,11 @@ def _previous_statistics(statistics_gen) -> List[object]:
     return [resolver]
 
 
-# --- model half: Trainer → Evaluator → ServingCheck → VersionPusher -------------------------------------------
+# --- model half: Trainer → Evaluator → ServingCheck → ModelExport → VersionPusher -----------------------------
 def _model_half(config: RunConfig, upstream: List[object]) -> List[object]:
     """The model half: fine-tune and prune (Trainer), gate per language against the latest blessed model
-    (Resolver + Evaluator), check servability (ServingCheck), push a numbered version (VersionPusher)."""
+    (Resolver + Evaluator), check servability (ServingCheck), export ONNX / TFLite artefacts gated per language
+    (ModelExport, unless config.export.enabled is off), push a numbered version with them (VersionPusher)."""
     by_id = {component.id: component for component in upstream}
     cleaned = by_id["TextCleaner"].outputs["cleaned_examples"]
     labels = list(config.data.labels)
@@ -131,9 +134,14 @@ def _model_half(config: RunConfig, upstream: List[object]) -> List[object]:
         eval_config=build_eval_config(config.eval.min_macro_f1, config.eval.min_language_accuracy,
                                       config.eval.regression_tolerance))
     serving_check = ServingCheck(model=trainer.outputs["model"], examples=cleaned, labels=labels)
+    exporter = ModelExport(
+        model=trainer.outputs["model"], model_blessing=evaluator.outputs["blessing"],
+        infra_blessing=serving_check.outputs["blessing"], examples=cleaned, labels=labels,
+        settings=config.export.settings()) if config.export.enabled else None
     pusher = VersionPusher(
         model=trainer.outputs["model"], model_blessing=evaluator.outputs["blessing"],
         infra_blessing=serving_check.outputs["blessing"], examples=cleaned, serving_root=config.push.serving_root,
         model_name=config.push.model_name, labels=labels, model_evaluation=evaluator.outputs["evaluation"],
-        model_run=trainer.outputs["model_run"], baseline_model=baseline.outputs["model"])
-    return [baseline, trainer, evaluator, serving_check, pusher]
+        model_run=trainer.outputs["model_run"], baseline_model=baseline.outputs["model"],
+        model_exports=exporter.outputs["exports"] if exporter else None)
+    return [baseline, trainer, evaluator, serving_check, *([exporter] if exporter else []), pusher]

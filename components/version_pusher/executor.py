@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 import tensorflow as tf
 from tfx import types
@@ -15,6 +15,7 @@ from tfx.utils import path_utils
 
 from components.serving_check.servability import split_texts
 from components.version_pusher import push, release
+from edge import manifest as exports_contract
 
 PUSH_REPORT = "push_report.json"
 MODEL_URI_FIELD = "model_uri"
@@ -45,15 +46,18 @@ class Executor(base_executor.BaseExecutor):
         split_uri = artifact_utils.get_split_uri(input_dict["examples"], exec_properties["example_split"])
         texts = split_texts(split_uri, int(exec_properties["warmup_per_language"]))
         metadata = self._metadata(input_dict, exec_properties, model, evaluation_uri)
+        export_files, metadata["exports"] = _exports(_optional_uri(input_dict, "model_exports"))
         model_dir = path_utils.serving_model_path(model.uri, path_utils.is_old_model_artifact(model))
-        version = push.push_version(model_dir, serving_root, name, push.warmup_requests(texts, name), metadata)
+        version = push.push_version(model_dir, serving_root, name, push.warmup_requests(texts, name), metadata,
+                                    export_files)
         destination = os.path.join(serving_root, name, str(version))
         pushed.set_int_custom_property("pushed", 1)
         pushed.set_int_custom_property("pushed_version", version)
         pushed.set_string_custom_property("pushed_destination", destination)
         _write_report(pushed, {"pushed": True, "version": version, "destination": destination,
                                "metrics": metadata["metrics"], "sparsity": metadata["sparsity"],
-                               "saved_model_bytes": _pushed_bytes(destination)})
+                               "saved_model_bytes": _pushed_bytes(destination),
+                               "exports": metadata["exports"]})
         logging.info("VersionPusher: pushed %s version %d to %s", name, version, destination)
 
     def _metadata(self, input_dict, exec_properties, model, evaluation_uri) -> Dict[str, Any]:
@@ -73,6 +77,27 @@ class Executor(base_executor.BaseExecutor):
             "sparsity_per_kernel": {k: v for k, v in training.get("sparsity", {}).items() if k != "overall"},
             MODEL_URI_FIELD: model.uri,
         }
+
+
+def _exports(exports_uri: Optional[str]) -> Tuple[Dict[str, str], Dict[str, Any]]:
+    """({file name: path} to copy into the version, the metadata's `exports` field) of a ModelExport folder.
+
+    Only the manifest, the tokenizer and the shipped artefacts are copied (none when nothing shipped); an
+    unreadable folder ships nothing and says why in the metadata.
+    """
+    if not exports_uri:
+        return {}, {}
+    try:
+        manifest = exports_contract.read_manifest(exports_uri)
+    except exports_contract.EdgeModelError as error:
+        logging.warning("VersionPusher: exports not shipped: %s", error)
+        return {}, {"error": str(error)}
+    recorded = exports_contract.version_metadata(manifest)
+    if not manifest["artefacts"]:
+        return {}, recorded
+    names = [exports_contract.MANIFEST_FILE, manifest["tokenizer"]["file"]]
+    names += [entry["file"] for entry in manifest["artefacts"].values()]
+    return {name: os.path.join(exports_uri, name) for name in names}, recorded
 
 
 def _baseline_version(input_dict, exec_properties) -> Optional[int]:

@@ -43,11 +43,9 @@ def export_model(saved_model_dir: str, out_dir: str, rows: Sequence[EvalRow], la
     refuses every artefact. Nothing here raises for a bad model.
     """
     os.makedirs(out_dir, exist_ok=True)
-    unknown = sorted(set(settings.formats) - set(contract.ARTEFACTS))
-    manifest: Dict[str, object] = {"format": contract.FORMAT_VERSION, "labels": list(labels), "tokenizer": {},
-                                   "inputs": [contract.INPUT_IDS, contract.INPUT_MASK],
-                                   "output": contract.PROBABILITIES, "artefacts": {},
-                                   "refused": {name: "unknown export format" for name in unknown}}
+    manifest = empty_manifest(labels)
+    manifest["refused"].update({name: "unknown export format" for name in settings.formats
+                                if name not in contract.ARTEFACTS})
     formats = [name for name in settings.formats if name in contract.ARTEFACTS]
     try:
         source = load_source(saved_model_dir)
@@ -59,8 +57,22 @@ def export_model(saved_model_dir: str, out_dir: str, rows: Sequence[EvalRow], la
         manifest["refused"].update({name: problem or "no eval texts to gate on" for name in formats})
     else:
         _export_formats(source, tokenizer, out_dir, rows, list(labels), formats, settings, manifest)
-    _write_manifest(out_dir, manifest)
+    write_manifest(out_dir, manifest)
     return manifest
+
+
+def empty_manifest(labels: Sequence[str]) -> Dict[str, object]:
+    """A manifest with no artefact yet (shipped or refused)."""
+    return {"format": contract.FORMAT_VERSION, "labels": list(labels), "tokenizer": {},
+            "inputs": [contract.INPUT_IDS, contract.INPUT_MASK], "output": contract.PROBABILITIES,
+            "artefacts": {}, "refused": {}}
+
+
+def write_manifest(out_dir: str, manifest: Dict[str, object]) -> None:
+    """Writes manifest.json into `out_dir` (created when missing)."""
+    os.makedirs(out_dir, exist_ok=True)
+    with open(os.path.join(out_dir, contract.MANIFEST_FILE), "w", encoding="utf-8") as handle:
+        json.dump(manifest, handle, indent=1, ensure_ascii=False, sort_keys=True)
 
 
 def select_rows(rows: Sequence[EvalRow], per_language: int) -> List[EvalRow]:
@@ -162,7 +174,3 @@ def _refuse(manifest: Dict[str, object], name: str, reason: str, path: str) -> N
         os.remove(path)
     progress.log.info("export %s: not shipped: %s", name, reason)
 
-
-def _write_manifest(out_dir: str, manifest: Dict[str, object]) -> None:
-    with open(os.path.join(out_dir, contract.MANIFEST_FILE), "w", encoding="utf-8") as handle:
-        json.dump(manifest, handle, indent=1, ensure_ascii=False, sort_keys=True)
