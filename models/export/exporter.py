@@ -115,6 +115,10 @@ def _export_formats(source: ExportSource, tokenizer: PieceTokenizer, out_dir: st
                     manifest: Dict[str, object]) -> None:
     texts = [row.text for row in rows]
     reference = source.reference_probabilities(texts, settings.batch_size)
+    if reference.shape[1] != len(labels):
+        manifest["refused"].update({name: f"the model answers {reference.shape[1]} classes but {len(labels)} labels "
+                                          f"are configured" for name in formats})
+        return
     function = source.ids_function()
     with tempfile.TemporaryDirectory(dir=out_dir) as scratch:
         writers = _writers(source, function, out_dir, scratch, settings)
