@@ -47,14 +47,15 @@ def export_model(saved_model_dir: str, out_dir: str, rows: Sequence[EvalRow], la
     manifest["refused"].update({name: "unknown export format" for name in settings.formats
                                 if name not in contract.ARTEFACTS})
     formats = [name for name in settings.formats if name in contract.ARTEFACTS]
+    problem = "" if rows else "no eval texts to gate on"
     try:
         source = load_source(saved_model_dir)
         tokenizer = _write_tokenizer(source, out_dir, manifest)
-        problem = _tokenizer_parity(source, tokenizer, rows, settings.batch_size)
+        problem = problem or _tokenizer_parity(source, tokenizer, rows, settings.batch_size)
     except ExportSourceError as error:
         problem = str(error)
-    if problem or not rows:
-        manifest["refused"].update({name: problem or "no eval texts to gate on" for name in formats})
+    if problem:
+        manifest["refused"].update({name: problem for name in formats})
     else:
         _export_formats(source, tokenizer, out_dir, rows, list(labels), formats, settings, manifest)
     write_manifest(out_dir, manifest)

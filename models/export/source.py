@@ -18,6 +18,7 @@ import numpy as np
 import sentencepiece
 import tensorflow as tf
 import tensorflow_text  # noqa: F401  (registers the SentencePiece ops the SavedModel's graph uses)
+from google.protobuf.message import DecodeError
 from tensorflow.core.protobuf import saved_model_pb2
 
 from models import features
@@ -81,7 +82,10 @@ def load_source(saved_model_dir: str) -> ExportSource:
       ExportSourceError: a missing signature, no or several SentencePiece tokenizers, or no static packed length.
     """
     proto = tokenizer_proto(saved_model_dir)
-    loaded = tf.saved_model.load(saved_model_dir)
+    try:
+        loaded = tf.saved_model.load(saved_model_dir)
+    except (OSError, ValueError, tf.errors.OpError) as error:
+        raise ExportSourceError(f"{saved_model_dir}: TensorFlow cannot load it: {error}") from None
     missing = [name for name in (export.FROM_TOKEN_IDS, export.SERVING_DEFAULT, export.TRANSFORM_FEATURES)
                if name not in loaded.signatures]
     if missing:
@@ -107,8 +111,12 @@ def tokenizer_proto(saved_model_dir: str) -> bytes:
       ExportSourceError: the graph has none (e.g. a WordPiece model) or several different ones.
     """
     saved_model = saved_model_pb2.SavedModel()
-    with open(os.path.join(saved_model_dir, "saved_model.pb"), "rb") as handle:
-        saved_model.ParseFromString(handle.read())
+    path = os.path.join(saved_model_dir, "saved_model.pb")
+    try:
+        with open(path, "rb") as handle:
+            saved_model.ParseFromString(handle.read())
+    except (OSError, DecodeError) as error:
+        raise ExportSourceError(f"{path}: not a readable SavedModel: {error}") from None
     protos = set()
     for meta_graph in saved_model.meta_graphs:
         graph = meta_graph.graph_def

@@ -100,3 +100,11 @@ def test_a_model_without_the_ids_signature_is_refused_not_raised(tmp_path, eval_
     assert manifest["artefacts"] == {}
     assert set(manifest["refused"]) == set(ALL_FORMATS)
     assert all("no SentencePiece tokenizer" in reason for reason in manifest["refused"].values())
+
+
+def test_a_folder_without_a_savedmodel_is_refused_not_raised(tmp_path, eval_rows):
+    manifest = exporter.export_model(str(tmp_path / "missing"), str(tmp_path / "out"), eval_rows, LABELS,
+                                     ExportSettings(formats=("onnx_int8", "pytorch")))
+    assert manifest["artefacts"] == {}
+    assert manifest["refused"]["pytorch"] == "unknown export format"
+    assert "not a readable SavedModel" in manifest["refused"]["onnx_int8"]
