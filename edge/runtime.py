@@ -33,6 +33,8 @@ class OnnxBackend:
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads, options.inter_op_num_threads = threads, 1
         options.log_severity_level = 3
+        # No busy-waiting between ops: on a shared or small device spinning threads steal the CPU they wait for.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self._session = onnxruntime.InferenceSession(path, options, providers=["CPUExecutionProvider"])
         self._output = self._session.get_outputs()[0].name
 
