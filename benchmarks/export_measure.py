@@ -160,10 +160,11 @@ def edge_venv_report(venv: str, export_dir: str) -> Dict[str, object]:
              ".interpreter; print(round(time.perf_counter()-t, 3))")
     import_s = subprocess.run([python, "-c", probe], capture_output=True, text=True, cwd="/").stdout.strip()
     answers = {}
-    for artefact in ("onnx_int8", "tflite_int8"):
+    for artefact in ("", "tflite_fp16", "onnx_int8"):  # the default pick, a TFLite one, a refused one
+        choice = ["--artefact", artefact] if artefact else []
         run = subprocess.run([os.path.join(venv, "bin", "nlp2prod"), "edge", "predict", "--model", export_dir,
-                              "--artefact", artefact, *EDGE_TEXTS], capture_output=True, text=True, cwd="/")
-        answers[artefact] = run.stdout.strip().splitlines() if run.returncode == 0 else [run.stderr.strip()]
+                              *choice, *EDGE_TEXTS], capture_output=True, text=True, cwd="/")
+        answers[" ".join(choice) or "(default)"] = (run.stdout + run.stderr).strip().splitlines()
     return {"site_bytes": total, "pip_setuptools_bytes": baseline, "packages": frozen, "import_s": import_s,
             "answers": answers}
 

@@ -47,7 +47,8 @@ def _runtime_lines(runtimes: Dict[str, int], edge: Optional[Dict]) -> List[str]:
                   f"- import time of edge.runtime + onnxruntime + sentencepiece + tflite_runtime: {edge['import_s']} s",
                   f"- packages: {', '.join(edge['packages'])}", ""]
         for artefact, answers in edge["answers"].items():
-            lines += [f"`nlp2prod edge predict --artefact {artefact}` in that venv:", "", "```", *answers, "```", ""]
+            lines += [f"`nlp2prod edge predict {artefact}` in that venv (label, probability, text):", "", "```",
+                      *answers, "```", ""]
     return lines
 
 
