@@ -14,10 +14,13 @@ import numpy as np
 import tensorflow as tf
 import tf_keras
 
-from models import features
 from components.text_cleaner.cleaning import CleaningPolicy, Row, clean_rows
-from models.tokenizer.text_encoder import TextEncoder, TokenizerAsset
 from data.bundled import read_corpus
+from models import features
+from models.tokenizer.text_encoder import TextEncoder, TokenizerAsset
+from pipeline.configs import CleaningConfig
+
+CLEANING = CleaningConfig()
 
 Example = Tuple[str, str, str]  # (text, label, lang)
 
@@ -45,7 +48,7 @@ def load_corpus(languages: Sequence[str], labels: Sequence[str], max_rows_per_to
     raw = read_corpus(languages, labels)
     rows = [Row(split="all", source=f"bundled:{i}", text=text, label=label, lang=lang)
             for i, (text, label, lang) in enumerate(raw)]
-    cleaned = clean_rows(rows, CleaningPolicy(tuple(languages), tuple(labels)))
+    cleaned = clean_rows(rows, CleaningPolicy(tuple(languages), tuple(labels), CLEANING.min_chars, CLEANING.max_chars))
     dropped = collections.Counter(row.reason for row in cleaned if row.reason)
     groups: Dict[Tuple[str, str], List[Example]] = collections.defaultdict(list)
     for row in cleaned:

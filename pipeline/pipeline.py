@@ -29,8 +29,6 @@ PREPROCESSING_FN = "components.transform.transform_module.preprocessing_fn"
 # The same for the Trainer's run_fn, and the Evaluator's UDF module (loads candidates with TF Text's ops).
 TRAINER_RUN_FN = "components.trainer.trainer_module.run_fn"
 EVALUATOR_MODULE = "components.evaluator.model_loading"
-# How many recent ExampleStatistics the DataGate sees; it compares with the newest one of an earlier span.
-_STATISTICS_HISTORY = 20
 
 
 def create_pipeline(
@@ -76,7 +74,7 @@ def _data_half(config: RunConfig) -> List[object]:
                                   max_label_drift=gate.max_label_drift, max_language_drift=gate.max_language_drift)
     validator = tfx.components.ExampleValidator(statistics=statistics_gen.outputs["statistics"],
                                                 schema=schema_gen.outputs["schema"])
-    history = _previous_statistics(statistics_gen) if gate.check_drift else []
+    history = _previous_statistics(statistics_gen, gate.statistics_history) if gate.check_drift else []
     data_gate = DataGate(statistics=statistics_gen.outputs["statistics"], anomalies=validator.outputs["anomalies"],
                          schema=schema_gen.outputs["schema"], languages=data.languages, labels=data.labels,
                          previous_statistics=history[0].outputs["statistics"] if history else None)
@@ -88,12 +86,13 @@ def _data_half(config: RunConfig) -> List[object]:
     tokenization_gate = TokenizationGate(
         transformed_examples=transform.outputs["transformed_examples"],
         transform_graph=transform.outputs["transform_graph"],
-        max_unknown_rate=gate.max_unknown_rate, max_truncation_rate=gate.max_truncation_rate)
+        max_unknown_rate=gate.max_unknown_rate, max_truncation_rate=gate.max_truncation_rate,
+        min_tokens=gate.min_tokens)
     return [example_gen, cleaner, statistics_gen, schema_gen, validator, *history, data_gate,
             transform, tokenization_gate]
 
 
-def _previous_statistics(statistics_gen) -> List[object]:
+def _previous_statistics(statistics_gen, limit: int) -> List[object]:
     """The Resolver handing the DataGate recent statistics, among which it finds the previous span's.
 
     It runs after this run's StatisticsGen, so a re-run of unchanged data resolves the same artifacts and every
@@ -101,7 +100,7 @@ def _previous_statistics(statistics_gen) -> List[object]:
     """
     resolver = tfx.dsl.Resolver(
         strategy_class=RecentArtifactsStrategy,
-        config={"limit": _STATISTICS_HISTORY},
+        config={"limit": limit},
         statistics=tfx.dsl.Channel(type=tfx.types.standard_artifacts.ExampleStatistics),
     ).with_id("PreviousStatistics")
     resolver.add_upstream_node(statistics_gen)
@@ -133,7 +132,9 @@ def _model_half(config: RunConfig, upstream: List[object]) -> List[object]:
         example_splits=["eval"], module_path=EVALUATOR_MODULE,
         eval_config=build_eval_config(config.eval.min_macro_f1, config.eval.min_language_accuracy,
                                       config.eval.regression_tolerance))
-    serving_check = ServingCheck(model=trainer.outputs["model"], examples=cleaned, labels=labels)
+    serving_check = ServingCheck(model=trainer.outputs["model"], examples=cleaned, labels=labels,
+                                 canary_per_language=config.check.canary_per_language,
+                                 timeout_seconds=config.check.timeout_seconds)
     exporter = ModelExport(
         model=trainer.outputs["model"], model_blessing=evaluator.outputs["blessing"],
         infra_blessing=serving_check.outputs["blessing"], examples=cleaned, labels=labels,
@@ -143,5 +144,6 @@ def _model_half(config: RunConfig, upstream: List[object]) -> List[object]:
         infra_blessing=serving_check.outputs["blessing"], examples=cleaned, serving_root=config.push.serving_root,
         model_name=config.push.model_name, labels=labels, model_evaluation=evaluator.outputs["evaluation"],
         model_run=trainer.outputs["model_run"], baseline_model=baseline.outputs["model"],
+        warmup_per_language=config.push.warmup_per_language,
         model_exports=exporter.outputs["exports"] if exporter else None)
     return [baseline, trainer, evaluator, serving_check, *([exporter] if exporter else []), pusher]

@@ -60,7 +60,7 @@ class SpanExampleGen(FileBasedExampleGen):
 
     DRIVER_CLASS = SpanDriver
 
-    def __init__(self, data_root: str, span_window: int = 1, train_buckets: int = 4, eval_buckets: int = 1):
+    def __init__(self, data_root: str, span_window: int, train_buckets: int, eval_buckets: int):
         """Builds the component.
 
         Args:

@@ -11,21 +11,19 @@ the dense and pruned models, per-kernel sparsity, gzip sizes, vocabulary trim, S
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
-import os
 
 import tensorflow as tf
 import tensorflow_text  # noqa: F401  (the transform graph holds TF Text ops; register them before loading it)
 import tensorflow_transform as tft
 
+from models import artifact_reports
 from models.encoder.sources import load_checkpoint
 from models.classifier import datasets, export
 from models.classifier.fine_tune import train_classifier
 from models.classifier.recipe import Recipe
 from models.tokenizer.text_encoder import load_tokenizer_asset, make_tokenizer, tokenize
 
-TRAINING_REPORT = "training_report.json"
 
 
 def run_fn(fn_args) -> None:
@@ -42,7 +40,7 @@ def run_fn(fn_args) -> None:
     evaluation = datasets.read_examples(datasets.example_files(fn_args.eval_files), spec)
     encoder = model_config.get("encoder", "e5-small")
     checkpoint = load_checkpoint(encoder)
-    prefix_ids = _prefix_ids(encoder, model_config.get("input_prefix", ""))
+    prefix_ids = _prefix_ids(encoder, model_config["input_prefix"])
     # fn_args.base_model: the LatestBlessedModel resolver's model when config.model.warm_start (None before any
     # model was blessed, or when warm start is off and the pipeline wires no base_model).
     trained = train_classifier(checkpoint, train, evaluation, labels, recipe, blessed_model_dir=fn_args.base_model,
@@ -53,9 +51,7 @@ def run_fn(fn_args) -> None:
     removed = trained.report["vocabulary"].get("removed_embedding_bytes", 0)
     # The removed rows are raw float32 in the variables file, so adding them back gives the untrimmed size.
     report["saved_model_bytes"] = {"exported": size, "untrimmed_estimate": size + removed}
-    tf.io.gfile.makedirs(fn_args.model_run_dir)
-    with tf.io.gfile.GFile(os.path.join(fn_args.model_run_dir, TRAINING_REPORT), "w") as f:
-        json.dump(report, f, indent=2)
+    artifact_reports.write(fn_args.model_run_dir, artifact_reports.TRAINING_REPORT, report)
     logging.info("exported %s (%d bytes); eval %s", fn_args.serving_model_dir, size, report["eval"]["overall"])
 
 

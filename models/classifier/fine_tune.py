@@ -20,9 +20,10 @@ from models.classifier import classifier as classifier_lib
 from models.classifier import datasets, vocabulary_trim, warm_start
 from models.classifier.recipe import Recipe
 from models.classifier.training import ClassifierTrainer, evaluate, fit, predictor
+from models.gates import GateRefusal
 
 
-class PruningToleranceError(RuntimeError):
+class PruningToleranceError(GateRefusal):
     """The pruned model lost more eval macro-F1 than the configured tolerance allows."""
 
 
