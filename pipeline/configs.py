@@ -143,6 +143,9 @@ class CheckConfig:
     canary_per_language: int = 3
     # Limit for the whole check, model load included.
     timeout_seconds: int = 600
+
+
+@dataclasses.dataclass(frozen=True)
 class ExportConfig:
     """Edge exports written beside the pushed SavedModel (defaults: the export library's `ExportSettings`).
 
