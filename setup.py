@@ -39,6 +39,13 @@ MONITORING = [
     "lingua-language-detector==2.1.1",
     "prometheus-client",
 ]
+# The edge runtime: exported ONNX / TFLite artefacts on raw text, without TensorFlow.
+EDGE = [
+    "onnxruntime==1.23.2",
+    "sentencepiece",
+    "tflite-runtime==2.14.0",
+    "numpy",
+]
 TRAINING = [
     "tfx==1.16.0",
     "tensorflow-model-optimization==0.8.1",
@@ -49,6 +56,8 @@ TRAINING = [
     "safetensors",
     "PyYAML",
     "croniter",
+    "tf2onnx==1.17.0",
+    "onnx==1.17.0",
 ]
 
 setuptools.setup(
@@ -57,18 +66,19 @@ setuptools.setup(
     description=__doc__,
     python_requires=">=3.10,<3.11",
     packages=setuptools.find_packages(include=["pipeline*", "components*", "models*", "serving*", "data*",
-                                               "nlp2prod*", "gateway*", "monitoring*"]),
+                                               "nlp2prod*", "gateway*", "monitoring*", "edge*"]),
     # gateway.ui: the web interface's templates, static files and message catalogs ship in the package.
     package_data={"": ["*.yaml", "*.jsonl", "*.json", "*.txt", "*.pbtxt"], "data": ["out_of_corpus/*.jsonl"],
                   "gateway.ui": ["templates/*.html", "static/*.js", "static/*.css", "static/*.svg", "messages/*.json"]},
     include_package_data=True,
-    # A serving host installs `nlp2prod[serving]` only: no TFX, no Beam.
+    # A serving host installs `nlp2prod[serving]` only: no TFX, no Beam; a device `nlp2prod[edge]`: no TensorFlow.
     install_requires=[],
     extras_require={
         "serving": SERVING,
         "gateway": GATEWAY,
         "monitoring": MONITORING,
-        "train": SERVING + TRAINING + MONITORING,
+        "edge": EDGE,
+        "train": SERVING + TRAINING + MONITORING + EDGE,
         "test": ["pytest", "scikit-learn", "selenium", "kubernetes-validate==1.37.0"],
     },
     entry_points={"console_scripts": ["nlp2prod=pipeline.cli:main"]},

@@ -1,8 +1,8 @@
 """The `nlp2prod` command: one entry point that imports each side lazily.
 
-Serving commands import only `serving` (a serving host has no TFX); gateway commands import only `gateway` (no
-TensorFlow); training and operations commands import the pipeline side. Each command lives with the code it
-drives and exposes `main(argv) -> int`.
+Serving commands import only `serving` (a serving host has no TFX); gateway commands import only `gateway` and
+`edge` only `edge` (no TensorFlow); training and operations commands import the pipeline side. Each command
+lives with the code it drives and exposes `main(argv) -> int`.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ COMMANDS: Dict[str, Tuple[str, str, str]] = {
     "rollback": ("serving.cli", "rollback_main", "move stable back to the previous good version"),
     "gateway": ("gateway.cli", "gateway_main", "the keyed API (keys, quotas, docs) in front of a TF Serving REST URL"),
     "keys": ("gateway.cli", "keys_main", "create, list, revoke or rotate API keys; export usage"),
+    "edge": ("edge.cli", "main", "classify texts with an exported ONNX / TFLite artefact (no TensorFlow)"),
 }
 
 

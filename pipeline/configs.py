@@ -10,6 +10,7 @@ Sections:
   ModelConfig       encoder source and fine-tuning / pruning / trimming hyperparameters
   EvalConfig        blessing thresholds, overall and per language, and the regression tolerance
   CheckConfig       the ServingCheck's canary size and time limit
+  ExportConfig      ONNX / TFLite exports of a blessed model and their per-language accuracy gate
   PushConfig        where numbered versions are pushed and under which model name
   OpsConfig         schedule, container image and Beam target for the scheduled / distributed runs
   MonitorConfig     request logging and the production monitor's thresholds (monitoring/config.py)
@@ -25,6 +26,7 @@ from typing import Optional, Sequence, Tuple
 from data.bundled import BUNDLED_LABELS, BUNDLED_LANGUAGES, HOLDOUT_LANGUAGES
 from data.input_format import DEFAULT_DATA_ROOT
 from models.classifier.recipe import Recipe as _Recipe
+from models.export.settings import ExportSettings as _ExportSettings
 from monitoring.config import MonitorConfig
 
 # Where `nlp2prod` keeps its state unless told otherwise (relative to the working directory).
@@ -144,6 +146,30 @@ class CheckConfig:
 
 
 @dataclasses.dataclass(frozen=True)
+class ExportConfig:
+    """Edge exports written beside the pushed SavedModel (defaults: the export library's `ExportSettings`).
+
+    Agreements and macro-F1 drops are on a 0–1 scale (0.01 = one point). A failing artefact is not shipped; the
+    SavedModel's push does not depend on it.
+    """
+
+    enabled: bool = True
+    formats: Tuple[str, ...] = _ExportSettings.formats  # onnx_fp32, onnx_int8, tflite_fp16, tflite_int8
+    onnx_opset: int = _ExportSettings.onnx_opset
+    float_min_agreement: float = _ExportSettings.float_min_agreement
+    float_max_prob_delta: float = _ExportSettings.float_max_prob_delta
+    int8_min_agreement: float = _ExportSettings.int8_min_agreement
+    int8_max_macro_f1_drop: float = _ExportSettings.int8_max_macro_f1_drop
+    max_texts_per_language: int = _ExportSettings.max_texts_per_language  # 0: the whole eval split
+    batch_size: int = _ExportSettings.batch_size
+    threads: int = _ExportSettings.threads
+
+    def settings(self) -> dict:
+        """The export library's settings (every field but `enabled`)."""
+        return {key: value for key, value in dataclasses.asdict(self).items() if key != "enabled"}
+
+
+@dataclasses.dataclass(frozen=True)
 class PushConfig:
     """Where numbered SavedModel versions go."""
 
@@ -185,6 +211,7 @@ class RunConfig:
     model: ModelConfig = ModelConfig()
     eval: EvalConfig = EvalConfig()
     check: CheckConfig = CheckConfig()
+    export: ExportConfig = ExportConfig()
     push: PushConfig = PushConfig()
     ops: OpsConfig = OpsConfig()
     monitor: MonitorConfig = MonitorConfig()

@@ -16,6 +16,7 @@ from components.data_gate.component import DataGate
 from components.data_gate.history import RecentArtifactsStrategy
 from models.evaluation.gate import build_eval_config
 from components.example_gen.component import SpanExampleGen
+from components.model_export.component import ModelExport
 from components.text_cleaner.component import TextCleaner
 from components.serving_check.component import ServingCheck
 from components.tokenization_gate.component import TokenizationGate
@@ -35,7 +36,8 @@ def create_pipeline(
     config: RunConfig,
     metadata_connection_config: Optional[object] = None,
 ) -> tfx.dsl.Pipeline:
-    """Builds the pipeline: ingest → clean → validate/gate → Transform → Trainer → Evaluator → check → push.
+    """Builds the pipeline: ingest → clean → validate/gate → Transform → Trainer → Evaluator → check → export
+    → push.
 
     Args:
       config: the run configuration (data root, thresholds, hyperparameters, serving root).
@@ -110,10 +112,11 @@ def _previous_statistics(statistics_gen, limit: int) -> List[object]:
     ).with_id("PreviousStatistics")]
 
 
-# --- model half: Trainer → Evaluator → ServingCheck → VersionPusher -------------------------------------------
+# --- model half: Trainer → Evaluator → ServingCheck → ModelExport → VersionPusher -----------------------------
 def _model_half(config: RunConfig, upstream: List[object]) -> List[object]:
     """The model half: fine-tune and prune (Trainer), gate per language against the latest blessed model
-    (Resolver + Evaluator), check servability (ServingCheck), push a numbered version (VersionPusher)."""
+    (Resolver + Evaluator), check servability (ServingCheck), export ONNX / TFLite artefacts gated per language
+    (ModelExport, unless config.export.enabled is off), push a numbered version with them (VersionPusher)."""
     by_id = {component.id: component for component in upstream}
     cleaned = by_id["TextCleaner"].outputs["cleaned_examples"]
     labels = list(config.data.labels)
@@ -137,10 +140,15 @@ def _model_half(config: RunConfig, upstream: List[object]) -> List[object]:
     serving_check = ServingCheck(model=trainer.outputs["model"], examples=cleaned, labels=labels,
                                  canary_per_language=config.check.canary_per_language,
                                  timeout_seconds=config.check.timeout_seconds)
+    exporter = ModelExport(
+        model=trainer.outputs["model"], model_blessing=evaluator.outputs["blessing"],
+        infra_blessing=serving_check.outputs["blessing"], examples=cleaned, labels=labels,
+        settings=config.export.settings()) if config.export.enabled else None
     pusher = VersionPusher(
         model=trainer.outputs["model"], model_blessing=evaluator.outputs["blessing"],
         infra_blessing=serving_check.outputs["blessing"], examples=cleaned, serving_root=config.push.serving_root,
         model_name=config.push.model_name, labels=labels, model_evaluation=evaluator.outputs["evaluation"],
         model_run=trainer.outputs["model_run"], baseline_model=baseline.outputs["model"],
-        warmup_per_language=config.push.warmup_per_language)
-    return [baseline, trainer, evaluator, serving_check, pusher]
+        warmup_per_language=config.push.warmup_per_language,
+        model_exports=exporter.outputs["exports"] if exporter else None)
+    return [baseline, trainer, evaluator, serving_check, *([exporter] if exporter else []), pusher]

@@ -32,6 +32,7 @@ def print_summary(config: RunConfig, record: RunRecord) -> None:
           f" to {os.path.join(model_dir, str(record.version))}")
     _print_metrics(pushed.get("metrics", {}))
     _print_model_facts(pushed)
+    _print_exports(pushed.get("exports") or {}, os.path.join(model_dir, str(record.version)))
     print(f"\nServe it: nlp2prod serve --model_name={config.push.model_name} --model_base_path={model_dir}")
 
 
@@ -60,6 +61,25 @@ def _print_metrics(metrics: Dict[str, Dict]) -> None:
     rows.append(["overall"] + [overall.get(name, "") for name in names])
     print("\nEvaluation on the eval split:")
     print_table(rows, ["language"] + names)
+
+
+def _print_exports(exports: Dict[str, Dict], version_dir: str) -> None:
+    """Shipped edge artefacts (size, worst per-language agreement) and the reasons others were not shipped."""
+    shipped, refused = exports.get("artefacts") or {}, exports.get("refused") or {}
+    if not shipped and not refused:
+        return
+    rows: List[List[object]] = []
+    for name, entry in sorted(shipped.items()):
+        languages = {lang: values for lang, values in entry.get("accuracy", {}).items() if lang != "overall"}
+        worst = min(languages.items(), key=lambda item: item[1]["agreement"], default=("", {}))
+        rows.append([name, f"{entry['bytes'] / 1e6:.1f} MB", entry.get("accuracy", {}).get("overall", {}).get(
+            "agreement", ""), f"{worst[0]} {worst[1].get('agreement', '')}".strip()])
+    if rows:
+        print(f"\nEdge exports in {os.path.join(version_dir, exports.get('folder', ''))} "
+              f"(nlp2prod edge predict --model {version_dir} TEXT...):")
+        print_table(rows, ["artefact", "size", "top-1 agreement", "lowest language"])
+    for name, reason in sorted(refused.items()):
+        print(f"  not shipped: {name}: {reason}")
 
 
 def _print_model_facts(pushed: Dict[str, object]) -> None:

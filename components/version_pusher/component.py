@@ -4,7 +4,9 @@ Inputs:   model (Model), model_blessing (Evaluator's ModelBlessing), infra_bless
           InfraBlessing), examples (Examples: the eval split supplies warmup texts in every language),
           model_evaluation (optional ModelEvaluation: metrics for the metadata and refusal reasons),
           model_run (optional ModelRun: training_report.json for sparsity), baseline_model (optional Model:
-          the latest blessed model the Evaluator compared against)
+          the latest blessed model the Evaluator compared against), model_exports (optional ModelExports:
+          the ModelExport folder; its shipped artefacts go into the version's assets.extra/exports/, and
+          every artefact's size, sha256 and accuracy, or the reason it was refused, into the metadata)
 Outputs:  pushed_model (PushedModel: custom properties pushed 0/1, pushed_version, pushed_destination;
           push_report.json with the version or the reasons it was refused, metric by metric and language
           by language)
@@ -20,6 +22,7 @@ from tfx.dsl.components.base import base_component, executor_spec
 from tfx.types import standard_artifacts
 from tfx.types.component_spec import ChannelParameter, ExecutionParameter
 
+from components.model_export.component import ModelExports
 from components.version_pusher.executor import Executor
 
 
@@ -41,6 +44,7 @@ class VersionPusherSpec(types.ComponentSpec):
         "model_evaluation": ChannelParameter(type=standard_artifacts.ModelEvaluation, optional=True),
         "model_run": ChannelParameter(type=standard_artifacts.ModelRun, optional=True),
         "baseline_model": ChannelParameter(type=standard_artifacts.Model, optional=True),
+        "model_exports": ChannelParameter(type=ModelExports, optional=True),
     }
     OUTPUTS = {"pushed_model": ChannelParameter(type=standard_artifacts.PushedModel)}
 
@@ -55,7 +59,8 @@ class VersionPusher(base_component.BaseComponent):
                  infra_blessing: types.BaseChannel, examples: types.BaseChannel, serving_root: str,
                  model_name: str, labels: Sequence[str], warmup_per_language: int,
                  model_evaluation: Optional[types.BaseChannel] = None, model_run: Optional[types.BaseChannel] = None,
-                 baseline_model: Optional[types.BaseChannel] = None, example_split: str = "eval"):
+                 baseline_model: Optional[types.BaseChannel] = None,
+                 model_exports: Optional[types.BaseChannel] = None, example_split: str = "eval"):
         """Builds the component.
 
         Args:
@@ -69,12 +74,13 @@ class VersionPusher(base_component.BaseComponent):
           model_evaluation: the Evaluator's `evaluation` (metrics and gate failures).
           model_run: the Trainer's `model_run` (training_report.json: sparsity, sizes).
           baseline_model: the Resolver's latest blessed model, recorded as baseline_version.
+          model_exports: the ModelExport's `exports` (ONNX / TFLite artefacts that passed their gate).
           example_split: the split the warmup texts come from.
           warmup_per_language: texts per language in the warmup requests.
         """
         super().__init__(spec=VersionPusherSpec(
             model=model, model_blessing=model_blessing, infra_blessing=infra_blessing, examples=examples,
             model_evaluation=model_evaluation, model_run=model_run, baseline_model=baseline_model,
-            serving_root=serving_root, model_name=model_name, labels=json.dumps(list(labels)),
+            model_exports=model_exports, serving_root=serving_root, model_name=model_name, labels=json.dumps(list(labels)),
             example_split=example_split, warmup_per_language=warmup_per_language,
             pushed_model=types.Channel(type=standard_artifacts.PushedModel)))

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 from tfx import types
 from tfx.dsl.components.base import base_executor
@@ -15,6 +15,7 @@ from tfx.utils import path_utils
 
 from components.serving_check.servability import split_texts
 from components.version_pusher import push, release
+from edge import manifest as exports_contract
 from models import artifact_reports
 
 
@@ -40,8 +41,10 @@ class Executor(base_executor.BaseExecutor):
         split_uri = artifact_utils.get_split_uri(input_dict["examples"], exec_properties["example_split"])
         texts = split_texts(split_uri, int(exec_properties["warmup_per_language"]))
         metadata = self._metadata(input_dict, exec_properties, model, model_root)
+        export_files, metadata["exports"] = _exports(_optional_uri(input_dict, "model_exports"))
         model_dir = path_utils.serving_model_path(model.uri, path_utils.is_old_model_artifact(model))
-        written = push.push_version(model_dir, serving_root, name, push.warmup_requests(texts, name), metadata)
+        written = push.push_version(model_dir, serving_root, name, push.warmup_requests(texts, name), metadata,
+                                    export_files)
         destination = os.path.join(model_root, str(written["version"]))
         pushed.set_int_custom_property("pushed", 1)
         pushed.set_int_custom_property("pushed_version", written["version"])
@@ -49,7 +52,7 @@ class Executor(base_executor.BaseExecutor):
         artifact_reports.write(pushed.uri, artifact_reports.PUSH_REPORT, {
             "pushed": True, "version": written["version"], "destination": destination,
             "metrics": written["metrics"], "sparsity": written["sparsity"],
-            "saved_model_bytes": written["saved_model_bytes"]})
+            "saved_model_bytes": written["saved_model_bytes"], "exports": written["exports"]})
         logging.info("VersionPusher: pushed %s version %d to %s", name, written["version"], destination)
 
     def _metadata(self, input_dict, exec_properties, model, model_root: str) -> Dict[str, Any]:
@@ -65,6 +68,27 @@ class Executor(base_executor.BaseExecutor):
             compared_with_baseline=bool(baseline_uri),
             training_report=artifact_reports.read(run_uri, artifact_reports.TRAINING_REPORT) if run_uri else {},
             baseline_version=release.version_of(baseline_uri, model_root) if baseline_uri else None, run=run)
+
+
+def _exports(exports_uri: Optional[str]) -> Tuple[Dict[str, str], Dict[str, Any]]:
+    """({file name: path} to copy into the version, the metadata's `exports` field) of a ModelExport folder.
+
+    Only the manifest, the tokenizer and the shipped artefacts are copied (none when nothing shipped); an
+    unreadable folder ships nothing and says why in the metadata.
+    """
+    if not exports_uri:
+        return {}, {}
+    try:
+        manifest = exports_contract.read_manifest(exports_uri)
+    except exports_contract.EdgeModelError as error:
+        logging.warning("VersionPusher: exports not shipped: %s", error)
+        return {}, {"error": str(error)}
+    recorded = exports_contract.version_metadata(manifest)
+    if not manifest["artefacts"]:
+        return {}, recorded
+    names = [exports_contract.MANIFEST_FILE, manifest["tokenizer"]["file"]]
+    names += [entry["file"] for entry in manifest["artefacts"].values()]
+    return {name: os.path.join(exports_uri, name) for name in names}, recorded
 
 
 def _optional_uri(input_dict, key: str) -> Optional[str]:

@@ -1,6 +1,7 @@
 """Pushing a SavedModel as the next integer version of a served model, atomically. Plain functions.
 
-The layout written is serving/layout.py's. The version is staged whole under a `.staging-*` folder beside the
+The layout written is serving/layout.py's, plus the ONNX / TFLite exports in assets.extra/exports/ (`edge.manifest`;
+TF Serving ignores them). The version is staged whole under a `.staging-*` folder beside the
 versions (same filesystem), fsynced, then renamed into place: a server polling
 the folder never sees a half-written version (tensorflow/serving#1086), and a failed push leaves nothing but
 the versions that were already there.
@@ -13,11 +14,12 @@ import errno
 import os
 import shutil
 import tempfile
-from typing import Dict, Iterable, List, Mapping, Sequence
+from typing import Dict, Iterable, List, Mapping, Optional, Sequence
 
 import tensorflow as tf
 from tensorflow_serving.apis import model_pb2, predict_pb2, prediction_log_pb2
 
+from edge import manifest as exports_contract
 from serving import layout
 
 MAX_WARMUP_RECORDS = 1000  # TF Serving replays at most this many
@@ -49,7 +51,7 @@ def warmup_requests(texts_by_language: Mapping[str, Sequence[str]], model_name: 
 
 
 def push_version(model_dir: str, serving_root: str, model_name: str, warmup: Iterable[bytes],
-                 metadata: Dict[str, object]) -> Dict[str, object]:
+                 metadata: Dict[str, object], exports: Optional[Dict[str, str]] = None) -> Dict[str, object]:
     """Copies `model_dir` to the next version of `model_name` with warmup requests and metadata.
 
     Args:
@@ -59,6 +61,8 @@ def push_version(model_dir: str, serving_root: str, model_name: str, warmup: Ite
       warmup: serialized PredictionLog records for assets.extra/tf_serving_warmup_requests.
       metadata: fields of assets.extra/nlp2prod_metadata.json; "model_name", "version", "pushed_at" and
         "saved_model_bytes" are filled in here.
+      exports: {file name: path} of the export files (manifest, tokenizer, shipped artefacts) copied into
+        the version's assets.extra/exports/; None or empty: none.
 
     Returns:
       The metadata written into the pushed version (its "version" is the number pushed).
@@ -76,6 +80,7 @@ def push_version(model_dir: str, serving_root: str, model_name: str, warmup: Ite
         shutil.copytree(model_dir, version_dir, symlinks=False)
         saved_model_bytes = _tree_bytes(version_dir)
         os.makedirs(os.path.join(version_dir, "assets.extra"), exist_ok=True)
+        _copy_exports(exports or {}, os.path.join(version_dir, exports_contract.EXPORTS_DIR))
         with tf.io.TFRecordWriter(os.path.join(version_dir, layout.WARMUP_FILE)) as writer:
             for record in warmup:
                 writer.write(record)
@@ -84,6 +89,14 @@ def push_version(model_dir: str, serving_root: str, model_name: str, warmup: Ite
         return _rename_into_place(version_dir, model_root, fields)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def _copy_exports(files: Dict[str, str], folder: str) -> None:
+    if not files:
+        return
+    os.makedirs(folder, exist_ok=True)
+    for name, path in files.items():
+        shutil.copyfile(path, os.path.join(folder, name))
 
 
 def _rename_into_place(version_dir: str, model_root: str, fields: Dict[str, object]) -> Dict[str, object]:

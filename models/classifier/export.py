@@ -6,6 +6,9 @@ Signatures:
   classify        (classify)  inputs: serialized tf.Example [N] → classes string [N, K], scores float32 [N, K]
   transform_features (predict) examples → the transformed features (label_id, ...): TFMA's preprocessing
                                 function, so the Evaluator reads labels exactly as Transform made them.
+  from_token_ids  (predict)   input_ids, input_mask int64 [N, L] (Transform's packed full-vocabulary ids,
+                                L ≤ max_seq_length) → probabilities: everything after the tokenizer, for
+                                exports to runtimes without TF Text's ops (ONNX, TFLite).
 The graph is: raw features → `preprocessing` (Transform's layer: tokenizer + packing) → full-vocabulary ids
 → `datasets.pack_for_model` (longest-row cut, input prefix, dense remap gather to trimmed rows, the same code
 as training) → classifier → softmax.
@@ -28,6 +31,7 @@ SERVING_DEFAULT = "serving_default"
 FROM_EXAMPLES = "from_examples"
 CLASSIFY = "classify"
 TRANSFORM_FEATURES = "transform_features"
+FROM_TOKEN_IDS = "from_token_ids"
 PROBABILITIES, LABEL, CLASSES, SCORES = "probabilities", "label", "classes", "scores"
 CLASSIFY_METHOD = "tensorflow/serving/classify"
 _STRINGS = tf.TensorSpec([None], tf.string)
@@ -59,8 +63,10 @@ class ServingModule(tf.Module):
 
     def _scores(self, raw: Dict[str, tf.Tensor]) -> tf.Tensor:
         encoded = self.preprocessing(raw)
-        ids, mask = datasets.pack_for_model(encoded[features.INPUT_IDS], encoded[features.INPUT_MASK], self.remap,
-                                            self._prefix_ids)
+        return self._scores_of_ids(encoded[features.INPUT_IDS], encoded[features.INPUT_MASK])
+
+    def _scores_of_ids(self, input_ids: tf.Tensor, input_mask: tf.Tensor) -> tf.Tensor:
+        ids, mask = datasets.pack_for_model(input_ids, input_mask, self.remap, self._prefix_ids)
         logits = self.classifier({"input_ids": ids, "input_mask": mask}, training=False)
         return tf.nn.softmax(logits, axis=-1)
 
@@ -98,13 +104,18 @@ class ServingModule(tf.Module):
     def _parse_text(self, examples: tf.Tensor) -> tf.Tensor:
         return tf.reshape(tf.io.parse_example(examples, self._text_spec)[features.TEXT], [-1])
 
+    @tf.function(input_signature=[tf.TensorSpec([None, None], tf.int64, name=features.INPUT_IDS),
+                                  tf.TensorSpec([None, None], tf.int64, name=features.INPUT_MASK)])
+    def from_token_ids(self, input_ids, input_mask):
+        return {PROBABILITIES: self._scores_of_ids(input_ids, input_mask)}
+
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="examples")])
     def transform_features(self, examples):
         return self.preprocessing(tf.io.parse_example(examples, self._raw_spec))
 
 
 def export_saved_model(module: ServingModule, export_dir: str) -> str:
-    """Writes the SavedModel with the four signatures and marks `classify` as a Classify signature.
+    """Writes the SavedModel with the five signatures and marks `classify` as a Classify signature.
 
     Keras/TF2 export writes every signature as predict; TF Serving's Classify API only accepts a signature
     whose method_name is tensorflow/serving/classify, so the proto is rewritten in place after saving.
@@ -112,7 +123,8 @@ def export_saved_model(module: ServingModule, export_dir: str) -> str:
     signatures = {SERVING_DEFAULT: module.serve_text.get_concrete_function(),
                   FROM_EXAMPLES: module.serve_examples.get_concrete_function(),
                   CLASSIFY: module.classify.get_concrete_function(),
-                  TRANSFORM_FEATURES: module.transform_features.get_concrete_function()}
+                  TRANSFORM_FEATURES: module.transform_features.get_concrete_function(),
+                  FROM_TOKEN_IDS: module.from_token_ids.get_concrete_function()}
     tf.saved_model.save(module, export_dir, signatures=signatures)
     _set_method_name(export_dir, CLASSIFY, CLASSIFY_METHOD)
     return export_dir

@@ -104,7 +104,9 @@ class TransformerBlock(tf_keras.layers.Layer, tfmot.sparsity.keras.PrunableLayer
     def _attention(self, hidden, input_mask, training):
         query, key, value = (self._split_heads(self._dense(hidden, n)) for n in ("query", "key", "value"))
         scores = tf.matmul(query, key, transpose_b=True) / math.sqrt(self.hidden_size // self.num_heads)
-        padding = tf.cast(1 - tf.cast(input_mask, tf.int32), scores.dtype)[:, tf.newaxis, tf.newaxis, :]
+        # expand_dims, not [:, newaxis, newaxis, :]: TFLite has no builtin for a new-axis StridedSlice.
+        padding = tf.reshape(tf.cast(1 - tf.cast(input_mask, tf.int32), scores.dtype),
+                             [tf.shape(input_mask)[0], 1, 1, tf.shape(input_mask)[1]])
         weights = self.dropout(tf.nn.softmax(scores + padding * _MASKED_SCORE, axis=-1), training=training)
         context = tf.transpose(tf.matmul(weights, value), [0, 2, 1, 3])
         context = tf.reshape(context, [tf.shape(hidden)[0], tf.shape(hidden)[1], self.hidden_size])
@@ -122,7 +124,7 @@ class MaskedMeanPooling(tf_keras.layers.Layer):
     @tf.autograph.experimental.do_not_convert
     def call(self, inputs, training=None):
         sequence, input_mask = inputs
-        weights = tf.cast(input_mask, sequence.dtype)[:, :, tf.newaxis]
+        weights = tf.expand_dims(tf.cast(input_mask, sequence.dtype), -1)
         return tf.reduce_sum(sequence * weights, axis=1) / tf.maximum(tf.reduce_sum(weights, axis=1), 1.0)
 
 

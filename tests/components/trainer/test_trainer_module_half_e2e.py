@@ -77,6 +77,9 @@ def test_pipeline_pushes_a_raw_text_model_and_a_gate_failure_pushes_nothing(tmp_
     with open(os.path.join(model_root, "1", "assets.extra", "nlp2prod_metadata.json")) as f:
         metadata = json.load(f)
     assert set(metadata["metrics"]["per_language"]) == set(LANGUAGES) and metadata["labels"] == list(LABELS)
+    # A WordPiece model has no SentencePiece tokenizer to ship: every export is refused, the push goes on.
+    assert metadata["exports"]["artefacts"] == {} and len(metadata["exports"]["refused"]) == 4
+    assert all("no SentencePiece tokenizer" in reason for reason in metadata["exports"]["refused"].values())
     probe = subprocess.run([sys.executable, "-c", _PROBE, os.path.join(model_root, "1"),
                             "I love pizza", "Ciao, come stai?", "お金がない"], capture_output=True, text=True,
                            timeout=300)

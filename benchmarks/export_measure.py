@@ -1,0 +1,200 @@
+"""The export benchmark's measurements and report: candidates (SavedModel, edge artefacts), conversion, latency,
+throughput, installed runtime sizes, the fresh edge-only venv, and the markdown tables."""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import time
+from importlib import metadata
+from typing import Dict, List, Optional, Sequence
+
+import numpy as np
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+EDGE_TEXTS = ("I love football", "Il calcio è il mio sport preferito", "私は映画が好きです", "Привіт, як справи?",
+              "我喜欢看电影", "سلام، حال شما چطور است؟", "주식 시장이 오늘 많이 올랐어요", "Hoeveel geld heb je nodig?")
+SERVING_ROOTS = ("tensorflow", "tensorflow-text", "tf-keras", "tensorflow-serving-api", "grpcio",
+                 "grpcio-health-checking", "prometheus-client")
+EDGE_ROOTS = {"ONNX (onnxruntime)": ("onnxruntime", "sentencepiece", "numpy"),
+              "TFLite (tflite-runtime)": ("tflite-runtime", "sentencepiece", "numpy")}
+
+
+class SavedModelCandidate:
+    """The SavedModel through serving_default (raw text in), on TensorFlow."""
+
+    precision = "float32"
+
+    def __init__(self, source, load_seconds: float):
+        from models.classifier.export import saved_model_bytes
+
+        self._source, self.load_seconds = source, load_seconds
+        self.bytes = saved_model_bytes(source.saved_model_dir)
+
+    def probabilities(self, texts: Sequence[str]) -> np.ndarray:
+        return self._source.reference_probabilities(list(texts), 32)
+
+
+class EdgeCandidate:
+    """An artefact through edge.runtime (the edge tokenizer, onnxruntime or the TFLite interpreter)."""
+
+    def __init__(self, name: str, path: str, source, labels: Sequence[str], threads: int):
+        from edge import manifest as contract
+        from edge.runtime import EdgeModel, load_backend
+        from edge.tokenizer import PieceTokenizer
+
+        _, runtime, self.precision = contract.ARTEFACTS[name]
+        tokenizer = PieceTokenizer(source.tokenizer_proto, source.max_seq_length, source.special_ids)
+        started = time.perf_counter()
+        backend = load_backend(path, runtime, threads)
+        self.load_seconds = time.perf_counter() - started
+        self.bytes = os.path.getsize(path)
+        self._model = EdgeModel(name, labels, tokenizer, backend)
+
+    def probabilities(self, texts: Sequence[str]) -> np.ndarray:
+        return self._model.probabilities(list(texts))
+
+
+def convert_all(source, export_dir: str, names: Sequence[str]) -> Dict[str, object]:
+    """Converts every artefact (timed); {"files": {name: path}, "seconds": {...}, "errors": {...}, "fusions"}."""
+    from edge import manifest as contract
+    from models.export import converters
+
+    os.makedirs(export_dir, exist_ok=True)
+    function = source.ids_function()
+    raw, fused = os.path.join(export_dir, "raw.onnx"), os.path.join(export_dir, "fused.onnx")
+    out: Dict[str, Dict] = {"files": {}, "seconds": {}, "errors": {}, "fusions": {}}
+    steps = {"onnx_fp32": lambda path: (converters.to_onnx(function, raw, 17),
+                                        out["fusions"].update(converters.fuse_onnx(raw, path))),
+             "onnx_int8": lambda path: converters.quantize_onnx(out["files"]["onnx_fp32"], path),
+             "tflite_fp16": lambda path: converters.to_tflite(function, source.loaded, path, "float16"),
+             "tflite_int8": lambda path: converters.to_tflite(function, source.loaded, path, "int8")}
+    for name in names:
+        path = os.path.join(export_dir, contract.ARTEFACTS[name][0])
+        started = time.perf_counter()
+        try:
+            steps[name](path)
+            out["files"][name] = path
+        except (converters.ConversionError, KeyError) as error:
+            out["errors"][name] = str(error)
+        out["seconds"][name] = round(time.perf_counter() - started, 1)
+        print(f"  converted {name} in {out['seconds'][name]} s", flush=True)
+    return out
+
+
+def single_text_p50_ms(candidate, texts: Sequence[str], calls: int) -> float:
+    """Median latency of one raw text per call, rotating through the texts (3 warmup calls)."""
+    for text in texts[:3]:
+        candidate.probabilities([text])
+    latencies = []
+    for i in range(calls):
+        started = time.perf_counter()
+        candidate.probabilities([texts[i % len(texts)]])
+        latencies.append(time.perf_counter() - started)
+    return round(1000 * statistics.median(latencies), 2)
+
+
+def batch_throughput(candidate, texts: Sequence[str], batch: int, duration: float) -> float:
+    """Texts per second over batches of `batch` raw texts for about `duration` seconds (one warmup batch)."""
+    batches = [list(texts[i:i + batch]) for i in range(0, len(texts) - batch + 1, batch)] or [list(texts)]
+    candidate.probabilities(batches[0])
+    done, started = 0, time.perf_counter()
+    while time.perf_counter() - started < duration or done == 0:
+        chunk = batches[(done // batch) % len(batches)]
+        candidate.probabilities(chunk)
+        done += len(chunk)
+    return round(done / (time.perf_counter() - started), 1)
+
+
+def result_line(result: Dict[str, object]) -> str:
+    overall = result["accuracy"]["overall"]
+    return (f"{result['bytes'] / 1e6:.1f} MB, load {result['load_s']:.2f} s, p50 {result['p50_ms']} ms, "
+            f"batch-32 {result['batch32_texts_per_s']} texts/s, macro-F1 {overall['macro_f1']}, "
+            f"agreement {overall['agreement']}, gate: {result['gate']}")
+
+
+def distribution_closure_bytes(roots: Sequence[str]) -> int:
+    """Installed bytes of the distributions `roots` and everything they require, in this interpreter."""
+    seen, stack, total = set(), list(roots), 0
+    while stack:
+        name = stack.pop().lower().replace("_", "-")
+        if name in seen:
+            continue
+        seen.add(name)
+        try:
+            dist = metadata.distribution(name)
+        except metadata.PackageNotFoundError:
+            continue
+        total += sum(os.path.getsize(dist.locate_file(f)) for f in dist.files or [] if os.path.isfile(dist.locate_file(f)))
+        for requirement in dist.requires or []:
+            if "extra ==" not in requirement:
+                stack.append(requirement.split(";")[0].split("[")[0].split("(")[0].split("=")[0].split("<")[0]
+                             .split(">")[0].split("!")[0].split("~")[0].strip())
+    return total
+
+
+def runtime_sizes() -> Dict[str, int]:
+    """Installed size of what each runtime needs (dependency closure, measured in this venv)."""
+    sizes = {"SavedModel (TF: the serving extra)": distribution_closure_bytes(SERVING_ROOTS)}
+    sizes.update({name: distribution_closure_bytes(roots) for name, roots in EDGE_ROOTS.items()})
+    return sizes
+
+
+def edge_venv_report(venv: str, export_dir: str) -> Dict[str, object]:
+    """Builds a fresh venv with only `nlp2prod[edge]` and runs the edge CLI there on texts in eight scripts."""
+    python = os.path.join(venv, "bin", "python")
+    if not os.path.exists(python):
+        subprocess.run([sys.executable, "-m", "venv", venv], check=True)
+    subprocess.run([python, "-m", "pip", "install", "-q", "-c", os.path.join(REPO, "requirements.lock"),
+                    f"{REPO}[edge]"], check=True)
+    site = subprocess.run([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    total = int(subprocess.run(["du", "-sb", site], capture_output=True, text=True).stdout.split()[0])
+    baseline = sum(int(subprocess.run(["du", "-sb", os.path.join(site, name)], capture_output=True,
+                                      text=True).stdout.split()[0] or 0)
+                   for name in os.listdir(site) if name.split("-")[0] in ("pip", "setuptools", "_distutils_hack"))
+    frozen = subprocess.run([python, "-m", "pip", "freeze"], capture_output=True, text=True).stdout.split()
+    probe = ("import time; t=time.perf_counter(); import edge.runtime, onnxruntime, sentencepiece, tflite_runtime"
+             ".interpreter; print(round(time.perf_counter()-t, 3))")
+    import_s = subprocess.run([python, "-c", probe], capture_output=True, text=True, cwd="/").stdout.strip()
+    answers = {}
+    for artefact in ("", "tflite_fp16", "onnx_int8"):  # the default pick, a TFLite one, a refused one
+        choice = ["--artefact", artefact] if artefact else []
+        run = subprocess.run([os.path.join(venv, "bin", "nlp2prod"), "edge", "predict", "--model", export_dir,
+                              *choice, *EDGE_TEXTS], capture_output=True, text=True, cwd="/")
+        answers[" ".join(choice) or "(default)"] = (run.stdout + run.stderr).strip().splitlines()
+    return {"site_bytes": total, "pip_setuptools_bytes": baseline, "packages": frozen, "import_s": import_s,
+            "answers": answers}
+
+
+def render(outcome, runtimes, edge, facts, command: str, model_dir: str) -> str:
+    """The markdown report."""
+    from export_report import render_report
+
+    return render_report(outcome, runtimes, edge, facts, command, model_dir)
+
+
+def write_manifest(export_dir: str, source, labels: Sequence[str], results: Dict[str, Dict]) -> None:
+    """A manifest for the benchmark's folder (so `nlp2prod edge predict` can load it): the artefacts that
+    passed the gate as shipped, the others refused with the gate's reason."""
+    from edge import manifest as contract
+    from models.export.exporter import empty_manifest, write_manifest as write
+
+    manifest = empty_manifest(labels)
+    tokenizer_path = os.path.join(export_dir, contract.TOKENIZER_FILE)
+    with open(tokenizer_path, "wb") as handle:
+        handle.write(source.tokenizer_proto)
+    manifest["tokenizer"] = dict(contract.file_entry(tokenizer_path), kind="sentencepiece",
+                                 max_seq_length=source.max_seq_length, **source.special_ids)
+    for name, result in results.items():
+        if name not in contract.ARTEFACTS:
+            continue
+        file_name, runtime, precision = contract.ARTEFACTS[name]
+        if result["gate"] == "pass":
+            manifest["artefacts"][name] = dict(contract.file_entry(os.path.join(export_dir, file_name)),
+                                               runtime=runtime, precision=precision, accuracy=result["accuracy"])
+        else:
+            manifest["refused"][name] = "accuracy gate: " + result["gate"]
+    write(export_dir, manifest)

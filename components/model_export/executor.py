@@ -1,0 +1,67 @@
+"""ModelExport executor: artifacts → paths, the blessing check, `models.export.export_model`, the artifact's
+properties. It never raises for a model that cannot be exported: that is recorded in the manifest."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any, Dict, List
+
+from tfx import types
+from tfx.dsl.components.base import base_executor
+from tfx.types import artifact_utils
+from tfx.utils import path_utils
+
+from components.version_pusher import release
+from models import features, tfrecords
+from models.export.exporter import EvalRow, empty_manifest, export_model, select_rows, write_manifest
+from models.export.settings import ExportSettings
+
+NOT_BLESSED = "not exported: the candidate was not blessed by both gates"
+
+
+class Executor(base_executor.BaseExecutor):
+    """Exports a candidate both gates blessed; otherwise writes an empty manifest that says why not."""
+
+    def Do(self, input_dict: Dict[str, List[types.Artifact]], output_dict: Dict[str, List[types.Artifact]],
+           exec_properties: Dict[str, Any]) -> None:
+        model = artifact_utils.get_single_instance(input_dict["model"])
+        exports = artifact_utils.get_single_instance(output_dict["exports"])
+        labels = json.loads(exec_properties["labels"])
+        settings = settings_from_json(exec_properties["settings"])
+        blessed = all(release.is_blessed(artifact_utils.get_single_instance(input_dict[key]))
+                      for key in ("model_blessing", "infra_blessing"))
+        if blessed:
+            model_dir = path_utils.serving_model_path(model.uri, path_utils.is_old_model_artifact(model))
+            split_uri = artifact_utils.get_split_uri(input_dict["examples"], exec_properties["example_split"])
+            rows = select_rows(eval_rows(split_uri, labels), settings.max_texts_per_language)
+            manifest = export_model(model_dir, exports.uri, rows, labels, settings)
+        else:
+            manifest = empty_manifest(labels)
+            manifest["refused"] = {name: NOT_BLESSED for name in settings.formats}
+            write_manifest(exports.uri, manifest)
+        exports.set_int_custom_property("shipped", len(manifest["artefacts"]))
+        exports.set_int_custom_property("refused", len(manifest["refused"]))
+        logging.info("ModelExport: shipped %s; refused %s", sorted(manifest["artefacts"]), manifest["refused"])
+
+
+def settings_from_json(text: str) -> ExportSettings:
+    """ExportSettings from the component's JSON parameter (lists become tuples)."""
+    values = json.loads(text)
+    return ExportSettings(**{key: tuple(value) if isinstance(value, list) else value
+                             for key, value in values.items()})
+
+
+def eval_rows(split_uri: str, labels: List[str]) -> List[EvalRow]:
+    """Every raw example of a split whose label is a configured one, as exporter rows."""
+    rows, unknown = [], 0
+    for example in tfrecords.read_examples(split_uri):
+        label = tfrecords.string_value(example, features.LABEL)
+        if label not in labels:
+            unknown += 1
+            continue
+        rows.append(EvalRow(example.SerializeToString(), tfrecords.string_value(example, features.TEXT),
+                            labels.index(label), tfrecords.string_value(example, features.LANG)))
+    if unknown:
+        logging.warning("ModelExport: %d eval examples with a label outside %s left out of the gate", unknown, labels)
+    return rows

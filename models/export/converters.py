@@ -1,0 +1,79 @@
+"""SavedModel ids function → ONNX (tf2onnx; onnxruntime fusion; dynamic int8) and TFLite (fp16; dynamic int8).
+
+Each converter raises `ConversionError` carrying the converter's own message, so one artefact that cannot be
+converted fails alone. TFLite artefacts use builtin ops only: a graph that needs TF ops (Flex) would not run on
+tflite-runtime or a stock mobile build, and is refused with the converter's list of those ops.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Dict
+
+import tensorflow as tf
+
+_MESSAGE_CHARS = 600
+
+
+class ConversionError(RuntimeError):
+    """A converter failed; the message is the converter's own (shortened)."""
+
+
+def _failure(step: str, error: Exception) -> ConversionError:
+    message = " ".join(str(error).split())
+    if len(message) > _MESSAGE_CHARS:
+        message = message[:_MESSAGE_CHARS] + " …"
+    return ConversionError(f"{step}: {type(error).__name__}: {message}")
+
+
+def to_onnx(function, path: str, opset: int) -> None:
+    """Writes the concrete function (input_ids, input_mask) → probabilities as an ONNX float32 graph."""
+    import tf2onnx
+
+    spec = [tf.TensorSpec(t.shape, t.dtype, name=t.name.split(":")[0]) for t in function.inputs[:2]]
+    try:
+        tf2onnx.convert.from_function(tf.function(function), input_signature=spec, opset=opset,
+                                      output_path=path)
+    except Exception as error:  # tf2onnx raises many types; any of them fails this artefact only
+        raise _failure("tf2onnx", error) from None
+
+
+def fuse_onnx(path: str, fused_path: str) -> Dict[str, int]:
+    """onnxruntime's transformer fusions (attention, layer norm, gelu, ...) in Python (opt_level 0: no
+    execution-provider-specific nodes); returns the count of each fused operator that matched."""
+    from onnxruntime.transformers.optimizer import optimize_model
+
+    try:
+        optimized = optimize_model(path, model_type="bert", num_heads=0, hidden_size=0, opt_level=0)
+        optimized.save_model_to_file(fused_path)
+    except Exception as error:  # the fusion scripts raise many types
+        raise _failure("onnxruntime fusion", error) from None
+    return {name: int(count) for name, count in optimized.get_fused_operator_statistics().items() if count}
+
+
+def quantize_onnx(path: str, quantized_path: str) -> None:
+    """Dynamic int8 quantization (weights per channel, QInt8; activations quantized at run time)."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    try:
+        quantize_dynamic(path, quantized_path, per_channel=True, weight_type=QuantType.QInt8)
+    except Exception as error:  # onnxruntime.quantization raises many types
+        raise _failure("onnxruntime quantization", error) from None
+
+
+def to_tflite(function, trackable, path: str, precision: str) -> None:
+    """Writes a TFLite flatbuffer: precision "float16" (fp16 weights) or "int8" (dynamic-range int8 weights)."""
+    converter = tf.lite.TFLiteConverter.from_concrete_functions([function], trackable)
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    if precision == "float16":
+        converter.target_spec.supported_types = [tf.float16]
+    elif precision != "int8":
+        raise ValueError(f"unknown TFLite precision {precision!r}")
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
+    try:
+        flatbuffer = converter.convert()
+    except Exception as error:  # ConverterError and friends
+        raise _failure("TFLite converter", error) from None
+    with open(path, "wb") as handle:
+        handle.write(flatbuffer)
+    logging.info("TFLite %s: %d bytes", precision, len(flatbuffer))

@@ -1,0 +1,181 @@
+"""export_model: convert a SavedModel to every configured artefact, gate each one, keep what passed.
+
+The folder it writes is `edge.manifest`'s contract: manifest.json, tokenizer.model and the shipped artefacts.
+Every artefact is measured through `edge.runtime` (the edge's own tokenizer and runtimes) on raw eval texts, so
+the gate covers tokenization, the input prefix and the vocabulary remap as a device would run them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import tempfile
+from typing import Callable, Dict, List, Sequence
+
+import numpy as np
+
+from edge import manifest as contract
+from edge.runtime import EdgeModel, load_backend
+from edge.tokenizer import PieceTokenizer
+from models import progress
+from models.export import accuracy, converters
+from models.export.settings import ExportSettings
+from models.export.source import ExportSource, ExportSourceError, load_source
+
+
+@dataclasses.dataclass(frozen=True)
+class EvalRow:
+    """One eval text: its serialized raw tf.Example (for transform_features), text, label id and language."""
+
+    serialized: bytes
+    text: str
+    label_id: int
+    lang: str
+
+
+def export_model(saved_model_dir: str, out_dir: str, rows: Sequence[EvalRow], labels: Sequence[str],
+                 settings: ExportSettings = ExportSettings()) -> Dict[str, object]:
+    """Writes the gated exports of a SavedModel into `out_dir` and returns the manifest written there.
+
+    A conversion error or a failed gate refuses that artefact only (its reason in manifest["refused"]); a
+    SavedModel the exporter cannot read at all, or whose tokenizer ids differ from the edge tokenizer's,
+    refuses every artefact. Nothing here raises for a bad model.
+    """
+    os.makedirs(out_dir, exist_ok=True)
+    manifest = empty_manifest(labels)
+    manifest["refused"].update({name: "unknown export format" for name in settings.formats
+                                if name not in contract.ARTEFACTS})
+    formats = [name for name in settings.formats if name in contract.ARTEFACTS]
+    problem = "" if rows else "no eval texts to gate on"
+    try:
+        source = load_source(saved_model_dir)
+        tokenizer = _write_tokenizer(source, out_dir, manifest)
+        problem = problem or _tokenizer_parity(source, tokenizer, rows, settings.batch_size)
+    except ExportSourceError as error:
+        problem = str(error)
+    if problem:
+        manifest["refused"].update({name: problem for name in formats})
+    else:
+        _export_formats(source, tokenizer, out_dir, rows, list(labels), formats, settings, manifest)
+    write_manifest(out_dir, manifest)
+    return manifest
+
+
+def empty_manifest(labels: Sequence[str]) -> Dict[str, object]:
+    """A manifest with no artefact yet (shipped or refused)."""
+    return {"format": contract.FORMAT_VERSION, "labels": list(labels), "tokenizer": {},
+            "inputs": [contract.INPUT_IDS, contract.INPUT_MASK], "output": contract.PROBABILITIES,
+            "artefacts": {}, "refused": {}}
+
+
+def write_manifest(out_dir: str, manifest: Dict[str, object]) -> None:
+    """Writes manifest.json into `out_dir` (created when missing)."""
+    os.makedirs(out_dir, exist_ok=True)
+    with open(os.path.join(out_dir, contract.MANIFEST_FILE), "w", encoding="utf-8") as handle:
+        json.dump(manifest, handle, indent=1, ensure_ascii=False, sort_keys=True)
+
+
+def select_rows(rows: Sequence[EvalRow], per_language: int) -> List[EvalRow]:
+    """The first `per_language` rows of each language (all when 0), in their order."""
+    if per_language <= 0:
+        return list(rows)
+    counts: Dict[str, int] = {}
+    kept = []
+    for row in rows:
+        counts[row.lang] = counts.get(row.lang, 0) + 1
+        if counts[row.lang] <= per_language:
+            kept.append(row)
+    return kept
+
+
+def _write_tokenizer(source: ExportSource, out_dir: str, manifest: Dict[str, object]) -> PieceTokenizer:
+    path = os.path.join(out_dir, contract.TOKENIZER_FILE)
+    with open(path, "wb") as handle:
+        handle.write(source.tokenizer_proto)
+    manifest["tokenizer"] = dict(contract.file_entry(path), kind="sentencepiece",
+                                 max_seq_length=source.max_seq_length, **source.special_ids)
+    return PieceTokenizer(source.tokenizer_proto, source.max_seq_length, source.special_ids)
+
+
+def _tokenizer_parity(source: ExportSource, tokenizer: PieceTokenizer, rows: Sequence[EvalRow],
+                      batch_size: int) -> str:
+    """'' when the edge tokenizer packs every eval text exactly as the SavedModel's transform_features does."""
+    expected_ids, expected_mask = source.transformed_ids([row.serialized for row in rows], batch_size)
+    ids, mask = tokenizer.pack([row.text for row in rows], length=source.max_seq_length)
+    differs = np.flatnonzero(((ids != expected_ids) | (mask != expected_mask)).any(axis=1))
+    if not len(differs):
+        return ""
+    first = rows[int(differs[0])]
+    return (f"tokenizer parity: {len(differs)} of {len(rows)} eval texts get other ids from the edge tokenizer "
+            f"than from the SavedModel (first: {first.lang} {first.text[:40]!r})")
+
+
+def _export_formats(source: ExportSource, tokenizer: PieceTokenizer, out_dir: str, rows: Sequence[EvalRow],
+                    labels: List[str], formats: List[str], settings: ExportSettings,
+                    manifest: Dict[str, object]) -> None:
+    texts = [row.text for row in rows]
+    reference = source.reference_probabilities(texts, settings.batch_size)
+    if reference.shape[1] != len(labels):
+        manifest["refused"].update({name: f"the model answers {reference.shape[1]} classes but {len(labels)} labels "
+                                          f"are configured" for name in formats})
+        return
+    function = source.ids_function()
+    with tempfile.TemporaryDirectory(dir=out_dir) as scratch:
+        writers = _writers(source, function, out_dir, scratch, settings)
+        for name in formats:
+            file_name, runtime, precision = contract.ARTEFACTS[name]
+            path = os.path.join(out_dir, file_name)
+            progress.log.info("export %s: converting", name)
+            try:
+                details = writers[name](path) or {}
+                backend = load_backend(path, runtime, settings.threads)
+            except (converters.ConversionError, contract.EdgeModelError) as error:
+                _refuse(manifest, name, str(error), path)
+                continue
+            candidate = EdgeModel(name, labels, tokenizer, backend, settings.batch_size).probabilities(texts)
+            measured = accuracy.per_language(reference, candidate, [r.label_id for r in rows], [r.lang for r in rows])
+            failures = accuracy.gate_failures(precision, measured, settings)
+            if failures:
+                _refuse(manifest, name, "accuracy gate: " + "; ".join(failures), path)
+                continue
+            manifest["artefacts"][name] = dict(contract.file_entry(path), runtime=runtime, precision=precision,
+                                               accuracy=measured, **details)
+            overall = measured["overall"]
+            progress.log.info("export %s: shipped, %.1f MB, agreement %.4f, max |Δprob| %.3g", name,
+                              os.path.getsize(path) / 1e6, overall["agreement"], overall["max_prob_delta"])
+
+
+def _writers(source: ExportSource, function, out_dir: str, scratch: str,
+             settings: ExportSettings) -> Dict[str, Callable[[str], object]]:
+    """name → a function writing that artefact to a path (returns extra manifest fields or None)."""
+    raw_onnx = os.path.join(scratch, "raw.onnx")
+    fused_onnx = os.path.join(scratch, "fused.onnx")
+    fusions: Dict[str, Dict[str, int]] = {}
+
+    def fused() -> str:
+        if not fusions:
+            converters.to_onnx(function, raw_onnx, settings.onnx_opset)
+            fusions["fused_operators"] = converters.fuse_onnx(raw_onnx, fused_onnx)
+        return fused_onnx
+
+    def onnx_fp32(path: str):
+        with open(fused(), "rb") as source_file, open(path, "wb") as target:
+            target.write(source_file.read())
+        return dict(fusions)
+
+    def onnx_int8(path: str):
+        converters.quantize_onnx(fused(), path)
+        return dict(fusions)
+
+    return {"onnx_fp32": onnx_fp32, "onnx_int8": onnx_int8,
+            "tflite_fp16": lambda path: converters.to_tflite(function, source.loaded, path, "float16"),
+            "tflite_int8": lambda path: converters.to_tflite(function, source.loaded, path, "int8")}
+
+
+def _refuse(manifest: Dict[str, object], name: str, reason: str, path: str) -> None:
+    manifest["refused"][name] = reason
+    if os.path.exists(path):
+        os.remove(path)
+    progress.log.info("export %s: not shipped: %s", name, reason)
+

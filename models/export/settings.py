@@ -1,0 +1,30 @@
+"""Which artefacts the exporter writes and the gate each must pass: a plain dataclass with no TensorFlow import.
+
+`pipeline.configs.ExportConfig` takes its defaults from here (one set of numbers).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Tuple
+
+ALL_FORMATS: Tuple[str, ...] = ("onnx_fp32", "onnx_int8", "tflite_fp16", "tflite_int8")
+
+
+@dataclasses.dataclass(frozen=True)
+class ExportSettings:
+    """Formats and gate thresholds (agreements and macro-F1 on a 0–1 scale: 0.01 = one point)."""
+
+    formats: Tuple[str, ...] = ALL_FORMATS
+    onnx_opset: int = 17
+    # Float artefacts (onnx_fp32, tflite_fp16): every eval text's top-1 equals the SavedModel's, and no class
+    # probability moves more than this.
+    float_min_agreement: float = 1.0
+    float_max_prob_delta: float = 1e-3
+    # int8 artefacts, per language: top-1 agreement at least this, macro-F1 at most this below the SavedModel's.
+    int8_min_agreement: float = 0.98
+    int8_max_macro_f1_drop: float = 0.01
+    # Eval texts per language the gate runs on (0: all of the eval split).
+    max_texts_per_language: int = 0
+    batch_size: int = 32
+    threads: int = 2

@@ -1,0 +1,110 @@
+"""The exporter on the tiny model: four artefacts, each gated per language against the SavedModel, the
+tokenizer shipped beside them with ids identical to the SavedModel's, and a bad model refused per artefact."""
+
+import json
+import os
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from edge import manifest as contract
+from edge.runtime import EdgeModel
+from edge.tokenizer import PieceTokenizer
+from models.export import exporter
+from models.export.settings import ALL_FORMATS, ExportSettings
+from models.export.source import load_source
+from tiny_model import LABELS
+
+
+@pytest.fixture(scope="module")
+def exported(tiny_saved_model, eval_rows, tmp_path_factory):
+    out_dir = str(tmp_path_factory.mktemp("exports"))
+    return out_dir, exporter.export_model(tiny_saved_model, out_dir, eval_rows, LABELS)
+
+
+def test_edge_tokenizer_ids_equal_the_savedmodel_ids_on_every_eval_text(tiny_saved_model, eval_rows):
+    source = load_source(tiny_saved_model)
+    expected_ids, expected_mask = source.transformed_ids([row.serialized for row in eval_rows], batch_size=16)
+    tokenizer = PieceTokenizer(source.tokenizer_proto, source.max_seq_length, source.special_ids)
+    ids, mask = tokenizer.pack([row.text for row in eval_rows], length=source.max_seq_length)
+    np.testing.assert_array_equal(ids, expected_ids)
+    np.testing.assert_array_equal(mask, expected_mask)
+    assert mask[-1].all(), "the long text fills max_seq_length (truncated like the SavedModel)"
+
+
+def test_ids_signature_applies_prefix_and_remap_like_serving_default(tiny_saved_model, eval_rows):
+    source = load_source(tiny_saved_model)
+    texts = [row.text for row in eval_rows]
+    ids, mask = source.transformed_ids([row.serialized for row in eval_rows], batch_size=64)
+    from_ids = source.ids_signature(input_ids=tf.constant(ids), input_mask=tf.constant(mask))["probabilities"]
+    np.testing.assert_allclose(from_ids.numpy(), source.reference_probabilities(texts, 64), atol=1e-6)
+
+
+def test_every_artefact_is_shipped_or_refused_with_a_reason(exported):
+    out_dir, manifest = exported
+    assert set(manifest["artefacts"]) | set(manifest["refused"]) == set(ALL_FORMATS)
+    assert "onnx_fp32" in manifest["artefacts"], manifest["refused"]
+    for name, reason in manifest["refused"].items():
+        assert reason.startswith("accuracy gate: "), (name, reason)
+        assert not os.path.exists(os.path.join(out_dir, contract.ARTEFACTS[name][0]))
+    with open(os.path.join(out_dir, contract.MANIFEST_FILE), encoding="utf-8") as handle:
+        assert json.load(handle) == manifest
+
+
+def test_shipped_artefacts_meet_their_gate_in_every_language(exported, eval_rows):
+    _, manifest = exported
+    settings = ExportSettings()
+    for name, entry in manifest["artefacts"].items():
+        languages = {lang for lang in entry["accuracy"] if lang != "overall"}
+        assert languages == {row.lang for row in eval_rows}
+        for lang in languages:
+            values = entry["accuracy"][lang]
+            if entry["precision"] == "int8":
+                assert values["agreement"] >= settings.int8_min_agreement, (name, lang)
+                assert values["reference_macro_f1"] - values["macro_f1"] <= settings.int8_max_macro_f1_drop + 1e-9
+            else:
+                assert values["agreement"] == 1.0 and values["max_prob_delta"] <= settings.float_max_prob_delta
+
+
+def test_edge_model_reproduces_savedmodel_probabilities_from_raw_text(exported, tiny_saved_model, eval_rows):
+    out_dir, manifest = exported
+    texts = [row.text for row in eval_rows]
+    reference = load_source(tiny_saved_model).reference_probabilities(texts, 32)
+    for name in manifest["artefacts"]:
+        model = EdgeModel.load(out_dir, name)
+        tolerance = 1e-3 if manifest["artefacts"][name]["precision"] != "int8" else 5e-2
+        np.testing.assert_allclose(model.probabilities(texts), reference, atol=tolerance, err_msg=name)
+        assert [p.label for p in model.predict(texts[:2])] == [LABELS[i] for i in reference[:2].argmax(1)] or \
+            manifest["artefacts"][name]["precision"] == "int8"
+
+
+def test_a_failing_gate_refuses_that_artefact_only(tiny_saved_model, eval_rows, tmp_path):
+    settings = ExportSettings(formats=("onnx_fp32", "tflite_fp16"), float_max_prob_delta=0.0)
+    manifest = exporter.export_model(tiny_saved_model, str(tmp_path), eval_rows[:12], LABELS, settings)
+    refused = manifest["refused"]
+    assert "tflite_fp16" in refused and "|Δprob|" in refused["tflite_fp16"]
+    assert not os.path.exists(tmp_path / "model_fp16.tflite")
+    assert "onnx_fp32" in manifest["artefacts"] or "|Δprob|" in refused["onnx_fp32"]
+
+
+def test_a_model_without_the_ids_signature_is_refused_not_raised(tmp_path, eval_rows):
+    class Legacy(tf.Module):
+        @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="text")])
+        def serve(self, text):
+            return {"probabilities": tf.zeros([tf.shape(text)[0], len(LABELS)])}
+
+    legacy = Legacy()
+    tf.saved_model.save(legacy, str(tmp_path / "legacy"), signatures={"serving_default": legacy.serve})
+    manifest = exporter.export_model(str(tmp_path / "legacy"), str(tmp_path / "out"), eval_rows, LABELS)
+    assert manifest["artefacts"] == {}
+    assert set(manifest["refused"]) == set(ALL_FORMATS)
+    assert all("no SentencePiece tokenizer" in reason for reason in manifest["refused"].values())
+
+
+def test_a_folder_without_a_savedmodel_is_refused_not_raised(tmp_path, eval_rows):
+    manifest = exporter.export_model(str(tmp_path / "missing"), str(tmp_path / "out"), eval_rows, LABELS,
+                                     ExportSettings(formats=("onnx_int8", "pytorch")))
+    assert manifest["artefacts"] == {}
+    assert manifest["refused"]["pytorch"] == "unknown export format"
+    assert "not a readable SavedModel" in manifest["refused"]["onnx_int8"]
