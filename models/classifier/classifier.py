@@ -44,10 +44,20 @@ def fit_head(model: tf_keras.Model, batches, class_weights: np.ndarray, l2: floa
     for ids, mask, label, _ in batches:
         pooled.append(pooled_model({"input_ids": ids, "input_mask": mask}, training=False).numpy())
         labels.append(label.numpy())
-    x, y = tf.constant(np.concatenate(pooled)), tf.constant(np.concatenate(labels))
     head = model.get_layer(HEAD_LAYER)
-    kernel = tf.Variable(tf.zeros(head.kernel.shape))
-    bias = tf.Variable(tf.zeros(head.bias.shape))
+    kernel, bias, accuracy = fit_linear_head(np.concatenate(pooled), np.concatenate(labels), class_weights,
+                                             head.kernel.shape[1], l2, steps)
+    head.set_weights([kernel, bias])
+    return accuracy
+
+
+def fit_linear_head(features: np.ndarray, labels: np.ndarray, class_weights: np.ndarray, num_outputs: int,
+                    l2: float = 1e-4, steps: int = 500):
+    """Class-weighted softmax regression on fixed features (full batch Adam). Returns (kernel, bias, train
+    accuracy)."""
+    x, y = tf.constant(features, tf.float32), tf.constant(labels, tf.int32)
+    kernel = tf.Variable(tf.zeros((features.shape[1], num_outputs)))
+    bias = tf.Variable(tf.zeros((num_outputs,)))
     weights = tf.gather(tf.constant(class_weights, tf.float32), y)
     optimizer = tf_keras.optimizers.Adam(0.01, jit_compile=False)
 
@@ -60,8 +70,19 @@ def fit_head(model: tf_keras.Model, batches, class_weights: np.ndarray, l2: floa
 
     for _ in range(steps):
         step()
-    head.set_weights([kernel.numpy(), bias.numpy()])
-    return float(np.mean(np.argmax((x @ kernel + bias).numpy(), axis=1) == y.numpy()))
+    accuracy = float(np.mean(np.argmax((x @ kernel + bias).numpy(), axis=1) == labels))
+    return kernel.numpy(), bias.numpy(), accuracy
+
+
+def copy_with_word_rows(model: tf_keras.Model, rebuilt: tf_keras.Model, kept_ids: np.ndarray) -> tf_keras.Model:
+    """Copies `model`'s weights into `rebuilt` (the same classifier built on a trimmed vocabulary): every weight
+    as is, the word embedding's rows `kept_ids` only."""
+    for layer in model.layers:  # same trainable flags → the same weight order in both models
+        rebuilt.get_layer(layer.name).trainable = layer.trainable
+    for target, source in zip(rebuilt.weights, model.weights):
+        value = source.numpy()
+        target.assign(value[kept_ids] if tuple(target.shape) != value.shape else value)
+    return rebuilt
 
 
 def pruning_schedule(target_sparsity: float, total_steps: int) -> tfmot.sparsity.keras.PolynomialDecay:

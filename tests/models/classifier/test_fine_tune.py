@@ -1,4 +1,5 @@
-"""The training recipe on a tiny corpus: learns, prunes to the target, trims the vocabulary, reports."""
+"""The training recipe on a tiny corpus: linear probe, gentle fine-tuning on cached lower layers, gated
+pruning and vocabulary trimming, the candidates' report."""
 
 import dataclasses
 
@@ -7,7 +8,8 @@ import pytest
 
 from models.encoder.synthetic import sentencepiece_vocabulary
 from models.classifier import datasets, vocabulary_trim
-from models.classifier.fine_tune import PruningToleranceError, Recipe, train_classifier
+from models.classifier import candidates, layer_cache
+from models.classifier.fine_tune import Recipe, train_classifier
 from tiny_model import FAST_RECIPE, LABELS, split_datasets
 
 
@@ -25,20 +27,70 @@ def test_every_kernel_reaches_the_target_sparsity(trained_tiny):
     assert len(kernels) == 2 * 6
     assert all(abs(value - 0.5) < 0.02 for value in kernels.values()), kernels
     assert trained_tiny.report["gzip_weight_bytes"]["pruned"] < trained_tiny.report["gzip_weight_bytes"]["dense"]
+    assert trained_tiny.report["pruned"]["kept"]
 
 
 def test_vocabulary_is_trimmed_to_the_corpus_and_margin(trained_tiny, tiny_corpus):
     vocabulary = trained_tiny.report["vocabulary"]
+    assert vocabulary["trimmed"]
     assert vocabulary["kept_rows"] < vocabulary["full_rows"] == tiny_corpus.checkpoint.config.vocab_size
-    assert vocabulary["eval_unknown_rate"] == 0.0
+    assert vocabulary["unknown_rate"]["eval"] == {"en": 0.0, "it": 0.0}
     assert trained_tiny.model.get_layer("embeddings").word.shape[0] == vocabulary["kept_rows"]
 
 
-def test_pruning_beyond_the_tolerance_fails_with_the_numbers(tiny_corpus, tmp_path):
+def test_compression_beyond_its_tolerance_keeps_the_uncompressed_model_with_the_numbers(tiny_corpus, tmp_path):
     train, evaluation = split_datasets(tiny_corpus, tmp_path)
-    recipe = Recipe(**dict(FAST_RECIPE, epochs=1, pruning_epochs=1, pruning_tolerance=-1.0))  # unreachable
-    with pytest.raises(PruningToleranceError, match=r"dropped eval macro-F1 from .* model.pruning_tolerance=-1.0"):
-        train_classifier(tiny_corpus.checkpoint, train, evaluation, LABELS, recipe)
+    recipe = Recipe(**dict(FAST_RECIPE, epochs=1, pruning_epochs=1, pruning_tolerance=-1.0,  # unreachable
+                           trim_tolerance=-1.0))
+    trained = train_classifier(tiny_corpus.checkpoint, train, evaluation, LABELS, recipe)
+    pruned, vocabulary = trained.report["pruned"], trained.report["vocabulary"]
+    assert not pruned["kept"] and pruned["failures"][0].startswith("eval ")
+    assert trained.report["sparsity"]["overall"] < 0.1
+    assert not vocabulary["trimmed"] and vocabulary["planned_rows"] < vocabulary["kept_rows"]
+    assert trained.model.get_layer("embeddings").word.shape[0] == tiny_corpus.checkpoint.config.vocab_size
+
+
+def test_held_out_language_is_left_out_of_training_and_both_candidates_are_measured_on_it(tiny_corpus, tmp_path):
+    train, evaluation = split_datasets(tiny_corpus, tmp_path)
+    recipe = Recipe(**dict(FAST_RECIPE, epochs=2, target_sparsity=0.0, held_out_languages=("it",)))
+    trained = train_classifier(tiny_corpus.checkpoint, train, evaluation, LABELS, recipe,
+                               test_sets={candidates.OUT_OF_CORPUS: evaluation})
+    report = trained.report
+    assert report["trained_languages"] == ["en"] and trained.trained_languages == ("en",)
+    assert set(report["eval"]["per_language"]) == {"en"}
+    for candidate in ("frozen_encoder", "fine_tuned"):
+        sets = report["candidates"][candidate]
+        assert set(sets) == {"eval", candidates.HELD_OUT, candidates.OUT_OF_CORPUS}
+        assert set(sets[candidates.HELD_OUT]["per_language"]) == {"it"}
+        assert set(sets[candidates.OUT_OF_CORPUS]["groups"]) == {"trained", "absent"}
+    chosen = report["chosen"]
+    assert chosen["candidate"] in ("frozen_encoder", "fine_tuned")
+    assert (chosen["candidate"] == "fine_tuned") == (not chosen["fine_tuned_failures"])
+
+
+def test_fine_tuned_candidate_must_match_the_frozen_one_in_every_language_group():
+    def report(per_language):
+        return {"overall": {}, "per_language": {lang: {"accuracy": acc, "examples": 10}
+                                                for lang, acc in per_language.items()}}
+    frozen = {candidates.OUT_OF_CORPUS: report({"en": 0.9, "de": 0.9})}
+    better_trained_worse_absent = {candidates.OUT_OF_CORPUS: report({"en": 1.0, "de": 0.8})}
+    failures = candidates.fine_tuned_failures(frozen, better_trained_worse_absent, ["en"])
+    assert failures == ["out_of_corpus absent languages: accuracy 0.800 < frozen encoder + linear head 0.900"]
+    assert candidates.fine_tuned_failures(frozen, frozen, ["en"]) == []
+
+
+def test_length_bucketed_batches_shuffle_and_pad_little():
+    rng = np.random.default_rng(0)
+    lengths = rng.integers(3, 60, size=2000)
+    first = layer_cache.length_bucketed_order(lengths, 32, np.random.default_rng(1))
+    second = layer_cache.length_bucketed_order(lengths, 32, np.random.default_rng(2))
+    assert sorted(np.concatenate(first).tolist()) == list(range(2000))
+    assert [b.tolist() for b in first[:3]] != [b.tolist() for b in second[:3]]
+    split = layer_cache.CachedSplit(np.zeros((int(lengths.sum()), 1), np.float32),
+                                    np.concatenate([[0], np.cumsum(lengths)]), np.zeros(2000, np.int32),
+                                    np.array(["en"] * 2000))
+    bucketed, random = layer_cache.real_token_share(split, 32, np.random.default_rng(3))
+    assert bucketed > 0.9 > 0.6 > random
 
 
 def test_label_ids_outside_the_label_list_are_rejected(tiny_corpus, tmp_path):
