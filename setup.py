@@ -31,7 +31,7 @@ setuptools.setup(
     description=__doc__,
     python_requires=">=3.10,<3.11",
     packages=setuptools.find_packages(include=["pipeline*", "components*", "models*", "serving*", "data*"]),
-    package_data={"": ["*.yaml", "*.jsonl", "*.json", "*.txt", "*.pbtxt"]},
+    package_data={"": ["*.yaml", "*.jsonl", "*.json", "*.txt", "*.pbtxt"], "data": ["out_of_corpus/*.jsonl"]},
     include_package_data=True,
     # A serving host installs `nlp2prod[serving]` only: no TFX, no Beam.
     install_requires=[],

@@ -21,6 +21,17 @@ from data.input_format import COLUMNS
 
 CORPUS_PACKAGE = "chatterbot_corpus"
 
+# Languages of the bundled corpus (ISO 639-1; zh-Hant kept distinct from zh) and its normalised topics: the
+# defaults of pipeline/configs.py's DataConfig. Not every language has every topic (see languages_and_labels).
+BUNDLED_LANGUAGES: Tuple[str, ...] = ("en", "it", "ja", "ko", "uk", "zh", "zh-Hant", "fa", "nl", "es", "de", "pt", "sv")
+BUNDLED_LABELS: Tuple[str, ...] = (
+    "emotion", "food", "greetings", "humor", "literature",
+    "money", "movies", "psychology", "science", "sports",
+)
+# Bundled languages kept out of training by default, so the held-out-language evaluation has a language the
+# model never saw labelled (Dutch: Latin script, 9 of the 10 topics, close to the German and English it trains on).
+HOLDOUT_LANGUAGES: Tuple[str, ...] = ("nl",)
+
 
 @dataclasses.dataclass(frozen=True)
 class CorpusMapping:
@@ -52,6 +63,23 @@ def _lines(conversations: Iterable) -> Iterator[str]:
         for line in conversation if isinstance(conversation, list) else [conversation]:
             if isinstance(line, str):
                 yield line
+
+
+def _read_document(path: str) -> dict:
+    with open(path, encoding="utf-8") as handle:
+        return yaml.load(handle, Loader=yaml.BaseLoader) or {}
+
+
+def corpus_lines(root: str = "") -> Iterator[str]:
+    """Every line of every topic file of every language folder of the package (mapped or not)."""
+    root = root or corpus_root()
+    for folder in sorted(os.listdir(root)):
+        folder_path = os.path.join(root, folder)
+        if not os.path.isdir(folder_path):
+            continue
+        for file_name in sorted(os.listdir(folder_path)):
+            if file_name.endswith(".yml"):
+                yield from _lines(_read_document(os.path.join(folder_path, file_name)).get("conversations"))
 
 
 def read_corpus(languages: Sequence[str], labels: Sequence[str], root: str = "",

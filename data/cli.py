@@ -16,8 +16,8 @@ import sys
 from typing import Iterator, List, Optional, Sequence, Tuple
 
 from data import bundled
-from data.input_format import InputFormatError, RawRow, parse_file, span_dirs
-from pipeline.configs import BUNDLED_LABELS, BUNDLED_LANGUAGES, RunConfig
+from data.bundled import BUNDLED_LABELS, BUNDLED_LANGUAGES
+from data.input_format import DEFAULT_DATA_ROOT, InputFormatError, RawRow, parse_file, span_dirs
 
 
 def _csv_list(value: str) -> Tuple[str, ...]:
@@ -28,7 +28,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="nlp2prod data", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
     write = commands.add_parser("bundled", help="write chatterbot-corpus lines as span-N in the input format")
-    write.add_argument("--data-root", default=RunConfig().data.data_root)
+    write.add_argument("--data-root", default=DEFAULT_DATA_ROOT)
     write.add_argument("--span", type=int, default=1)
     check = commands.add_parser("check", help="validate CSV/JSONL files: columns text,label,lang; UTF-8")
     check.add_argument("path", help="a data root, a span-N folder, or one file")

@@ -21,6 +21,8 @@ import re
 from typing import Iterator, List, Optional, Sequence
 
 COLUMNS = ("text", "label", "lang")
+# Where `nlp2prod` reads data unless told otherwise: `data/` under its default home (pipeline.configs.DEFAULT_HOME).
+DEFAULT_DATA_ROOT = os.path.join(".nlp2prod", "data")
 SUFFIXES = (".csv", ".jsonl")
 SPAN_DIR = re.compile(r"^span-(\d+)$")
 

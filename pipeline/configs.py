@@ -20,14 +20,9 @@ import dataclasses
 import os
 from typing import Optional, Sequence, Tuple
 
+from data.bundled import BUNDLED_LABELS, BUNDLED_LANGUAGES, HOLDOUT_LANGUAGES
+from data.input_format import DEFAULT_DATA_ROOT
 from models.classifier.recipe import Recipe as _Recipe
-
-# Languages of the bundled corpus (ISO 639-1; zh-Hant kept distinct from zh) and its normalised topics.
-BUNDLED_LANGUAGES: Tuple[str, ...] = ("en", "it", "ja", "ko", "uk", "zh", "zh-Hant", "fa", "nl")
-BUNDLED_LABELS: Tuple[str, ...] = (
-    "emotion", "food", "greetings", "humor", "literature",
-    "money", "movies", "psychology", "science", "sports",
-)
 
 # Where `nlp2prod` keeps its state unless told otherwise (relative to the working directory).
 DEFAULT_HOME = ".nlp2prod"
@@ -37,9 +32,11 @@ DEFAULT_HOME = ".nlp2prod"
 class DataConfig:
     """Input data: a data root with `span-N/` folders of CSV or JSONL files (columns text, label, lang)."""
 
-    data_root: str = os.path.join(DEFAULT_HOME, "data")
+    data_root: str = DEFAULT_DATA_ROOT
     languages: Tuple[str, ...] = BUNDLED_LANGUAGES
     labels: Tuple[str, ...] = BUNDLED_LABELS
+    # Languages whose rows never reach train nor eval: they all go to a separate `holdout` split (SPLITS.md).
+    holdout_languages: Tuple[str, ...] = HOLDOUT_LANGUAGES
     # Number of most recent spans read together (1 = newest span only).
     span_window: int = 1
     # Hash buckets of the deterministic train/eval split (train:eval = train_buckets:eval_buckets).
