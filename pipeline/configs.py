@@ -102,8 +102,6 @@ class ModelConfig:
     vocab_margin_per_script: int = _Recipe.vocab_margin_per_script
     # The trimmed vocabulary is exported only if no language of any evaluation set loses more than this.
     trim_tolerance: float = _Recipe.trim_tolerance
-    # Languages left out of training and evaluated on their own (the held-out-language evaluation).
-    held_out_languages: Tuple[str, ...] = _Recipe.held_out_languages
     # Start training from the latest blessed model's weights (LatestBlessedModel resolver → Trainer base_model)
     # instead of the pretrained encoder; a changed label set or encoder falls back, with the reason reported.
     warm_start: bool = _Recipe.warm_start

@@ -3,9 +3,12 @@
 TFX bundles every file of this folder into the Trainer's code package, so this module stays alone here; the
 recipe itself lives in `models.classifier`. custom_config (built by the pipeline from the RunConfig):
   {"model": dataclasses.asdict(config.model), "labels": [label names in label_id order]}
-Outputs: the SavedModel in `serving_model_dir` and `training_report.json` in `model_run_dir` (eval metrics of
-the dense and pruned models, per-kernel sparsity, gzip sizes, vocabulary trim, SavedModel bytes, and
-`warm_start`: whether training started from the latest blessed model, or why not).
+Besides the train and eval splits, every candidate is measured on the `holdout` split (rows of
+data.holdout_languages, never trained on; found beside the eval split when the Examples have it) and on the
+out-of-corpus set (data/out_of_corpus, the configured labels only), tokenized by Transform's own layer.
+Outputs: the SavedModel in `serving_model_dir` and `training_report.json` in `model_run_dir` (the candidates
+on every set and which one was kept and why, pruning and trimming gates, `<unk>` rates per language, sizes,
+timing and real-token share, and `warm_start`: whether training started from the latest blessed model).
 """
 
 from __future__ import annotations
@@ -19,13 +22,16 @@ import tensorflow as tf
 import tensorflow_text  # noqa: F401  (the transform graph holds TF Text ops; register them before loading it)
 import tensorflow_transform as tft
 
+from data import out_of_corpus
+from models import features
 from models.encoder.sources import load_checkpoint
-from models.classifier import datasets, export
+from models.classifier import candidates, datasets, export
 from models.classifier.fine_tune import train_classifier
 from models.classifier.recipe import Recipe
 from models.tokenizer.text_encoder import load_tokenizer_asset, make_tokenizer, tokenize
 
 TRAINING_REPORT = "training_report.json"
+HOLDOUT_SPLIT = "holdout"  # data.splits.HOLDOUT: rows of data.holdout_languages
 
 
 def run_fn(fn_args) -> None:
@@ -45,8 +51,9 @@ def run_fn(fn_args) -> None:
     prefix_ids = _prefix_ids(encoder, model_config.get("input_prefix", ""))
     # fn_args.base_model: the LatestBlessedModel resolver's model when config.model.warm_start (None before any
     # model was blessed, or when warm start is off and the pipeline wires no base_model).
+    test_sets = _test_sets(fn_args.eval_files, spec, transform_output, labels)
     trained = train_classifier(checkpoint, train, evaluation, labels, recipe, blessed_model_dir=fn_args.base_model,
-                               prefix_ids=prefix_ids)
+                               prefix_ids=prefix_ids, test_sets=test_sets)
     _export(trained, transform_output, labels, fn_args.serving_model_dir)
     report = dict(trained.report, encoder=encoder)
     size = export.saved_model_bytes(fn_args.serving_model_dir)
@@ -57,6 +64,32 @@ def run_fn(fn_args) -> None:
     with tf.io.gfile.GFile(os.path.join(fn_args.model_run_dir, TRAINING_REPORT), "w") as f:
         json.dump(report, f, indent=2)
     logging.info("exported %s (%d bytes); eval %s", fn_args.serving_model_dir, size, report["eval"]["overall"])
+
+
+def _test_sets(eval_patterns, spec, transform_output, labels):
+    """The held-out-language split (beside the eval split, when present) and the out-of-corpus set."""
+    sets = {}
+    holdout = [p.replace("Split-eval", f"Split-{HOLDOUT_SPLIT}") for p in eval_patterns]
+    if all(tf.io.gfile.glob(p) for p in holdout) and holdout != list(eval_patterns):
+        sets[candidates.HELD_OUT] = datasets.read_examples(datasets.example_files(holdout), spec)
+    sentences = out_of_corpus.load(labels=labels)
+    if sentences:
+        sets[candidates.OUT_OF_CORPUS] = _transformed(transform_output, [(s.text, s.label, s.lang) for s in sentences])
+    return sets
+
+
+def _transformed(transform_output, rows) -> tf.data.Dataset:
+    """(text, label, lang) rows through Transform's layer, as parsed transformed examples."""
+    raw_spec = transform_output.raw_feature_spec()
+    columns = {features.TEXT: 0, features.LABEL: 1, features.LANG: 2}
+    raw = {key: tf.reshape(tf.constant([row[columns[key]] for row in rows]),
+                           [-1] + list(getattr(raw_spec[key], "shape", [])))
+           for key in raw_spec if key in columns}
+    encoded = transform_output.transform_features_layer()(raw)
+    return tf.data.Dataset.from_tensor_slices({
+        features.INPUT_IDS: encoded[features.INPUT_IDS], features.INPUT_MASK: encoded[features.INPUT_MASK],
+        features.LABEL_ID: tf.reshape(encoded[features.LABEL_ID], [-1]),
+        features.LANG: tf.constant([row[2] for row in rows])})
 
 
 def _prefix_ids(encoder: str, prefix: str):
@@ -72,5 +105,5 @@ def _prefix_ids(encoder: str, prefix: str):
 def _export(trained, transform_output, labels, export_dir: str) -> None:
     module = export.ServingModule(trained.model, transform_output.transform_features_layer(),
                                   transform_output.raw_feature_spec(), trained.trim.remap, labels,
-                                  trained.prefix_ids)
+                                  trained.prefix_ids, trained.language_head)
     export.export_saved_model(module, export_dir)

@@ -1,7 +1,9 @@
 """Exports the classifier as a SavedModel that answers raw text (the contract in the team brief).
 
 Signatures:
-  serving_default (predict)   text: string [N] → probabilities float32 [N, K], label string [N]
+  serving_default (predict)   text: string [N] → probabilities float32 [N, K], label string [N], and with a
+                              language head: language string [N] (the language the text looks like, "und" when
+                              unsure) and language_trained bool [N] (whether this version was trained on it)
   from_examples   (predict)   examples: serialized tf.Example [N] (feature `text`) → the same outputs
   classify        (classify)  inputs: serialized tf.Example [N] → classes string [N, K], scores float32 [N, K]
   transform_features (predict) examples → the transformed features (label_id, ...): TFMA's preprocessing
@@ -23,12 +25,15 @@ from tensorflow.core.protobuf import saved_model_pb2
 
 from models import features
 from models.classifier import datasets
+from models.classifier.classifier import POOLING_LAYER
+from models.classifier.language_head import UNDETERMINED
 
 SERVING_DEFAULT = "serving_default"
 FROM_EXAMPLES = "from_examples"
 CLASSIFY = "classify"
 TRANSFORM_FEATURES = "transform_features"
 PROBABILITIES, LABEL, CLASSES, SCORES = "probabilities", "label", "classes", "scores"
+LANGUAGE, LANGUAGE_TRAINED = "language", "language_trained"
 CLASSIFY_METHOD = "tensorflow/serving/classify"
 _STRINGS = tf.TensorSpec([None], tf.string)
 
@@ -44,12 +49,24 @@ class ServingModule(tf.Module):
       remap: int32 [full vocabulary rows] full id → classifier embedding row.
       labels: label names, index = label_id.
       prefix_ids: full-vocabulary ids inserted after bos, as in training (see datasets.pack_for_model).
+      language_head: `language_head.LanguageHead` on the pooled features, or None (no language outputs).
     """
 
     def __init__(self, classifier: tf_keras.Model, preprocessing, raw_feature_spec: Dict[str, object],
-                 remap: np.ndarray, labels: Sequence[str], prefix_ids: Sequence[int] = ()):
+                 remap: np.ndarray, labels: Sequence[str], prefix_ids: Sequence[int] = (), language_head=None):
         super().__init__(name="nlp2prod_classifier")
         self.classifier = classifier
+        self._languages = language_head is not None
+        if self._languages:
+            pooling = classifier.get_layer(POOLING_LAYER).get_output_at(0)
+            self.classifier = tf_keras.Model(classifier.inputs, [classifier.outputs[0], pooling])
+            self.language_kernel = tf.Variable(language_head.kernel, trainable=False, name="language_kernel")
+            self.language_bias = tf.Variable(language_head.bias, trainable=False, name="language_bias")
+            self.language_names = tf.Variable(list(language_head.languages) + [UNDETERMINED], trainable=False,
+                                              dtype=tf.string, name="language_names")
+            self.language_known = tf.Variable(list(language_head.trained) + [False], trainable=False,
+                                              name="language_trained")
+            self._min_confidence = float(language_head.min_confidence)
         self.preprocessing = preprocessing
         self.remap = tf.Variable(np.asarray(remap, np.int32), trainable=False, name="vocabulary_remap")
         self.labels = tf.Variable(list(labels), trainable=False, dtype=tf.string, name="labels")
@@ -57,16 +74,29 @@ class ServingModule(tf.Module):
         self._text_spec = {features.TEXT: raw_feature_spec[features.TEXT]}
         self._prefix_ids = tuple(int(i) for i in prefix_ids)
 
-    def _scores(self, raw: Dict[str, tf.Tensor]) -> tf.Tensor:
+    def _outputs(self, raw: Dict[str, tf.Tensor]):
+        """(topic probabilities [N, K], pooled features [N, H] or None)."""
         encoded = self.preprocessing(raw)
         ids, mask = datasets.pack_for_model(encoded[features.INPUT_IDS], encoded[features.INPUT_MASK], self.remap,
                                             self._prefix_ids)
-        logits = self.classifier({"input_ids": ids, "input_mask": mask}, training=False)
-        return tf.nn.softmax(logits, axis=-1)
+        outputs = self.classifier({"input_ids": ids, "input_mask": mask}, training=False)
+        logits, pooled = outputs if self._languages else (outputs, None)
+        return tf.nn.softmax(logits, axis=-1), pooled
+
+    def _scores(self, raw: Dict[str, tf.Tensor]) -> tf.Tensor:
+        return self._outputs(raw)[0]
 
     def _predict(self, raw: Dict[str, tf.Tensor]) -> Dict[str, tf.Tensor]:
-        probabilities = self._scores(raw)
-        return {PROBABILITIES: probabilities, LABEL: tf.gather(self.labels, tf.argmax(probabilities, axis=1))}
+        probabilities, pooled = self._outputs(raw)
+        answer = {PROBABILITIES: probabilities, LABEL: tf.gather(self.labels, tf.argmax(probabilities, axis=1))}
+        if self._languages:
+            language = tf.nn.softmax(tf.matmul(pooled, self.language_kernel) + self.language_bias, axis=-1)
+            unsure = tf.shape(self.language_bias)[0]
+            index = tf.where(tf.reduce_max(language, axis=1) >= self._min_confidence,
+                             tf.argmax(language, axis=1, output_type=tf.int32), unsure)
+            answer[LANGUAGE] = tf.gather(self.language_names, index)
+            answer[LANGUAGE_TRAINED] = tf.gather(self.language_known, index)
+        return answer
 
     def _text_features(self, text: tf.Tensor) -> Dict[str, tf.Tensor]:
         """All raw features for a batch of texts: Transform's graph may check every input (e.g. that the label

@@ -13,12 +13,12 @@ import numpy as np
 import tensorflow as tf
 import tf_keras
 
-from models import features, progress
+from models import progress
 from models.encoder.checkpoint import EncoderCheckpoint
-from models.classifier import candidates, compression, datasets, vocabulary_trim, warm_start
+from models.classifier import candidates, compression, datasets, language_head, vocabulary_trim, warm_start
 from models.classifier import classifier as classifier_lib
 from models.classifier.recipe import Recipe
-from models.classifier.tuning import Tuning
+from models.classifier.tuning import LANGUAGE_REFERENCE, TRAIN, Tuning
 
 
 @dataclasses.dataclass
@@ -31,13 +31,15 @@ class TrainedClassifier:
     report: Dict[str, object]
     prefix_ids: Tuple[int, ...] = ()
     trained_languages: Tuple[str, ...] = ()
+    language_head: Optional[language_head.LanguageHead] = None
 
 
 def train_classifier(checkpoint: EncoderCheckpoint, train_examples: tf.data.Dataset,
                      eval_examples: tf.data.Dataset, labels: Sequence[str], recipe: Recipe,
                      blessed_model_dir: Optional[str] = None, prefix_ids: Sequence[int] = (),
                      test_sets: Optional[Mapping[str, tf.data.Dataset]] = None,
-                     reference_ids: Sequence[int] = ()) -> TrainedClassifier:
+                     reference_ids: Sequence[int] = (),
+                     language_examples: Optional[tf.data.Dataset] = None) -> TrainedClassifier:
     """Fits the frozen-encoder candidate, fine-tunes gently, and keeps each step only where it generalizes.
 
     Candidates are measured on the same sets (eval split, held-out languages, `test_sets`): the fine-tuned
@@ -54,29 +56,31 @@ def train_classifier(checkpoint: EncoderCheckpoint, train_examples: tf.data.Data
       blessed_model_dir: the latest blessed model's SavedModel, the start point when `recipe.warm_start` (None:
         none blessed yet, start from the pretrained encoder).
       prefix_ids: full-vocabulary ids of the input prefix inserted after bos (e5's "query: "), or none.
-      test_sets: more labelled sets never trained on (e.g. "out_of_corpus"), in the same example form.
+      test_sets: labelled sets never trained on, in the same example form: `candidates.HELD_OUT` (rows of
+        languages left out of training; its pieces are kept by a trimmed vocabulary) and
+        `candidates.OUT_OF_CORPUS` (hand-written text; never part of the trim plan).
       reference_ids: full-vocabulary piece ids of reference text (per-language) a trimmed vocabulary keeps.
+      language_examples: reference text in more languages (label ids unused) for the language head, which is
+        otherwise fitted on the corpus languages alone.
 
     Raises:
       datasets.TrainingDataError: an empty split or a label id outside the label list.
     """
     tf_keras.utils.set_random_seed(recipe.seed)
-    train_examples, eval_examples, held_out = _hold_out_languages(train_examples, eval_examples,
-                                                                  recipe.held_out_languages)
     train_ids, train_labels = datasets.piece_ids_and_labels(train_examples)
     eval_ids, eval_labels = datasets.piece_ids_and_labels(eval_examples)
     _check_labels(train_labels, len(labels), "train")
     _check_labels(eval_labels, len(labels), "eval")
     prefix_ids = tuple(int(i) for i in prefix_ids)
     identity = vocabulary_trim.identity_trim(checkpoint.config.vocab_size, checkpoint.vocabulary.unk_id)
-    sets = {candidates.EVAL: eval_examples, **({candidates.HELD_OUT: held_out} if held_out is not None else {}),
-            **dict(test_sets or {})}
+    sets = {candidates.EVAL: eval_examples, **dict(test_sets or {})}
     data = _Batches.prepare(train_examples, eval_examples, train_labels, len(labels), identity, recipe, prefix_ids)
     model = classifier_lib.build_classifier(checkpoint, len(labels), recipe.num_layers, recipe.freeze_embeddings,
                                             recipe.dropout_rate, recipe.seed)
     warm = (warm_start.initialize(model, identity, checkpoint.vocabulary.unk_id, labels, blessed_model_dir)
             if recipe.warm_start else {"used": False, "reason": "model.warm_start is off"})
-    tuning = Tuning.start(model, recipe, data, train_examples, sets, prefix_ids, fit_probe=not warm["used"])
+    tuning = Tuning.start(model, recipe, data, train_examples, sets, prefix_ids, fit_probe=not warm["used"],
+                          language_examples=language_examples)
     trained_languages = sorted(set(tuning.languages_of("train")))
     frozen = tuning.evaluate_sets()
     dense = tuning.fine_tune()
@@ -87,39 +91,42 @@ def train_classifier(checkpoint: EncoderCheckpoint, train_examples: tf.data.Data
         tuning.restore_frozen()
     progress.log.info("candidate %s kept%s", chosen, f" (fine-tuned: {'; '.join(failures)})" if failures else "")
     chosen_reports = fine_tuned if chosen == "fine_tuned" else frozen
+    languages = _fit_language_head(tuning, trained_languages)
     report = {"labels": list(labels), "num_layers": tuning.num_layers, "trainable_layers": tuning.trainable_layers,
               "train_examples": int(len(train_labels)), "eval_examples": int(len(eval_labels)),
-              "trained_languages": trained_languages, "held_out_languages": list(recipe.held_out_languages),
+              "trained_languages": trained_languages,
               "class_weights": [round(float(w), 4) for w in data.weights], "dense": dataclasses.asdict(dense),
               "candidates": {"frozen_encoder": candidates.summarize(frozen, trained_languages),
                              "fine_tuned": candidates.summarize(fine_tuned, trained_languages)},
               "chosen": {"candidate": chosen, "fine_tuned_failures": failures},
               "real_token_share": tuning.real_token_share, "seconds": tuning.seconds,
               "gzip_weight_bytes": {"dense": classifier_lib.gzip_weight_bytes(model)}, "warm_start": warm,
-              "input_prefix_ids": list(prefix_ids), "linear_probe_train_accuracy": tuning.probe_accuracy}
+              "input_prefix_ids": list(prefix_ids), "linear_probe_train_accuracy": tuning.probe_accuracy,
+              "language_head": languages[1]}
     if recipe.target_sparsity > 0:
         model, chosen_reports = compression.prune(model, data, recipe, sets, prefix_ids, chosen_reports, report)
     model, trim, chosen_reports = compression.trim(checkpoint, model, recipe, sets, prefix_ids, chosen_reports, report,
                                         np.concatenate([train_ids, eval_ids, list(prefix_ids),
-                                                        datasets.all_piece_ids(held_out),
+                                                        datasets.all_piece_ids(sets.get(candidates.HELD_OUT)),
                                                         np.asarray(reference_ids, np.int64)]).astype(np.int64))
     report["pushed"] = candidates.summarize(chosen_reports, trained_languages)
     report["eval"] = chosen_reports[candidates.EVAL]
     return TrainedClassifier(model=model, trim=trim, report=report, prefix_ids=prefix_ids,
-                             trained_languages=tuple(trained_languages))
+                             trained_languages=tuple(trained_languages), language_head=languages[0])
 
 
-def _hold_out_languages(train_examples, eval_examples, languages: Sequence[str]):
-    """(train, eval, held-out rows of both splits or None) with `languages` removed from train and eval."""
-    if not languages:
-        return train_examples, eval_examples, None
-    held = tf.constant(list(languages))
-
-    def is_held(row):
-        return tf.reduce_any(tf.equal(tf.reshape(row[features.LANG], []), held))
-
-    kept = [split.filter(lambda row: tf.logical_not(is_held(row))) for split in (train_examples, eval_examples)]
-    return kept[0], kept[1], train_examples.filter(is_held).concatenate(eval_examples.filter(is_held))
+def _fit_language_head(tuning: Tuning, trained_languages: Sequence[str]):
+    """(head, report): fitted on every split with a declared language and the reference text; measured on the
+    out-of-corpus set when there is one."""
+    pooled, languages = tuning.pooled_features([TRAIN, candidates.EVAL, candidates.HELD_OUT, LANGUAGE_REFERENCE])
+    head = language_head.fit(pooled, languages, trained_languages)
+    report = language_head.optional_fields(head)
+    if candidates.OUT_OF_CORPUS in tuning.sets:
+        report[candidates.OUT_OF_CORPUS] = language_head.identification_report(
+            head, *tuning.pooled_features([candidates.OUT_OF_CORPUS]))
+        progress.log.info("language head: %d languages, out-of-corpus language accuracy %.3f", len(head.languages),
+                          report[candidates.OUT_OF_CORPUS]["overall"])
+    return head, report
 
 
 @dataclasses.dataclass

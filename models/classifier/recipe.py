@@ -7,7 +7,7 @@ are one set of numbers; the Trainer copies config.model's values into a `Recipe`
 from __future__ import annotations
 
 import dataclasses
-from typing import Optional, Tuple
+from typing import Optional
 
 
 @dataclasses.dataclass(frozen=True)
@@ -35,8 +35,6 @@ class Recipe:
     vocab_margin_per_script: int = 5000
     # Trimming is kept only if no language of any evaluation set loses more than this (accuracy / macro-F1).
     trim_tolerance: float = 0.02
-    # Languages left out of training and evaluated on their own (train without a language, test on it).
-    held_out_languages: Tuple[str, ...] = ()
     train_steps: Optional[int] = None
     seed: int = 13
     warm_start: bool = False

@@ -25,6 +25,7 @@ from models.classifier.recipe import Recipe
 from models.classifier.training import ClassifierTrainer, FitResult, evaluate, fit, predictor
 
 TRAIN = "train"
+LANGUAGE_REFERENCE = "language_reference"
 _EVAL_BATCH = 64
 
 
@@ -45,17 +46,25 @@ class Tuning:
     real_token_share: Dict[str, object] = dataclasses.field(default_factory=dict)
     seconds: Dict[str, float] = dataclasses.field(default_factory=dict)
     _frozen_weights: Optional[List[np.ndarray]] = None
+    _extra: Dict[str, tf.data.Dataset] = dataclasses.field(default_factory=dict)
 
     @classmethod
     def start(cls, model: tf_keras.Model, recipe: Recipe, data, train_examples: tf.data.Dataset,
-              sets: Mapping[str, tf.data.Dataset], prefix_ids: Sequence[int], fit_probe: bool) -> "Tuning":
-        """Caches the frozen part (gentle mode), fits the linear probe, and keeps its weights."""
+              sets: Mapping[str, tf.data.Dataset], prefix_ids: Sequence[int], fit_probe: bool,
+              language_examples: Optional[tf.data.Dataset] = None) -> "Tuning":
+        """Caches the frozen part (gentle mode), fits the linear probe, and keeps its weights.
+
+        `language_examples` (reference text, label ids unused) only feed `pooled_features` for the language head.
+        """
         blocks = len(classifier_lib.transformer_blocks(model))
         gentle = recipe.trainable_layers is not None and recipe.freeze_embeddings
         trainable = min(recipe.trainable_layers, blocks) if gentle else blocks
         tuning = cls(model, recipe, data, dict(sets), tuple(prefix_ids), trainable)
+        tuning._extra = {TRAIN: train_examples}
+        if language_examples is not None:
+            tuning._extra[LANGUAGE_REFERENCE] = language_examples
         if gentle:
-            tuning._build_caches(train_examples)
+            tuning._build_caches()
         if fit_probe and recipe.linear_probe:
             tuning._fit_probe()
         tuning._frozen_weights = tuning._trained_model().get_weights()
@@ -69,7 +78,7 @@ class Tuning:
         """The languages of the rows of a split or set."""
         if self.caches is not None:
             return self.caches[name].languages.tolist()
-        return datasets.languages(self.data.train_examples if name == TRAIN else self.sets[name])
+        return datasets.languages(self._extra[name] if name in self._extra else self.sets[name])
 
     def evaluate_sets(self) -> Dict[str, Dict[str, object]]:
         """Classification reports of the current weights on every set."""
@@ -113,7 +122,23 @@ class Tuning:
     def _trained_model(self) -> tf_keras.Model:
         return self.upper if self.upper is not None else self.model
 
-    def _build_caches(self, train_examples: tf.data.Dataset) -> None:
+    def pooled_features(self, names: Sequence[str]):
+        """(pooled features [rows, H], languages) of the named splits/sets under the current weights."""
+        features, languages = [], []
+        for name in names:
+            if name not in self.sets and name not in self._extra:
+                continue
+            if self.caches is not None:
+                split = self.caches[name]
+                features.append(layer_cache.pooled_features(self.pooled, split, self._hidden_size))
+                languages += split.languages.tolist()
+            else:
+                examples = self.sets.get(name, self._extra.get(name))
+                features.append(_pooled_of_examples(self.model, examples, self.prefix_ids))
+                languages += datasets.languages(examples)
+        return np.concatenate(features), languages
+
+    def _build_caches(self) -> None:
         started = time.time()
         layer_cache.freeze_lower(self.model, self.trainable_layers)
         lower = layer_cache.lower_model(self.model, self.trainable_layers)
@@ -121,7 +146,7 @@ class Tuning:
         remap = np.arange(self.model.get_layer("embeddings").vocab_size, dtype=np.int32)
         self.caches = {name: layer_cache.cache_split(lower, datasets.batches(
             examples, _EVAL_BATCH, remap, shuffle_seed=self.recipe.seed, prefix_ids=self.prefix_ids))
-            for name, examples in {TRAIN: train_examples, **self.sets}.items()}
+            for name, examples in {**self._extra, **self.sets}.items()}
         self.seconds["cache_frozen_layers"] = round(time.time() - started, 1)
         bucketed, random = layer_cache.real_token_share(self.caches[TRAIN], self.recipe.batch_size,
                                                         np.random.default_rng(self.recipe.seed))
@@ -151,3 +176,11 @@ def evaluate_examples(model: tf_keras.Model, sets: Mapping[str, tf.data.Dataset]
     run = predictor(model)
     return {name: evaluate(run, datasets.batches(examples, _EVAL_BATCH, remap, prefix_ids=prefix_ids), num_classes)
             for name, examples in sets.items()}
+
+
+def _pooled_of_examples(model: tf_keras.Model, examples: tf.data.Dataset, prefix_ids: Sequence[int]) -> np.ndarray:
+    pooled_model = tf_keras.Model(model.inputs, model.get_layer(classifier_lib.POOLING_LAYER).get_output_at(0))
+    run = predictor(pooled_model)
+    remap = np.arange(model.get_layer("embeddings").vocab_size, dtype=np.int32)
+    return np.concatenate([run(ids, mask).numpy() for ids, mask, _, _ in
+                           datasets.batches(examples, _EVAL_BATCH, remap, prefix_ids=prefix_ids)])

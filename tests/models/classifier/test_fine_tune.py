@@ -5,6 +5,7 @@ import dataclasses
 
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from models.encoder.synthetic import sentencepiece_vocabulary
 from models.classifier import datasets, vocabulary_trim
@@ -50,11 +51,14 @@ def test_compression_beyond_its_tolerance_keeps_the_uncompressed_model_with_the_
     assert trained.model.get_layer("embeddings").word.shape[0] == tiny_corpus.checkpoint.config.vocab_size
 
 
-def test_held_out_language_is_left_out_of_training_and_both_candidates_are_measured_on_it(tiny_corpus, tmp_path):
+def test_both_candidates_are_measured_on_the_held_out_language_and_out_of_corpus_sets(tiny_corpus, tmp_path):
     train, evaluation = split_datasets(tiny_corpus, tmp_path)
-    recipe = Recipe(**dict(FAST_RECIPE, epochs=2, target_sparsity=0.0, held_out_languages=("it",)))
-    trained = train_classifier(tiny_corpus.checkpoint, train, evaluation, LABELS, recipe,
-                               test_sets={candidates.OUT_OF_CORPUS: evaluation})
+    english = [(split.filter(lambda row: tf.equal(row["lang"], "en")),
+                split.filter(lambda row: tf.equal(row["lang"], "it"))) for split in (train, evaluation)]
+    recipe = Recipe(**dict(FAST_RECIPE, epochs=2, target_sparsity=0.0))
+    trained = train_classifier(tiny_corpus.checkpoint, english[0][0], english[1][0], LABELS, recipe,
+                               test_sets={candidates.HELD_OUT: english[0][1].concatenate(english[1][1]),
+                                          candidates.OUT_OF_CORPUS: evaluation})
     report = trained.report
     assert report["trained_languages"] == ["en"] and trained.trained_languages == ("en",)
     assert set(report["eval"]["per_language"]) == {"en"}
