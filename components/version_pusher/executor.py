@@ -15,6 +15,7 @@ from tfx.utils import path_utils
 
 from components.serving_check.servability import split_texts
 from components.version_pusher import push, release
+from models.classifier import candidates
 
 PUSH_REPORT = "push_report.json"
 MODEL_URI_FIELD = "model_uri"
@@ -53,6 +54,7 @@ class Executor(base_executor.BaseExecutor):
         pushed.set_string_custom_property("pushed_destination", destination)
         _write_report(pushed, {"pushed": True, "version": version, "destination": destination,
                                "metrics": metadata["metrics"], "sparsity": metadata["sparsity"],
+                               "generalization": metadata["generalization"],
                                "saved_model_bytes": _pushed_bytes(destination)})
         logging.info("VersionPusher: pushed %s version %d to %s", name, version, destination)
 
@@ -71,6 +73,7 @@ class Executor(base_executor.BaseExecutor):
             "baseline_version": _baseline_version(input_dict, exec_properties),
             "sparsity": training.get("sparsity", {}).get("overall"),
             "sparsity_per_kernel": {k: v for k, v in training.get("sparsity", {}).items() if k != "overall"},
+            "generalization": candidates.generalization_summary(training),
             MODEL_URI_FIELD: model.uri,
         }
 

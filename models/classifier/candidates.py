@@ -71,3 +71,25 @@ def compression_failures(before: Reports, after: Reports, tolerance: float) -> L
             if summary[metric] - new > tolerance:
                 failures.append(f"{name} {lang}: {metric} {summary[metric]:.3f} → {new:.3f}")
     return failures
+
+
+def generalization_summary(training_report: Mapping[str, object]) -> Dict[str, object]:
+    """The compact form the pushed version's metadata and the run summary carry: which candidate was kept and
+    why, and per language of the out-of-corpus and held-out sets, the pushed model's accuracy beside the frozen
+    encoder + linear head's."""
+    pushed, frozen = training_report.get("pushed"), training_report.get("candidates", {}).get("frozen_encoder")
+    if not pushed or not frozen:
+        return {}
+    trained = set(training_report.get("trained_languages", []))
+    rows: Dict[str, Dict[str, object]] = {}
+    for name in GENERALIZATION_SETS:
+        for lang, summary in pushed.get(name, {}).get("per_language", {}).items():
+            rows[f"{lang} ({'held-out split' if name == HELD_OUT else 'out-of-corpus'})"] = {
+                "pushed": summary["accuracy"], "frozen_encoder": frozen[name]["per_language"][lang]["accuracy"],
+                "trained_on": lang in trained, "examples": summary["examples"]}
+    groups = {f"{name} {group}": {"pushed": value["accuracy"],
+                                  "frozen_encoder": frozen[name]["groups"][group]["accuracy"]}
+              for name in GENERALIZATION_SETS for group, value in pushed.get(name, {}).get("groups", {}).items()}
+    chosen = training_report.get("chosen", {})
+    return {"candidate": chosen.get("candidate"), "fine_tuned_failures": chosen.get("fine_tuned_failures", []),
+            "per_language": rows, "groups": groups}
