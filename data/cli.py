@@ -17,7 +17,7 @@ from typing import Iterator, List, Optional, Sequence, Tuple
 
 from data import bundled
 from data.bundled import BUNDLED_LABELS, BUNDLED_LANGUAGES
-from data.input_format import DEFAULT_DATA_ROOT, InputFormatError, RawRow, parse_file, span_dirs
+from data.input_format import DEFAULT_DATA_ROOT, InputFormatError, RawRow, fold_language, parse_file, span_dirs
 
 
 def _csv_list(value: str) -> Tuple[str, ...]:
@@ -66,19 +66,15 @@ def _files(path: str) -> Iterator[Tuple[str, str]]:
                 yield os.path.join(folder, name), f"{relative}/{name}"
 
 
-def _folded(value: str) -> str:
-    # The TextCleaner matches the same way: case-insensitive, `_` same as `-` (zh_hant finds zh-Hant).
-    return value.strip().lower().replace("_", "-")
-
-
 def value_problems(row: RawRow, languages: Sequence[str], labels: Sequence[str]) -> List[str]:
     """Problems of a readable row's values: empty text, a language or label outside the configured sets."""
     problems = []
     if not row.text.strip():
         problems.append("empty text")
-    if _folded(row.lang) not in {_folded(lang) for lang in languages}:
+    if fold_language(row.lang) not in {fold_language(lang) for lang in languages}:
         problems.append(f"language {row.lang!r} is not one of {','.join(languages)}")
-    if _folded(row.label) not in {_folded(label) for label in labels}:
+    # Labels are matched like language codes (case-insensitive, `_` = `-`), as the TextCleaner does.
+    if fold_language(row.label) not in {fold_language(label) for label in labels}:
         problems.append(f"label {row.label!r} is not one of {','.join(labels)}")
     return problems
 

@@ -2,7 +2,9 @@
 
 A data root holds one folder per span, `span-<N>/` (N = 1, 2, ...), each with any number of `*.csv` and
 `*.jsonl` files, UTF-8, with the columns (CSV header) or keys (one JSON object per line) `text`, `label`,
-`lang`. Extra columns are ignored.
+`lang`, and optionally `group`: rows with the same group always land in the same split (give every
+translation or paraphrase of one sentence the same group); an absent or empty group is the text itself.
+Other columns are ignored.
 
 The reader never drops anything silently: every data line becomes a `RawRow`; a line that cannot be read
 (malformed CSV/JSON, missing columns, bytes that are not UTF-8) carries a `problem` naming why, and a file
@@ -21,6 +23,7 @@ import re
 from typing import Iterator, List, Optional, Sequence
 
 COLUMNS = ("text", "label", "lang")
+GROUP = "group"
 # Where `nlp2prod` reads data unless told otherwise: `data/` under its default home (pipeline.configs.DEFAULT_HOME).
 DEFAULT_DATA_ROOT = os.path.join(".nlp2prod", "data")
 SUFFIXES = (".csv", ".jsonl")
@@ -48,6 +51,7 @@ class RawRow:
     Attributes:
       source: `<file relative to the data root>:<line>` (line 0 for whole-file problems).
       text, label, lang: the raw values ('' when absent).
+      group: the optional split group as written ('' when absent; the split then groups by text).
       problem: None for a readable row, else one of INGEST_PROBLEMS.
       detail: a human-readable explanation of the problem.
     """
@@ -56,8 +60,14 @@ class RawRow:
     text: str = ""
     label: str = ""
     lang: str = ""
+    group: str = ""
     problem: Optional[str] = None
     detail: str = ""
+
+
+def fold_language(code: str) -> str:
+    """A language code as compared everywhere: case-insensitive, `_` the same as `-` (zh_hant is zh-Hant)."""
+    return code.strip().lower().replace("_", "-")
 
 
 def span_dirs(data_root: str) -> List[int]:
@@ -98,7 +108,7 @@ def parse_file(name: str, payload: bytes) -> Iterator[RawRow]:
 
 def _finish(name: str, line: int, values: dict) -> RawRow:
     source = f"{name}:{line}"
-    fields = {key: str(values.get(key) if values.get(key) is not None else "") for key in COLUMNS}
+    fields = {key: str(values.get(key) if values.get(key) is not None else "") for key in COLUMNS + (GROUP,)}
     if any(_SURROGATES.search(value) for value in fields.values()):
         clean = {key: _SURROGATES.sub("\ufffd", value) for key, value in fields.items()}
         return RawRow(source, **clean, problem=NOT_UTF8, detail="bytes that are not valid UTF-8")

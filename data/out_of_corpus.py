@@ -15,6 +15,8 @@ import json
 import os
 from typing import Iterable, List, Optional, Sequence, Tuple
 
+from data.input_format import fold_language
+
 FOLDER = os.path.join(os.path.dirname(__file__), "out_of_corpus")
 STYLES = ("formal", "chat")
 KEYS = ("text", "label", "lang", "style")
@@ -32,11 +34,6 @@ class Sentence:
     label: str
     lang: str
     style: str
-
-
-def fold_language(code: str) -> str:
-    """A language code compared case-insensitively, `_` the same as `-` (zh_hant finds zh-Hant)."""
-    return code.strip().lower().replace("_", "-")
 
 
 def languages() -> Tuple[str, ...]:

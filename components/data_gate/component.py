@@ -32,6 +32,8 @@ class DataGateSpec(types.ComponentSpec):
     PARAMETERS = {
         "languages": ExecutionParameter(type=str),  # JSON list: each must appear in every split
         "labels": ExecutionParameter(type=str),  # JSON list: each must appear in every split
+        # JSON list: held out of train/eval, each must appear in the holdout split
+        "holdout_languages": ExecutionParameter(type=str, optional=True),
     }
     INPUTS = {
         "statistics": ChannelParameter(type=standard_artifacts.ExampleStatistics),
@@ -53,19 +55,21 @@ class DataGate(base_component.BaseComponent):
 
     def __init__(self, statistics: types.BaseChannel, anomalies: types.BaseChannel, schema: types.BaseChannel,
                  languages: Sequence[str], labels: Sequence[str],
-                 previous_statistics: Optional[types.BaseChannel] = None):
+                 previous_statistics: Optional[types.BaseChannel] = None, holdout_languages: Sequence[str] = ()):
         """Builds the component.
 
         Args:
           statistics: StatisticsGen's `statistics` of the cleaned examples.
           anomalies: ExampleValidator's `anomalies`.
           schema: the curated schema (with drift comparators).
-          languages: configured languages; each must have rows in every split.
-          labels: configured labels; each must have rows in every split.
+          languages: configured languages; each must have rows in every split (held-out ones: in holdout).
+          labels: configured labels; each must have rows in train and eval.
           previous_statistics: earlier ExampleStatistics (a Resolver output); None skips drift.
+          holdout_languages: languages whose rows are all in the `holdout` split.
         """
         super().__init__(spec=DataGateSpec(
             statistics=statistics, anomalies=anomalies, schema=schema, previous_statistics=previous_statistics,
             languages=json.dumps(list(languages)), labels=json.dumps(list(labels)),
+            holdout_languages=json.dumps(list(holdout_languages)),
             gated_schema=types.Channel(type=standard_artifacts.Schema),
             report=types.Channel(type=DataGateReport)))

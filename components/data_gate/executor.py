@@ -54,11 +54,14 @@ class Executor(base_executor.BaseExecutor):
         schema_uri = artifact_utils.get_single_uri(input_dict["schema"])
         schema = io_utils.SchemaReader().read(os.path.join(schema_uri, SCHEMA_FILE))
         stats = {split: _load_stats(statistics, split) for split in _splits(statistics)}
-        expected = {LANG: json.loads(exec_properties["languages"]), LABEL: json.loads(exec_properties["labels"])}
+        languages, labels = json.loads(exec_properties["languages"]), json.loads(exec_properties["labels"])
+        holdout = json.loads(exec_properties.get("holdout_languages") or "[]")
+        expected = {split: gate.expected_values(split, languages, labels, holdout) for split in stats}
         problems = gate.schema_anomalies({split: _load_anomalies(anomalies, split) for split in _splits(anomalies)})
         problems += gate.coverage_problems({split: s.datasets[0] for split, s in stats.items()}, expected)
-        report = {"span": statistics.span, "counts": {split: {f: gate.value_counts(s.datasets[0], f) for f in expected}
-                                                      for split, s in stats.items()}}
+        report = {"span": statistics.span,
+                  "counts": {split: {f: gate.value_counts(s.datasets[0], f) for f in (LANG, LABEL)}
+                             for split, s in stats.items()}}
         previous = previous_span_statistics(input_dict.get("previous_statistics", []), statistics.span)
         if previous is None:
             report["drift"] = f"not checked: no statistics of a span before span {statistics.span} (first span)"

@@ -2,7 +2,8 @@
 
 The gate stops the run when any of these holds:
   - ExampleValidator found a schema anomaly (named by split and feature);
-  - a configured language or label has no row in some split (every one must be in train and eval);
+  - a configured language or label has no row in some split (every one must be in train and eval; a
+    held-out language must be in the holdout split instead, and in no other);
   - the language or label distribution moved more than its threshold (L-infinity distance, the schema's
     drift comparators) since the statistics of the previous span. Without a previous span (first run)
     there is nothing to compare and the report says so.
@@ -15,6 +16,10 @@ from typing import Dict, List, Optional, Sequence
 
 import tensorflow_data_validation as tfdv
 from tensorflow_metadata.proto.v0 import anomalies_pb2, schema_pb2, statistics_pb2
+
+from data.input_format import fold_language
+from data.splits import HOLDOUT
+from models.features import LABEL, LANG
 
 DRIFT_FEATURES = ("lang", "label")
 
@@ -63,12 +68,22 @@ def value_counts(stats: statistics_pb2.DatasetFeatureStatistics, feature: str) -
     return buckets or {v.value: v.frequency for v in entry.string_stats.top_values}
 
 
+def expected_values(split: str, languages: Sequence[str], labels: Sequence[str],
+                    holdout_languages: Sequence[str]) -> Dict[str, Sequence[str]]:
+    """The values each feature must have rows of in one split: the held-out languages in `holdout` (whatever
+    labels they have), every other language and every label in train and eval."""
+    held_out = {fold_language(code) for code in holdout_languages}
+    if split == HOLDOUT:
+        return {LANG: [lang for lang in languages if fold_language(lang) in held_out]}
+    return {LANG: [lang for lang in languages if fold_language(lang) not in held_out], LABEL: list(labels)}
+
+
 def coverage_problems(stats_by_split: Dict[str, statistics_pb2.DatasetFeatureStatistics],
-                      expected: Dict[str, Sequence[str]]) -> List[str]:
-    """Names every configured value (per feature) that has no row in some split."""
+                      expected_by_split: Dict[str, Dict[str, Sequence[str]]]) -> List[str]:
+    """Names every expected value (per split and feature) that has no row in its split."""
     problems = []
     for split, stats in sorted(stats_by_split.items()):
-        for feature, values in expected.items():
+        for feature, values in expected_by_split[split].items():
             counts = value_counts(stats, feature)
             missing = [value for value in values if counts.get(value, 0) <= 0]
             if missing:

@@ -2,16 +2,18 @@
 
 Stock TFX machinery does the span bookkeeping: the driver finds the newest span, records it on the
 Examples artifact and fingerprints its files for caching; the output is split by a deterministic hash of
-`text` (identical texts always land in the same split). On top of that:
+each row's `group` (the optional group column, else the text), so rows of one group always share a split.
+On top of that:
   - a rolling window: `span_window` > 1 also reads the spans before the newest (TFX's ExampleGen accepts
     only a static RangeConfig, so the executor reads the window and the driver fingerprints all of it);
+  - held-out languages: every row of `holdout_languages` goes to a third split, `holdout` (SPLITS.md);
   - clear errors for a missing data root or an empty newest span, before Beam starts.
 """
 
 from __future__ import annotations
 
 import os
-from typing import Any, Dict
+from typing import Any, Dict, Sequence
 
 from google.protobuf import any_pb2, struct_pb2
 from tfx.components.example_gen import driver, utils
@@ -21,9 +23,8 @@ from tfx.proto import example_gen_pb2
 from tfx.utils import io_utils
 
 from components.example_gen import records
-from components.example_gen.executor import SPAN_WINDOW_KEY, Executor, span_window
-from models.features import SPLITS, TEXT
-from data.input_format import InputFormatError, span_dirs
+from components.example_gen.executor import HOLDOUT_LANGUAGES_KEY, SPAN_WINDOW_KEY, Executor, span_window
+from data.input_format import GROUP, InputFormatError, span_dirs
 
 
 class SpanDriver(driver.FileBasedDriver):
@@ -44,9 +45,9 @@ class SpanDriver(driver.FileBasedDriver):
         return exec_properties
 
 
-def _custom_config(window: int) -> example_gen_pb2.CustomConfig:
+def _custom_config(window: int, holdout_languages: Sequence[str]) -> example_gen_pb2.CustomConfig:
     values = struct_pb2.Struct()
-    values.update({SPAN_WINDOW_KEY: window})
+    values.update({SPAN_WINDOW_KEY: window, HOLDOUT_LANGUAGES_KEY: list(holdout_languages)})
     packed = any_pb2.Any()
     packed.Pack(values)
     return example_gen_pb2.CustomConfig(custom_config=packed)
@@ -55,12 +56,14 @@ def _custom_config(window: int) -> example_gen_pb2.CustomConfig:
 class SpanExampleGen(FileBasedExampleGen):
     """Reads `<data_root>/span-N/*.csv|*.jsonl` (newest span, or a rolling window) into split tf.Examples.
 
-    Outputs `examples` (Examples, splits train/eval, artifact property `span` = the newest span read).
+    Outputs `examples` (Examples, splits train/eval, plus holdout when languages are held out; artifact
+    property `span` = the newest span read).
     """
 
     DRIVER_CLASS = SpanDriver
 
-    def __init__(self, data_root: str, span_window: int = 1, train_buckets: int = 4, eval_buckets: int = 1):
+    def __init__(self, data_root: str, span_window: int = 1, train_buckets: int = 4, eval_buckets: int = 1,
+                 holdout_languages: Sequence[str] = ()):
         """Builds the component.
 
         Args:
@@ -68,16 +71,18 @@ class SpanExampleGen(FileBasedExampleGen):
           span_window: how many of the newest spans are read together (1 = newest only).
           train_buckets: hash buckets of the train split.
           eval_buckets: hash buckets of the eval split.
+          holdout_languages: languages whose rows all go to the `holdout` split (never train or eval).
         """
         if span_window < 1 or train_buckets < 1 or eval_buckets < 1:
             raise ValueError("span_window, train_buckets and eval_buckets must all be at least 1")
+        # The holdout split's bucket count is unused (its rows are chosen by language); TFX requires one.
         splits = [example_gen_pb2.SplitConfig.Split(name=name, hash_buckets=buckets)
-                  for name, buckets in zip(SPLITS, (train_buckets, eval_buckets))]
+                  for name, buckets in zip(records.split_names(holdout_languages), (train_buckets, eval_buckets, 1))]
         super().__init__(
             input_base=data_root,
             input_config=example_gen_pb2.Input(
                 splits=[example_gen_pb2.Input.Split(name="single_split", pattern=records.SPAN_PATTERN)]),
             output_config=example_gen_pb2.Output(
-                split_config=example_gen_pb2.SplitConfig(splits=splits, partition_feature_name=TEXT)),
-            custom_config=_custom_config(span_window),
+                split_config=example_gen_pb2.SplitConfig(splits=splits, partition_feature_name=GROUP)),
+            custom_config=_custom_config(span_window, holdout_languages),
             custom_executor_spec=executor_spec.BeamExecutorSpec(Executor))

@@ -1,19 +1,22 @@
-"""Input rows -> tf.Examples, and which spans a rolling window reads (pure functions, no TFX).
+"""Input rows -> tf.Examples, which split each example goes to, and which spans a rolling window reads.
 
-Besides the raw features (text, label, lang) every example carries `source` (`span-N/file:line`, so the
-quarantine can point at the user's line) and, when the reader could not parse the line, `ingest_problem`
-and `ingest_detail`.
-The TextCleaner quarantines problem rows and drops both bookkeeping features.
+Pure functions, no TFX. Besides the raw features (text, label, lang) every example carries the bookkeeping
+features `source` (`span-N/file:line`, so the quarantine can point at the user's line), `group` (the split
+key: the row's group column, else its text) and, when the reader could not parse the line, `ingest_problem`
+and `ingest_detail`. The TextCleaner quarantines problem rows and drops every bookkeeping feature.
 """
 
 from __future__ import annotations
 
-from typing import Iterable, List
+import bisect
+import hashlib
+from typing import Iterable, List, Sequence
 
 import tensorflow as tf
 
-from models.features import LABEL, LANG, TEXT
-from data.input_format import RawRow, parse_file
+from data.input_format import GROUP, RawRow, fold_language, parse_file
+from data.splits import HOLDOUT
+from models.features import LABEL, LANG, SPLITS, TEXT
 
 SOURCE = "source"
 INGEST_PROBLEM = "ingest_problem"
@@ -26,13 +29,34 @@ def _bytes_feature(value: str) -> tf.train.Feature:
 
 
 def row_to_example(row: RawRow) -> tf.train.Example:
-    """One row as a tf.Example; `text` is always present (possibly empty) because the split hashes it."""
-    values = {TEXT: row.text, LABEL: row.label, LANG: row.lang, SOURCE: row.source}
+    """One row as a tf.Example; `text` is always present (possibly empty), `group` defaults to the text."""
+    values = {TEXT: row.text, LABEL: row.label, LANG: row.lang, SOURCE: row.source, GROUP: row.group or row.text}
     if row.problem:
         values[INGEST_PROBLEM] = row.problem
         values[INGEST_DETAIL] = row.detail
     features = {key: _bytes_feature(value) for key, value in values.items()}
     return tf.train.Example(features=tf.train.Features(feature=features))
+
+
+def split_names(holdout_languages: Sequence[str]) -> List[str]:
+    """The output splits: train and eval, plus `holdout` when some languages are held out."""
+    return list(SPLITS) + ([HOLDOUT] if holdout_languages else [])
+
+
+def split_index(example: tf.train.Example, train_buckets: int, eval_buckets: int,
+                holdout_languages: Sequence[str]) -> int:
+    """Index into `split_names(holdout_languages)` of the split an example belongs to.
+
+    A held-out language's rows all go to `holdout`; the others by TFX's own hash-bucket rule (sha256 of the
+    serialized `group` feature, modulo the bucket total), so equal groups always share a split.
+    """
+    features = example.features.feature
+    lang = features[LANG].bytes_list.value[0].decode("utf-8", "replace") if LANG in features else ""
+    if fold_language(lang) in {fold_language(code) for code in holdout_languages}:
+        return len(SPLITS)
+    key = features[GROUP].SerializeToString(deterministic=True)
+    bucket = int(hashlib.sha256(key).hexdigest(), 16) % (train_buckets + eval_buckets)
+    return bisect.bisect([train_buckets, train_buckets + eval_buckets], bucket)
 
 
 def window_spans(latest: int, window: int, available: Iterable[int]) -> List[int]:

@@ -113,3 +113,19 @@ def test_previous_span_statistics_picks_the_newest_earlier_span():
     assert previous_span_statistics(candidates, 3).id == 5
     assert previous_span_statistics(candidates, 2).id == 7
     assert previous_span_statistics(candidates, 1) is None
+
+
+def test_held_out_languages_are_expected_in_the_holdout_split_only():
+    def stats(frame):
+        return tfdv.generate_statistics_from_dataframe(frame).datasets[0]
+
+    by_split = {"train": stats(_frame(["food", "money"] * 4, ["en"] * 8)),
+                "eval": stats(_frame(["food", "money"], ["en"] * 2)),
+                "holdout": stats(_frame(["food"] * 3, ["fa"] * 3))}
+    expected = {split: gate.expected_values(split, LANGUAGES, LABELS, ["FA"]) for split in by_split}
+    assert expected["holdout"] == {"lang": ["fa"]}
+    assert gate.coverage_problems(by_split, expected) == []
+    by_split["holdout"] = stats(_frame(["food"] * 3, ["en"] * 3))
+    assert gate.coverage_problems(by_split, expected) == [
+        "feature 'lang' has no rows with fa in split 'holdout' after cleaning (every configured value must be "
+        "in every split)"]

@@ -5,6 +5,8 @@ import os
 
 import pytest
 from google.protobuf import message
+from tfx.components.example_gen import base_example_gen_executor
+from tfx.proto import example_gen_pb2
 from tfx.types import artifact_utils, standard_artifacts
 from tfx.utils import proto_utils
 
@@ -12,7 +14,7 @@ from models import tfrecords
 from components.example_gen import records
 from components.example_gen.component import SpanDriver, SpanExampleGen
 from components.example_gen.executor import Executor
-from data.input_format import InputFormatError
+from data.input_format import InputFormatError, RawRow
 
 
 def _write_span(root, span, rows, name="part.csv"):
@@ -22,19 +24,19 @@ def _write_span(root, span, rows, name="part.csv"):
         handle.write("text,label,lang\n" + "".join(f"{text},{label},{lang}\n" for text, label, lang in rows))
 
 
-def _resolved(root, window=1):
-    properties = SpanExampleGen(data_root=root, span_window=window).exec_properties
+def _resolved(root, window=1, holdout=()):
+    properties = SpanExampleGen(data_root=root, span_window=window, holdout_languages=holdout).exec_properties
     as_json = {key: proto_utils.proto_to_json(value) if isinstance(value, message.Message) else value
                for key, value in properties.items()}
     return SpanDriver(None).resolve_exec_properties(as_json, None, None)
 
 
-def _run(root, tmp_path, window=1):
+def _run(root, tmp_path, window=1, holdout=()):
     output = standard_artifacts.Examples()
     output.uri = str(tmp_path / "out")
-    Executor().Do({}, {"examples": [output]}, _resolved(root, window))
+    Executor().Do({}, {"examples": [output]}, _resolved(root, window, holdout))
     return {split: list(tfrecords.read_examples(artifact_utils.get_split_uri([output], split)))
-            for split in ("train", "eval")}
+            for split in artifact_utils.decode_split_names(output.split_names)}
 
 
 def test_window_spans():
@@ -85,3 +87,45 @@ def test_do_reads_every_span_of_the_window(tmp_path):
     _write_span(root, 2, [("new row", "food", "en")])
     splits = _run(root, tmp_path, window=2)
     assert sorted(tfrecords.string_value(e, "text") for ex in splits.values() for e in ex) == ["new row", "old row"]
+
+
+def test_split_index_is_tfxs_hash_rule_on_the_group():
+    config = example_gen_pb2.SplitConfig(partition_feature_name="group")
+    for i in range(300):
+        example = records.row_to_example(RawRow(f"f.csv:{i}", text=f"line {i}", label="food", lang="en",
+                                                group=f"g{i % 70}" if i % 2 else ""))
+        assert (records.split_index(example, 4, 1, ())
+                == base_example_gen_executor._PartitionFn(example, 2, [4, 5], config))
+
+
+def test_rows_of_one_group_share_a_split_and_held_out_languages_go_to_holdout():
+    rows = [RawRow(f"f.csv:{i}", text=f"text {i} in {lang}", label="food", lang=lang, group=f"line-{i}")
+            for i in range(100) for lang in ("en", "de", "NL")]
+    for holdout in ((), ("nl",)):
+        names = records.split_names(holdout)
+        by_group = collections.defaultdict(set)
+        for row in rows:
+            by_group[row.group if row.lang != "NL" or not holdout else "held"].add(
+                names[records.split_index(records.row_to_example(row), 4, 1, holdout)])
+        assert all(len(splits) == 1 for splits in by_group.values())
+        assert {split for splits in by_group.values() for split in splits} == set(names)
+    assert by_group["held"] == {"holdout"}
+
+
+def test_do_splits_by_the_group_column_and_holds_languages_out(tmp_path):
+    root = str(tmp_path / "data")
+    os.makedirs(os.path.join(root, "span-1"))
+    with open(os.path.join(root, "span-1", "rows.jsonl"), "w", encoding="utf-8") as handle:
+        for i in range(60):
+            for lang in ("en", "de", "nl"):
+                handle.write(f'{{"text": "line {i} ({lang})", "label": "food", "lang": "{lang}", "group": "g{i}"}}\n')
+    splits = _run(root, tmp_path, holdout=("nl",))
+    assert sorted(splits) == ["eval", "holdout", "train"]
+    assert {tfrecords.string_value(e, "lang") for e in splits["holdout"]} == {"nl"} and len(splits["holdout"]) == 60
+    sides = collections.defaultdict(set)
+    for split in ("train", "eval"):
+        for example in splits[split]:
+            assert tfrecords.string_value(example, "lang") != "nl"
+            sides[tfrecords.string_value(example, "group")].add(split)
+    assert len(sides) == 60 and all(len(side) == 1 for side in sides.values())
+    assert 0 < sum(side == {"eval"} for side in sides.values()) < 30
