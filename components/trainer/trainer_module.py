@@ -2,7 +2,8 @@
 
 TFX bundles every file of this folder into the Trainer's code package, so this module stays alone here; the
 recipe itself lives in `models.classifier`. custom_config (built by the pipeline from the RunConfig):
-  {"model": dataclasses.asdict(config.model), "labels": [label names in label_id order]}
+  {"model": dataclasses.asdict(config.model), "labels": [label names in label_id order],
+   "languages": config.data.languages}
 Besides the train and eval splits, every candidate is measured on the `holdout` split (rows of
 data.holdout_languages, never trained on; found beside the eval split when the Examples have it) and on the
 out-of-corpus set (data/out_of_corpus, the configured labels only), tokenized by Transform's own layer.
@@ -22,7 +23,8 @@ import tensorflow as tf
 import tensorflow_text  # noqa: F401  (the transform graph holds TF Text ops; register them before loading it)
 import tensorflow_transform as tft
 
-from data import out_of_corpus
+from data import out_of_corpus, reference_text
+from data.splits import HOLDOUT
 from models import features
 from models.encoder.sources import load_checkpoint
 from models.classifier import candidates, datasets, export
@@ -31,7 +33,7 @@ from models.classifier.recipe import Recipe
 from models.tokenizer.text_encoder import load_tokenizer_asset, make_tokenizer, tokenize
 
 TRAINING_REPORT = "training_report.json"
-HOLDOUT_SPLIT = "holdout"  # data.splits.HOLDOUT: rows of data.holdout_languages
+REFERENCE_SEGMENTS = 30  # UDHR segments per language (of ~90): the vocabulary and language head's reference
 
 
 def run_fn(fn_args) -> None:
@@ -52,8 +54,12 @@ def run_fn(fn_args) -> None:
     # fn_args.base_model: the LatestBlessedModel resolver's model when config.model.warm_start (None before any
     # model was blessed, or when warm start is off and the pipeline wires no base_model).
     test_sets = _test_sets(fn_args.eval_files, spec, transform_output, labels)
+    reference = _reference_text(custom.get("languages", []), labels)
+    language_examples = _transformed(transform_output, reference) if reference else None
+    reference_ids = (datasets.all_piece_ids(language_examples) if language_examples is not None else ())
     trained = train_classifier(checkpoint, train, evaluation, labels, recipe, blessed_model_dir=fn_args.base_model,
-                               prefix_ids=prefix_ids, test_sets=test_sets)
+                               prefix_ids=prefix_ids, test_sets=test_sets, reference_ids=reference_ids,
+                               language_examples=language_examples)
     _export(trained, transform_output, labels, fn_args.serving_model_dir)
     report = dict(trained.report, encoder=encoder)
     size = export.saved_model_bytes(fn_args.serving_model_dir)
@@ -69,13 +75,28 @@ def run_fn(fn_args) -> None:
 def _test_sets(eval_patterns, spec, transform_output, labels):
     """The held-out-language split (beside the eval split, when present) and the out-of-corpus set."""
     sets = {}
-    holdout = [p.replace("Split-eval", f"Split-{HOLDOUT_SPLIT}") for p in eval_patterns]
+    holdout = [p.replace("Split-eval", f"Split-{HOLDOUT}") for p in eval_patterns]
     if all(tf.io.gfile.glob(p) for p in holdout) and holdout != list(eval_patterns):
         sets[candidates.HELD_OUT] = datasets.read_examples(datasets.example_files(holdout), spec)
     sentences = out_of_corpus.load(labels=labels)
     if sentences:
         sets[candidates.OUT_OF_CORPUS] = _transformed(transform_output, [(s.text, s.label, s.lang) for s in sentences])
     return sets
+
+
+def _reference_text(languages, labels):
+    """(segment, a label, lang) rows of the UDHR for the configured and the out-of-corpus languages: the pieces a
+    trimmed vocabulary keeps and more languages for the language head (the label is a filler Transform accepts).
+    None when the reference text is not installed."""
+    try:
+        installed = set(reference_text.available())
+    except reference_text.ReferenceTextError:
+        return None
+    rows = []
+    for lang in sorted(set(languages) | set(out_of_corpus.languages())):
+        if lang in installed or lang.split("-")[0] in installed:
+            rows += [(segment, labels[0], lang) for segment in reference_text.segments(lang)[:REFERENCE_SEGMENTS]]
+    return rows or None
 
 
 def _transformed(transform_output, rows) -> tf.data.Dataset:
