@@ -10,7 +10,8 @@ held-out language(s) (default nl) form the held-out set; the others are split 4:
 (the row's position in its topic file, shared by the line-aligned translations across language folders, and
 merged by text), so no translation of an eval line is trained on. The out-of-corpus set is
 data/out_of_corpus (hand-written, 18 languages). Every variant runs the model library's `train_classifier`
-(the Trainer's own code) and writes its training report as JSON; the report part prints the tables.
+(the Trainer's own code) with the Trainer's UDHR reference rows (trim plan, language head; --no-reference for
+neither) and writes its training report as JSON; the report part prints the tables.
 
 Variants:
   gentle  the default recipe (linear probe, then the top 2 blocks fine-tuned on cached activations, 3 epochs,
@@ -25,6 +26,7 @@ import argparse
 import collections
 import hashlib
 import json
+import logging
 import os
 import sys
 import time
@@ -74,13 +76,15 @@ def split(rows, held_out: Sequence[str], eval_share: float = 0.2):
     return train, evaluation, [r[:3] for r in rows if r[2] in held_out]
 
 
-def run_variant(name: str, overrides: Dict[str, object], corpus, json_dir: str) -> Dict[str, object]:
+def run_variant(name: str, overrides: Dict[str, object], corpus, json_dir: str,
+                use_reference: bool = True) -> Dict[str, object]:
     import tensorflow as tf
 
     from benchmarks.model_corpus import Preprocessing, transformed_examples
     from data import out_of_corpus
-    from data.bundled import BUNDLED_LABELS
-    from models.classifier import candidates
+    from components.trainer.trainer_module import reference_rows
+    from data.bundled import BUNDLED_LABELS, BUNDLED_LANGUAGES
+    from models.classifier import candidates, datasets
     from models.classifier.fine_tune import train_classifier
     from models.classifier.recipe import Recipe
     from models.encoder import E5_SMALL, load_checkpoint
@@ -93,10 +97,14 @@ def run_variant(name: str, overrides: Dict[str, object], corpus, json_dir: str) 
     ooc = [(s.text, s.label, s.lang) for s in out_of_corpus.load()]
     test_sets = {candidates.HELD_OUT: transformed_examples(held, preprocessing),
                  candidates.OUT_OF_CORPUS: transformed_examples(ooc, preprocessing)}
+    reference = reference_rows(BUNDLED_LANGUAGES, BUNDLED_LABELS) if use_reference else None
+    language_examples = transformed_examples(reference, preprocessing) if reference else None
     started = time.time()
     trained = train_classifier(load_checkpoint(E5_SMALL), transformed_examples(train, preprocessing),
                                transformed_examples(evaluation, preprocessing), BUNDLED_LABELS,
-                               Recipe(**overrides), prefix_ids=prefix, test_sets=test_sets)
+                               Recipe(**overrides), prefix_ids=prefix, test_sets=test_sets,
+                               reference_ids=datasets.all_piece_ids(language_examples),
+                               language_examples=language_examples)
     report = dict(trained.report, variant=name, overrides=overrides, wall_seconds=round(time.time() - started, 1),
                   load_average=list(os.getloadavg()))
     os.makedirs(json_dir, exist_ok=True)
@@ -112,13 +120,16 @@ def main(argv=None) -> None:
     parser.add_argument("--json-dir", default="benchmarks/results/generalization")
     parser.add_argument("--output", default="benchmarks/results/generalization.md")
     parser.add_argument("--report-only", action="store_true")
+    parser.add_argument("--no-reference", action="store_true", help="no UDHR text (trim plan, language head)")
     args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING)
+    logging.getLogger("nlp2prod.progress").setLevel(logging.INFO)
     if not args.report_only:
         from data.bundled import BUNDLED_LABELS, BUNDLED_LANGUAGES
         corpus = split(grouped_rows(BUNDLED_LANGUAGES, BUNDLED_LABELS), args.held_out.split(","))
         print(f"rows: train {len(corpus[0])}, eval {len(corpus[1])}, held-out {len(corpus[2])}", flush=True)
         for name in args.variant or ["gentle"]:
-            report = run_variant(name, VARIANTS[name], corpus, args.json_dir)
+            report = run_variant(name, VARIANTS[name], corpus, args.json_dir, not args.no_reference)
             print(f"{name}: {report['wall_seconds']} s, chosen {report['chosen']}", flush=True)
     from benchmarks.generalization_report import write_report
     write_report(args.json_dir, args.output, " ".join(sys.argv))

@@ -8,7 +8,7 @@ Transform's layer: the same in-graph tokenizer) and times, in one process, side 
   * the exported `serving_default` signature, loaded back (what `nlp2prod serve` and TF Serving run);
   * its parts: the tokenizer layer alone, and the classifier alone on ready piece ids;
   * the classifier compiled with XLA (`jit_compile`), to separate per-op cost from arithmetic and weight
-    traffic;
+    traffic, and the classifier with bfloat16 kernels (half the weight bytes read per call);
   * the op count of each graph.
 p50 of single calls at 4, 16 and 64 tokens, and batch-32 throughput (16-token texts).
 """
@@ -87,6 +87,8 @@ def main(argv=None) -> None:
     classifier_fn = predictor(model)
     xla_fn = tf.function(lambda ids, mask: model({"input_ids": ids, "input_mask": mask}, training=False),
                          jit_compile=True)
+    from models.classifier.classifier import bfloat16_copy
+    bf16_fn = predictor(bfloat16_copy(model))
     tokenizer_fn = tf.function(lambda text: preprocessing({"text": text}))
     rows: List[Dict[str, object]] = []
     for tokens in LENGTHS:
@@ -99,7 +101,8 @@ def main(argv=None) -> None:
                      "serving_default (exported, loaded)": p50_ms(lambda: served(text=text), args.calls),
                      "tokenizer layer alone": p50_ms(lambda: tokenizer_fn(text), args.calls),
                      "classifier alone (fp32)": p50_ms(lambda: classifier_fn(ids, mask), args.calls),
-                     "classifier alone, XLA jit_compile": p50_ms(lambda: xla_fn(ids, mask), args.calls)})
+                     "classifier alone, XLA jit_compile": p50_ms(lambda: xla_fn(ids, mask), args.calls),
+                     "classifier alone, bfloat16 kernels": p50_ms(lambda: bf16_fn(ids, mask), args.calls)})
     batch = tf.constant([text_of(16)] * 32)
     throughput = 32 / (p50_ms(lambda: served(text=batch), max(10, args.calls // 10)) / 1000)
     counts = {"serving_default": op_count(served),

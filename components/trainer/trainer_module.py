@@ -54,7 +54,7 @@ def run_fn(fn_args) -> None:
     # fn_args.base_model: the LatestBlessedModel resolver's model when config.model.warm_start (None before any
     # model was blessed, or when warm start is off and the pipeline wires no base_model).
     test_sets = _test_sets(fn_args.eval_files, spec, transform_output, labels)
-    reference = _reference_text(custom.get("languages", []), labels)
+    reference = reference_rows(custom.get("languages", []), labels)
     language_examples = _transformed(transform_output, reference) if reference else None
     reference_ids = (datasets.all_piece_ids(language_examples) if language_examples is not None else ())
     trained = train_classifier(checkpoint, train, evaluation, labels, recipe, blessed_model_dir=fn_args.base_model,
@@ -84,7 +84,7 @@ def _test_sets(eval_patterns, spec, transform_output, labels):
     return sets
 
 
-def _reference_text(languages, labels):
+def reference_rows(languages, labels):
     """(segment, a label, lang) rows of the UDHR for the configured and the out-of-corpus languages: the pieces a
     trimmed vocabulary keeps and more languages for the language head (the label is a filler Transform accepts).
     None when the reference text is not installed."""

@@ -74,6 +74,18 @@ def fit_linear_head(features: np.ndarray, labels: np.ndarray, class_weights: np.
     return kernel.numpy(), bias.numpy(), accuracy
 
 
+def bfloat16_copy(model: tf_keras.Model) -> tf_keras.Model:
+    """The same classifier (weights copied) with every transformer block's kernels stored as bfloat16."""
+    def convert(layer):
+        if isinstance(layer, TransformerBlock):
+            return TransformerBlock.from_config({**layer.get_config(), "kernel_dtype": "bfloat16"})
+        return layer.__class__.from_config(layer.get_config())
+    copy = tf_keras.models.clone_model(model, clone_function=convert)
+    for target, source in zip(copy.weights, model.weights):
+        target.assign(tf.cast(source, target.dtype))
+    return copy
+
+
 def copy_with_word_rows(model: tf_keras.Model, rebuilt: tf_keras.Model, kept_ids: np.ndarray) -> tf_keras.Model:
     """Copies `model`'s weights into `rebuilt` (the same classifier built on a trimmed vocabulary): every weight
     as is, the word embedding's rows `kept_ids` only."""

@@ -2,8 +2,10 @@
 
 * `prune`: magnitude pruning (tensorflow-model-optimization) of the transformer kernels, fine-tuned to the
   target sparsity; kept only within `recipe.pruning_tolerance` per language on every evaluation set.
+* `bfloat16`: the transformer kernels stored as bfloat16 (half the bytes every served call reads); kept only
+  within `recipe.compression_tolerance` per language.
 * `trim`: the word embedding cut to the pieces the corpus (every split), the input prefix, the reference text
-  and a per-script margin need; kept only within `recipe.trim_tolerance` per language. The `<unk>` rate per
+  and a per-script margin need; kept only within `recipe.compression_tolerance` per language. The `<unk>` rate per
   language of every set under the planned trim is reported either way (the out-of-corpus set is never part of
   the plan, so its rate is what unseen text meets).
 Both steps write what they measured into the training report.
@@ -76,7 +78,7 @@ def trim(checkpoint: EncoderCheckpoint, model: tf_keras.Model, recipe: Recipe, s
         recipe.freeze_embeddings, recipe.dropout_rate, recipe.seed)
     classifier_lib.copy_with_word_rows(model, rebuilt, plan.kept_ids)
     after = evaluate_examples(rebuilt, sets, plan.remap, prefix_ids, model.output_shape[-1])
-    failures = candidates.compression_failures(before, after, recipe.trim_tolerance)
+    failures = candidates.compression_failures(before, after, recipe.compression_tolerance)
     kept = not failures
     report["vocabulary"] = {
         "trimmed": kept, "full_rows": rows, "kept_rows": plan.size if kept else rows, "planned_rows": plan.size,
@@ -94,3 +96,14 @@ def _unknown_rates(sets: Mapping[str, tf.data.Dataset], trim: vocabulary_trim.Vo
     return {name: {lang: round(vocabulary_trim.unknown_rate(ids, trim, unk_id), 5)
                    for lang, ids in sorted(datasets.piece_ids_by_language(examples).items())}
             for name, examples in sets.items()}
+
+
+def bfloat16(model: tf_keras.Model, recipe: Recipe, sets: Mapping[str, tf.data.Dataset], prefix_ids: Sequence[int],
+             before: Reports, report: Dict[str, object], remap: np.ndarray):
+    """(model, reports): the copy with bfloat16 transformer kernels when it passes the per-language gate."""
+    converted = classifier_lib.bfloat16_copy(model)
+    after = evaluate_examples(converted, sets, remap, prefix_ids, model.output_shape[-1])
+    failures = candidates.compression_failures(before, after, recipe.compression_tolerance)
+    report["bfloat16_kernels"] = {"kept": not failures, "failures": failures, "reports": after}
+    progress.log.info("bfloat16 kernels: %s", "kept" if not failures else "float32 kept (" + "; ".join(failures) + ")")
+    return (converted, after) if not failures else (model, before)

@@ -109,6 +109,9 @@ def train_classifier(checkpoint: EncoderCheckpoint, train_examples: tf.data.Data
                                         np.concatenate([train_ids, eval_ids, list(prefix_ids),
                                                         datasets.all_piece_ids(sets.get(candidates.HELD_OUT)),
                                                         np.asarray(reference_ids, np.int64)]).astype(np.int64))
+    if recipe.bfloat16_kernels:
+        model, chosen_reports = compression.bfloat16(model, recipe, sets, prefix_ids, chosen_reports, report,
+                                                     trim.remap)
     report["pushed"] = candidates.summarize(chosen_reports, trained_languages)
     report["eval"] = chosen_reports[candidates.EVAL]
     return TrainedClassifier(model=model, trim=trim, report=report, prefix_ids=prefix_ids,

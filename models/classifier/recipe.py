@@ -33,8 +33,11 @@ class Recipe:
     pruning_tolerance: float = 0.03
     trim_vocabulary: bool = True
     vocab_margin_per_script: int = 5000
-    # Trimming is kept only if no language of any evaluation set loses more than this (accuracy / macro-F1).
-    trim_tolerance: float = 0.02
+    # Trimming and bfloat16 kernels are kept only if no language of any evaluation set loses more than this
+    # (accuracy; macro-F1 on the eval split).
+    compression_tolerance: float = 0.02
+    # Export the transformer kernels as bfloat16 (half the weight bytes read per served call), gated as above.
+    bfloat16_kernels: bool = False
     train_steps: Optional[int] = None
     seed: int = 13
     warm_start: bool = False

@@ -42,7 +42,7 @@ def test_vocabulary_is_trimmed_to_the_corpus_and_margin(trained_tiny, tiny_corpu
 def test_compression_beyond_its_tolerance_keeps_the_uncompressed_model_with_the_numbers(tiny_corpus, tmp_path):
     train, evaluation = split_datasets(tiny_corpus, tmp_path)
     recipe = Recipe(**dict(FAST_RECIPE, epochs=1, pruning_epochs=1, pruning_tolerance=-1.0,  # unreachable
-                           trim_tolerance=-1.0))
+                           compression_tolerance=-1.0))
     trained = train_classifier(tiny_corpus.checkpoint, train, evaluation, LABELS, recipe)
     pruned, vocabulary = trained.report["pruned"], trained.report["vocabulary"]
     assert not pruned["kept"] and pruned["failures"][0].startswith("eval ")
@@ -147,3 +147,16 @@ def test_pack_for_model_inserts_the_prefix_after_bos_and_cuts_to_the_longest_row
 
 def test_linear_probe_fits_the_head_before_fine_tuning(trained_tiny):
     assert trained_tiny.report["linear_probe_train_accuracy"] > 0.5
+
+
+def test_bfloat16_kernels_halve_the_kernel_bytes_and_answer_like_float32(trained_tiny, tiny_corpus, tmp_path):
+    from models.classifier import classifier
+    from models.classifier.training import predictor
+    converted = classifier.bfloat16_copy(trained_tiny.model)
+    kernels = [k for block in classifier.transformer_blocks(converted) for k in block.kernels.values()]
+    assert {k.dtype for k in kernels} == {tf.bfloat16}
+    _, evaluation = split_datasets(tiny_corpus, tmp_path)
+    ids, mask, _, _ = next(iter(datasets.batches(evaluation, 16, trained_tiny.trim.remap)))
+    dense, half = predictor(trained_tiny.model)(ids, mask).numpy(), predictor(converted)(ids, mask).numpy()
+    assert np.mean(np.argmax(dense, 1) == np.argmax(half, 1)) >= 0.9
+    np.testing.assert_allclose(half, dense, atol=0.1 * np.abs(dense).max())
