@@ -26,21 +26,24 @@ def language_table(run: Dict) -> List[str]:
     fine = run["candidates"]["fine_tuned"]
     unknown = run["vocabulary"].get("unknown_rate", {}).get(OOC, {})
     trained = set(run["trained_languages"])
-    lines = ["| language | trained on | OOC frozen e5 + LR | OOC fine-tuned | OOC pushed | OOC `<unk>` rate (planned trim) |",
-             "|---|---|---|---|---|---|"]
+    identified = run.get("language_head", {}).get(OOC, {}).get("per_language", {})
+    lines = ["| language | trained on | OOC frozen e5 + LR | OOC fine-tuned | OOC pushed | OOC `<unk>` rate (planned trim) "
+             "| language named right (language head) |", "|---|---|---|---|---|---|---|"]
     for lang in sorted(frozen[OOC]["per_language"]):
+        named = identified.get(lang)
         lines.append(f"| {lang} | {'yes' if lang in trained else 'no'} | {_accuracy(frozen, OOC, lang)} | "
-                     f"{_accuracy(fine, OOC, lang)} | {_accuracy(pushed, OOC, lang)} | {unknown.get(lang, 0):.4f} |")
+                     f"{_accuracy(fine, OOC, lang)} | {_accuracy(pushed, OOC, lang)} | {unknown.get(lang, 0):.4f} | "
+                     + (f"{named['accuracy']:.2f} (else {named['most_common_answer']})" if named else "–") + " |")
     for group in ("trained", "absent"):
         lines.append(f"| **{group} languages** | | {_group(frozen, OOC, group)} | {_group(fine, OOC, group)} | "
-                     f"{_group(pushed, OOC, group)} | |")
+                     f"{_group(pushed, OOC, group)} | | |")
     lines.append(f"| **all** | | {frozen[OOC]['overall']['accuracy']:.3f} | {fine[OOC]['overall']['accuracy']:.3f} | "
-                 f"{pushed[OOC]['overall']['accuracy']:.3f} | |")
+                 f"{pushed[OOC]['overall']['accuracy']:.3f} | | |")
     for lang in sorted(frozen.get(HELD, {}).get("per_language", {})):
         lines.append(f"| {lang} (held-out split, corpus rows) | no | {_accuracy(frozen, HELD, lang)} | "
-                     f"{_accuracy(fine, HELD, lang)} | {_accuracy(pushed, HELD, lang)} | |")
+                     f"{_accuracy(fine, HELD, lang)} | {_accuracy(pushed, HELD, lang)} | | |")
     lines.append(f"| eval split macro-F1 (leak-free) | | {frozen[EVAL]['overall']['macro_f1']:.3f} | "
-                 f"{fine[EVAL]['overall']['macro_f1']:.3f} | {pushed[EVAL]['overall']['macro_f1']:.3f} | |")
+                 f"{fine[EVAL]['overall']['macro_f1']:.3f} | {pushed[EVAL]['overall']['macro_f1']:.3f} | | |")
     return lines
 
 
@@ -67,6 +70,9 @@ def step_table(runs: List[Dict]) -> List[str]:
         if "reports" in vocabulary:
             row(name, f"then vocabulary trimmed to {vocabulary['planned_rows']} rows (kept: {vocabulary['trimmed']})",
                 _with_groups(vocabulary["reports"], run))
+        if "bfloat16_kernels" in run:
+            row(name, f"then bfloat16 kernels (kept: {run['bfloat16_kernels']['kept']})",
+                _with_groups(run["bfloat16_kernels"]["reports"], run))
         lines.append(f"| {name} | **pushed: {run['chosen']['candidate']}** | " + " | ".join(
             _pushed_cells(run["pushed"])) + " |")
     return lines
