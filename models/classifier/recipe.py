@@ -31,7 +31,10 @@ class Recipe:
     target_sparsity: float = 0.0
     pruning_epochs: int = 2
     pruning_tolerance: float = 0.03
-    trim_vocabulary: bool = True
+    # Off by default: even with every split's pieces, UDHR text of 18 languages and a 5,000-piece margin per
+    # script (45,493 of 250,037 rows), trimming cost 8–39 points of out-of-corpus accuracy per language (chat
+    # words fall to <unk>); when on, the gate below keeps the untrimmed model unless every language holds.
+    trim_vocabulary: bool = False
     vocab_margin_per_script: int = 5000
     # Trimming and bfloat16 kernels are kept only if no language of any evaluation set loses more than this
     # (accuracy; macro-F1 on the eval split).
