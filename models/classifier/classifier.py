@@ -16,6 +16,7 @@ from models.encoder.keras_bert import TransformerBlock, encode, token_inputs
 
 POOLING_LAYER = "mean_pooling"
 HEAD_LAYER = "classifier"
+LANGUAGE_FEATURES = "language_features"
 
 
 def build_classifier(checkpoint: EncoderCheckpoint, num_labels: int, num_layers: Optional[int] = None,
@@ -72,6 +73,17 @@ def fit_linear_head(features: np.ndarray, labels: np.ndarray, class_weights: np.
         step()
     accuracy = float(np.mean(np.argmax((x @ kernel + bias).numpy(), axis=1) == labels))
     return kernel.numpy(), bias.numpy(), accuracy
+
+
+def with_language_features(model: tf_keras.Model) -> tf_keras.Model:
+    """{input_ids, input_mask} → [logits, language features]: the classifier plus the masked mean of its
+    embedding layer's output (token identity, before the encoder mixes languages toward shared meaning), which is
+    what the language head reads."""
+    from models.encoder.keras_bert import MaskedMeanPooling
+
+    mask = model.input["input_mask"]
+    features = MaskedMeanPooling(name=LANGUAGE_FEATURES)([model.get_layer("embeddings").get_output_at(0), mask])
+    return tf_keras.Model(model.input, [model.outputs[0], features], name="classifier_with_language")
 
 
 def bfloat16_copy(model: tf_keras.Model) -> tf_keras.Model:

@@ -25,7 +25,7 @@ from tensorflow.core.protobuf import saved_model_pb2
 
 from models import features
 from models.classifier import datasets
-from models.classifier.classifier import POOLING_LAYER
+from models.classifier.classifier import with_language_features
 from models.classifier.language_head import UNDETERMINED
 
 SERVING_DEFAULT = "serving_default"
@@ -49,7 +49,8 @@ class ServingModule(tf.Module):
       remap: int32 [full vocabulary rows] full id → classifier embedding row.
       labels: label names, index = label_id.
       prefix_ids: full-vocabulary ids inserted after bos, as in training (see datasets.pack_for_model).
-      language_head: `language_head.LanguageHead` on the pooled features, or None (no language outputs).
+      language_head: `language_head.LanguageHead` on `classifier.with_language_features`, or None (no language
+        outputs).
     """
 
     def __init__(self, classifier: tf_keras.Model, preprocessing, raw_feature_spec: Dict[str, object],
@@ -58,8 +59,7 @@ class ServingModule(tf.Module):
         self.classifier = classifier
         self._languages = language_head is not None
         if self._languages:
-            pooling = classifier.get_layer(POOLING_LAYER).get_output_at(0)
-            self.classifier = tf_keras.Model(classifier.inputs, [classifier.outputs[0], pooling])
+            self.classifier = with_language_features(classifier)
             self.language_kernel = tf.Variable(language_head.kernel, trainable=False, name="language_kernel")
             self.language_bias = tf.Variable(language_head.bias, trainable=False, name="language_bias")
             self.language_names = tf.Variable(list(language_head.languages) + [UNDETERMINED], trainable=False,
@@ -75,7 +75,7 @@ class ServingModule(tf.Module):
         self._prefix_ids = tuple(int(i) for i in prefix_ids)
 
     def _outputs(self, raw: Dict[str, tf.Tensor]):
-        """(topic probabilities [N, K], pooled features [N, H] or None)."""
+        """(topic probabilities [N, K], language features [N, H] or None)."""
         encoded = self.preprocessing(raw)
         ids, mask = datasets.pack_for_model(encoded[features.INPUT_IDS], encoded[features.INPUT_MASK], self.remap,
                                             self._prefix_ids)

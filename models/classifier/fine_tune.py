@@ -121,12 +121,12 @@ def train_classifier(checkpoint: EncoderCheckpoint, train_examples: tf.data.Data
 def _fit_language_head(tuning: Tuning, trained_languages: Sequence[str]):
     """(head, report): fitted on every split with a declared language and the reference text; measured on the
     out-of-corpus set when there is one."""
-    pooled, languages = tuning.pooled_features([TRAIN, candidates.EVAL, candidates.HELD_OUT, LANGUAGE_REFERENCE])
+    pooled, languages = tuning.language_features([TRAIN, candidates.EVAL, candidates.HELD_OUT, LANGUAGE_REFERENCE])
     head = language_head.fit(pooled, languages, trained_languages)
     report = language_head.optional_fields(head)
     if candidates.OUT_OF_CORPUS in tuning.sets:
         report[candidates.OUT_OF_CORPUS] = language_head.identification_report(
-            head, *tuning.pooled_features([candidates.OUT_OF_CORPUS]))
+            head, *tuning.language_features([candidates.OUT_OF_CORPUS]))
         progress.log.info("language head: %d languages, out-of-corpus language accuracy %.3f", len(head.languages),
                           report[candidates.OUT_OF_CORPUS]["overall"])
     return head, report

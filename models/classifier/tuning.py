@@ -54,7 +54,7 @@ class Tuning:
               language_examples: Optional[tf.data.Dataset] = None) -> "Tuning":
         """Caches the frozen part (gentle mode), fits the linear probe, and keeps its weights.
 
-        `language_examples` (reference text, label ids unused) only feed `pooled_features` for the language head.
+        `language_examples` (reference text, label ids unused) only feed `language_features` for the language head.
         """
         blocks = len(classifier_lib.transformer_blocks(model))
         gentle = recipe.trainable_layers is not None and recipe.freeze_embeddings
@@ -122,20 +122,20 @@ class Tuning:
     def _trained_model(self) -> tf_keras.Model:
         return self.upper if self.upper is not None else self.model
 
-    def pooled_features(self, names: Sequence[str]):
-        """(pooled features [rows, H], languages) of the named splits/sets under the current weights."""
+    def language_features(self, names: Sequence[str]):
+        """(language features [rows, H], languages) of the named splits/sets: the masked mean of the embedding
+        layer's output (`classifier.with_language_features`), which the frozen embeddings make independent of
+        fine-tuning."""
+        run = predictor(tf_keras.Model(self.model.input, classifier_lib.with_language_features(self.model).outputs[1]))
+        remap = np.arange(self.model.get_layer("embeddings").vocab_size, dtype=np.int32)
         features, languages = [], []
         for name in names:
-            if name not in self.sets and name not in self._extra:
+            examples = self.sets.get(name, self._extra.get(name))
+            if examples is None:
                 continue
-            if self.caches is not None:
-                split = self.caches[name]
-                features.append(layer_cache.pooled_features(self.pooled, split, self._hidden_size))
-                languages += split.languages.tolist()
-            else:
-                examples = self.sets.get(name, self._extra.get(name))
-                features.append(_pooled_of_examples(self.model, examples, self.prefix_ids))
-                languages += datasets.languages(examples)
+            for ids, mask, _, lang in datasets.batches(examples, _EVAL_BATCH, remap, prefix_ids=self.prefix_ids):
+                features.append(run(ids, mask).numpy())
+                languages += [value.decode("utf-8") for value in lang.numpy()]
         return np.concatenate(features), languages
 
     def _build_caches(self) -> None:
@@ -177,10 +177,3 @@ def evaluate_examples(model: tf_keras.Model, sets: Mapping[str, tf.data.Dataset]
     return {name: evaluate(run, datasets.batches(examples, _EVAL_BATCH, remap, prefix_ids=prefix_ids), num_classes)
             for name, examples in sets.items()}
 
-
-def _pooled_of_examples(model: tf_keras.Model, examples: tf.data.Dataset, prefix_ids: Sequence[int]) -> np.ndarray:
-    pooled_model = tf_keras.Model(model.inputs, model.get_layer(classifier_lib.POOLING_LAYER).get_output_at(0))
-    run = predictor(pooled_model)
-    remap = np.arange(model.get_layer("embeddings").vocab_size, dtype=np.int32)
-    return np.concatenate([run(ids, mask).numpy() for ids, mask, _, _ in
-                           datasets.batches(examples, _EVAL_BATCH, remap, prefix_ids=prefix_ids)])
