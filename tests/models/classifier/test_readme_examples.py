@@ -1,6 +1,8 @@
 """The README's example texts get the answers written beside them (`# → label, ...`) from the frozen
 multilingual-e5-small encoder + linear head: the candidate every training run starts from and keeps unless the
-fine-tuned model is at least as good outside the corpus. Fitted here on a small slice of the bundled corpus."""
+fine-tuned model is at least as good outside the corpus. Fitted here on a slice of the bundled corpus (30 rows
+per topic of en, it, ja and de, which the bundled corpus trains on: with en, it, ja alone at 15 rows per topic
+the German example came back as greetings)."""
 
 import os
 import re
@@ -44,7 +46,7 @@ def test_readme_examples_are_answered_as_written():
     from models.encoder import E5_SMALL, load_checkpoint
     from models.tokenizer.text_encoder import load_tokenizer_asset, make_tokenizer, tokenize
 
-    corpus = load_corpus(("en", "it", "ja"), BUNDLED_LABELS, max_rows_per_topic=15)
+    corpus = load_corpus(("en", "it", "ja", "de"), BUNDLED_LABELS, max_rows_per_topic=30)
     rows = corpus.train + corpus.eval
     asset = load_tokenizer_asset(E5_SMALL)
     preprocessing = Preprocessing(asset, 64, BUNDLED_LABELS)
