@@ -76,7 +76,7 @@ class ModelConfig:
     # Hugging Face BERT checkpoint (config.json, model.safetensors, vocab.txt).
     encoder: str = "e5-small"
     num_layers: Optional[int] = _Recipe.num_layers  # None keeps every layer of the checkpoint
-    # Gentle fine-tuning: only the top N blocks train, on cached activations of the frozen ones (None: all).
+    # None: every block trains; N: only the top N, on cached activations of the frozen lower blocks.
     trainable_layers: Optional[int] = _Recipe.trainable_layers
     max_seq_length: int = 64
     epochs: int = _Recipe.epochs
@@ -107,7 +107,7 @@ class ModelConfig:
     # Start training from the latest blessed model's weights (LatestBlessedModel resolver → Trainer base_model)
     # instead of the pretrained encoder; a changed label set or encoder falls back, with the reason reported.
     warm_start: bool = _Recipe.warm_start
-    train_steps: Optional[int] = _Recipe.train_steps  # None: epochs over the whole train split
+    train_steps: Optional[int] = _Recipe.train_steps  # cap on fine-tuning steps; None: whole epochs
     seed: int = _Recipe.seed
 
 
