@@ -82,8 +82,18 @@ def with_language_features(model: tf_keras.Model) -> tf_keras.Model:
     from models.encoder.keras_bert import MaskedMeanPooling
 
     mask = model.input["input_mask"]
-    features = MaskedMeanPooling(name=LANGUAGE_FEATURES)([model.get_layer("embeddings").get_output_at(0), mask])
+    embedded = _output_in(model, model.get_layer("embeddings"))
+    features = MaskedMeanPooling(name=LANGUAGE_FEATURES)([embedded, mask])
     return tf_keras.Model(model.input, [model.outputs[0], features], name="classifier_with_language")
+
+
+def _output_in(model: tf_keras.Model, layer) -> tf.Tensor:
+    """`layer`'s output in `model`'s own graph (a layer shared with a pruning copy has one node per model)."""
+    ids = model.input["input_ids"]
+    for index, node in enumerate(layer.inbound_nodes):
+        if any(tensor is ids for tensor in tf.nest.flatten(node.input_tensors)):
+            return layer.get_output_at(index)
+    raise ValueError(f"layer {layer.name!r} is not applied to {model.name!r}'s input_ids")
 
 
 def bfloat16_copy(model: tf_keras.Model) -> tf_keras.Model:

@@ -160,3 +160,14 @@ def test_bfloat16_kernels_halve_the_kernel_bytes_and_answer_like_float32(trained
     dense, half = predictor(trained_tiny.model)(ids, mask).numpy(), predictor(converted)(ids, mask).numpy()
     assert np.mean(np.argmax(dense, 1) == np.argmax(half, 1)) >= 0.9
     np.testing.assert_allclose(half, dense, atol=0.1 * np.abs(dense).max())
+
+
+def test_language_features_come_from_the_models_own_graph_when_layers_are_shared_with_a_pruning_copy(tiny_corpus):
+    from models.classifier import classifier
+    model = classifier.build_classifier(tiny_corpus.checkpoint, len(LABELS))
+    copy = classifier.strip_pruning(classifier.prunable_copy(model, classifier.pruning_schedule(0.5, 10)))
+    ids = np.array([[0, 5, 6, 2]], np.int32)
+    for candidate in (model, copy):
+        logits, features = classifier.with_language_features(candidate)({"input_ids": ids,
+                                                                           "input_mask": np.ones_like(ids)})
+        assert logits.shape == (1, len(LABELS)) and features.shape == (1, tiny_corpus.checkpoint.config.hidden_size)
