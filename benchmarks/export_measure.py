@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 from importlib import metadata
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, Sequence
 
 import numpy as np
 

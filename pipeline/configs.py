@@ -96,6 +96,8 @@ class ModelConfig:
     # Hugging Face BERT checkpoint (config.json, model.safetensors, vocab.txt).
     encoder: str = "e5-small"
     num_layers: Optional[int] = _Recipe.num_layers  # None keeps every layer of the checkpoint
+    # None: every block trains; N: only the top N, on cached activations of the frozen lower blocks.
+    trainable_layers: Optional[int] = _Recipe.trainable_layers
     max_seq_length: int = 64
     epochs: int = _Recipe.epochs
     learning_rate: float = _Recipe.learning_rate
@@ -109,7 +111,7 @@ class ModelConfig:
     input_prefix: str = "query: "
     early_stopping_patience: int = _Recipe.early_stopping_patience
     class_weighting: bool = _Recipe.class_weighting
-    # Magnitude pruning (tensorflow-model-optimization); 0 disables the pruning phase.
+    # Magnitude pruning (tensorflow-model-optimization); 0 (the default) disables the pruning phase.
     target_sparsity: float = _Recipe.target_sparsity
     pruning_epochs: int = _Recipe.pruning_epochs
     # The pruned model may lose at most this much eval macro-F1 against the dense one.
@@ -118,10 +120,14 @@ class ModelConfig:
     trim_vocabulary: bool = _Recipe.trim_vocabulary
     # Margin for text the corpus never showed: the most probable pieces of each script the corpus uses.
     vocab_margin_per_script: int = _Recipe.vocab_margin_per_script
+    # Trimming / bfloat16 kernels are exported only if no language of any evaluation set loses more than this.
+    compression_tolerance: float = _Recipe.compression_tolerance
+    # Transformer kernels exported as bfloat16 (half the weight bytes per served call), gated per language.
+    bfloat16_kernels: bool = _Recipe.bfloat16_kernels
     # Start training from the latest blessed model's weights (LatestBlessedModel resolver → Trainer base_model)
     # instead of the pretrained encoder; a changed label set or encoder falls back, with the reason reported.
     warm_start: bool = _Recipe.warm_start
-    train_steps: Optional[int] = _Recipe.train_steps  # None: epochs over the whole train split
+    train_steps: Optional[int] = _Recipe.train_steps  # cap on fine-tuning steps; None: whole epochs
     seed: int = _Recipe.seed
 
 

@@ -131,7 +131,8 @@ def _model_half(config: RunConfig, upstream: List[object]) -> List[object]:
         run_fn=TRAINER_RUN_FN, examples=by_id["Transform"].outputs["transformed_examples"],
         transform_graph=by_id["TokenizationGate"].outputs["gated_transform_graph"],
         base_model=baseline.outputs["model"] if config.model.warm_start else None,
-        custom_config={"model": dataclasses.asdict(config.model), "labels": labels})
+        custom_config={"model": dataclasses.asdict(config.model), "labels": labels,
+                       "languages": list(config.data.languages)})
     evaluator = tfx.components.Evaluator(
         examples=cleaned, model=trainer.outputs["model"], baseline_model=baseline.outputs["model"],
         example_splits=["eval"], module_path=EVALUATOR_MODULE,

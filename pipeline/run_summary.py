@@ -31,6 +31,7 @@ def print_summary(config: RunConfig, record: RunRecord) -> None:
     print(f"Pushed version {record.version} of {config.push.model_name!r} from span(s) {record.spans}"
           f" to {os.path.join(model_dir, str(record.version))}")
     _print_metrics(pushed.get("metrics", {}))
+    _print_generalization(pushed.get("generalization") or {})
     _print_model_facts(pushed)
     _print_exports(pushed.get("exports") or {}, os.path.join(model_dir, str(record.version)))
     print(f"\nServe it: nlp2prod serve --model_name={config.push.model_name} --model_base_path={model_dir}")
@@ -80,6 +81,19 @@ def _print_exports(exports: Dict[str, Dict], version_dir: str) -> None:
         print_table(rows, ["artefact", "size", "top-1 agreement", "lowest language"])
     for name, reason in sorted(refused.items()):
         print(f"  not shipped: {name}: {reason}")
+
+
+def _print_generalization(summary: Dict[str, object]) -> None:
+    """Out-of-corpus and held-out-language accuracy per language, pushed model beside the frozen baseline."""
+    if not summary.get("per_language"):
+        return
+    rows: List[List[object]] = [[name, "yes" if row["trained_on"] else "no", row["examples"], row["pushed"],
+                                 row["frozen_encoder"]] for name, row in sorted(summary["per_language"].items())]
+    rows += [[name, "", "", row["pushed"], row["frozen_encoder"]] for name, row in sorted(summary["groups"].items())]
+    print(f"\nOn text outside training (accuracy; pushed = {summary['candidate']}):")
+    print_table(rows, ["language (set)", "trained on", "rows", "pushed", "frozen e5 + linear head"])
+    for failure in summary.get("fine_tuned_failures", []):
+        print(f"  fine-tuned candidate not pushed: {failure}")
 
 
 def _print_model_facts(pushed: Dict[str, object]) -> None:

@@ -2,10 +2,14 @@
 
 TFX bundles every file of this folder into the Trainer's code package, so this module stays alone here; the
 recipe itself lives in `models.classifier`. custom_config (built by the pipeline from the RunConfig):
-  {"model": dataclasses.asdict(config.model), "labels": [label names in label_id order]}
-Outputs: the SavedModel in `serving_model_dir` and `training_report.json` in `model_run_dir` (eval metrics of
-the dense and pruned models, per-kernel sparsity, gzip sizes, vocabulary trim, SavedModel bytes, and
-`warm_start`: whether training started from the latest blessed model, or why not).
+  {"model": dataclasses.asdict(config.model), "labels": [label names in label_id order],
+   "languages": config.data.languages}
+Besides the train and eval splits, every candidate is measured on the `holdout` split (rows of
+data.holdout_languages, never trained on; found beside the eval split when the Examples have it) and on the
+out-of-corpus set (data/out_of_corpus, the configured labels only), tokenized by Transform's own layer.
+Outputs: the SavedModel in `serving_model_dir` and `training_report.json` in `model_run_dir` (the candidates
+on every set and which one was kept and why, pruning and trimming gates, `<unk>` rates per language, sizes,
+timing and real-token share, and `warm_start`: whether training started from the latest blessed model).
 """
 
 from __future__ import annotations
@@ -17,13 +21,16 @@ import tensorflow as tf
 import tensorflow_text  # noqa: F401  (the transform graph holds TF Text ops; register them before loading it)
 import tensorflow_transform as tft
 
-from models import artifact_reports
+from data import out_of_corpus, reference_text
+from data.splits import HOLDOUT
+from models import artifact_reports, features
 from models.encoder.sources import load_checkpoint
-from models.classifier import datasets, export
+from models.classifier import candidates, datasets, export
 from models.classifier.fine_tune import train_classifier
 from models.classifier.recipe import Recipe
 from models.tokenizer.text_encoder import load_tokenizer_asset, make_tokenizer, tokenize
 
+REFERENCE_SEGMENTS = 30  # UDHR segments per language (of ~90): the vocabulary and language head's reference
 
 
 def run_fn(fn_args) -> None:
@@ -43,8 +50,13 @@ def run_fn(fn_args) -> None:
     prefix_ids = _prefix_ids(encoder, model_config["input_prefix"])
     # fn_args.base_model: the LatestBlessedModel resolver's model when config.model.warm_start (None before any
     # model was blessed, or when warm start is off and the pipeline wires no base_model).
+    test_sets = _test_sets(fn_args.eval_files, spec, transform_output, labels)
+    reference = reference_rows(custom.get("languages", []), labels)
+    language_examples = _transformed(transform_output, reference) if reference else None
+    reference_ids = (datasets.all_piece_ids(language_examples) if language_examples is not None else ())
     trained = train_classifier(checkpoint, train, evaluation, labels, recipe, blessed_model_dir=fn_args.base_model,
-                               prefix_ids=prefix_ids)
+                               prefix_ids=prefix_ids, test_sets=test_sets, reference_ids=reference_ids,
+                               language_examples=language_examples)
     _export(trained, transform_output, labels, fn_args.serving_model_dir)
     report = dict(trained.report, encoder=encoder)
     size = export.saved_model_bytes(fn_args.serving_model_dir)
@@ -53,6 +65,47 @@ def run_fn(fn_args) -> None:
     report["saved_model_bytes"] = {"exported": size, "untrimmed_estimate": size + removed}
     artifact_reports.write(fn_args.model_run_dir, artifact_reports.TRAINING_REPORT, report)
     logging.info("exported %s (%d bytes); eval %s", fn_args.serving_model_dir, size, report["eval"]["overall"])
+
+
+def _test_sets(eval_patterns, spec, transform_output, labels):
+    """The held-out-language split (beside the eval split, when present) and the out-of-corpus set."""
+    sets = {}
+    holdout = [p.replace("Split-eval", f"Split-{HOLDOUT}") for p in eval_patterns]
+    if all(tf.io.gfile.glob(p) for p in holdout) and holdout != list(eval_patterns):
+        sets[candidates.HELD_OUT] = datasets.read_examples(datasets.example_files(holdout), spec)
+    sentences = out_of_corpus.load(labels=labels)
+    if sentences:
+        sets[candidates.OUT_OF_CORPUS] = _transformed(transform_output, [(s.text, s.label, s.lang) for s in sentences])
+    return sets
+
+
+def reference_rows(languages, labels):
+    """(segment, a label, lang) rows of the UDHR for the configured and the out-of-corpus languages: the pieces a
+    trimmed vocabulary keeps and more languages for the language head (the label is a filler Transform accepts).
+    None when the reference text is not installed."""
+    try:
+        installed = set(reference_text.available())
+    except reference_text.ReferenceTextError:
+        return None
+    rows = []
+    for lang in sorted(set(languages) | set(out_of_corpus.languages())):
+        if lang in installed or lang.split("-")[0] in installed:
+            rows += [(segment, labels[0], lang) for segment in reference_text.segments(lang)[:REFERENCE_SEGMENTS]]
+    return rows or None
+
+
+def _transformed(transform_output, rows) -> tf.data.Dataset:
+    """(text, label, lang) rows through Transform's layer, as parsed transformed examples."""
+    raw_spec = transform_output.raw_feature_spec()
+    columns = {features.TEXT: 0, features.LABEL: 1, features.LANG: 2}
+    raw = {key: tf.reshape(tf.constant([row[columns[key]] for row in rows]),
+                           [-1] + list(getattr(raw_spec[key], "shape", [])))
+           for key in raw_spec if key in columns}
+    encoded = transform_output.transform_features_layer()(raw)
+    return tf.data.Dataset.from_tensor_slices({
+        features.INPUT_IDS: encoded[features.INPUT_IDS], features.INPUT_MASK: encoded[features.INPUT_MASK],
+        features.LABEL_ID: tf.reshape(encoded[features.LABEL_ID], [-1]),
+        features.LANG: tf.constant([row[2] for row in rows])})
 
 
 def _prefix_ids(encoder: str, prefix: str):
@@ -68,5 +121,5 @@ def _prefix_ids(encoder: str, prefix: str):
 def _export(trained, transform_output, labels, export_dir: str) -> None:
     module = export.ServingModule(trained.model, transform_output.transform_features_layer(),
                                   transform_output.raw_feature_spec(), trained.trim.remap, labels,
-                                  trained.prefix_ids)
+                                  trained.prefix_ids, trained.language_head)
     export.export_saved_model(module, export_dir)

@@ -52,7 +52,8 @@ class Executor(base_executor.BaseExecutor):
         artifact_reports.write(pushed.uri, artifact_reports.PUSH_REPORT, {
             "pushed": True, "version": written["version"], "destination": destination,
             "metrics": written["metrics"], "sparsity": written["sparsity"],
-            "saved_model_bytes": written["saved_model_bytes"], "exports": written["exports"]})
+            "saved_model_bytes": written["saved_model_bytes"], "exports": written["exports"],
+            "generalization": written["generalization"]})
         logging.info("VersionPusher: pushed %s version %d to %s", name, written["version"], destination)
 
     def _metadata(self, input_dict, exec_properties, model, model_root: str) -> Dict[str, Any]:

@@ -7,6 +7,7 @@ from typing import Any, Dict, List, Optional
 import tensorflow as tf
 
 from models import artifact_reports
+from models.classifier import candidates
 from models.evaluation import gate
 from serving import layout
 
@@ -80,12 +81,13 @@ def version_metadata(model_uri: str, labels: List[str], evaluation_uri: Optional
       labels: class names in output order.
       evaluation_uri: the Evaluator's output, or None when the pipeline has no Evaluator.
       compared_with_baseline: the Evaluator compared the candidate with a baseline model.
-      training_report: the Trainer's training_report.json ({} when absent).
+      training_report: the Trainer's training_report.json ({} when absent); its candidates' out-of-corpus and
+        held-out figures become the `generalization` field.
       baseline_version: the version the candidate was compared with, if any.
       run: run_id, pipeline_name and data_spans of the run that pushes.
     """
     sparsity = training_report.get("sparsity", {})
-    return dict(run, labels=list(labels),
+    return dict(run, labels=list(labels), generalization=candidates.generalization_summary(training_report),
                 metrics=evaluation_metrics(evaluation_uri, compared_with_baseline),
                 baseline_version=baseline_version, sparsity=sparsity.get("overall"),
                 sparsity_per_kernel={k: v for k, v in sparsity.items() if k != "overall"},

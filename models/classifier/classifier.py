@@ -16,6 +16,7 @@ from models.encoder.keras_bert import TransformerBlock, encode, token_inputs
 
 POOLING_LAYER = "mean_pooling"
 HEAD_LAYER = "classifier"
+LANGUAGE_FEATURES = "language_features"
 
 
 def build_classifier(checkpoint: EncoderCheckpoint, num_labels: int, num_layers: Optional[int] = None,
@@ -44,10 +45,20 @@ def fit_head(model: tf_keras.Model, batches, class_weights: np.ndarray, l2: floa
     for ids, mask, label, _ in batches:
         pooled.append(pooled_model({"input_ids": ids, "input_mask": mask}, training=False).numpy())
         labels.append(label.numpy())
-    x, y = tf.constant(np.concatenate(pooled)), tf.constant(np.concatenate(labels))
     head = model.get_layer(HEAD_LAYER)
-    kernel = tf.Variable(tf.zeros(head.kernel.shape))
-    bias = tf.Variable(tf.zeros(head.bias.shape))
+    kernel, bias, accuracy = fit_linear_head(np.concatenate(pooled), np.concatenate(labels), class_weights,
+                                             head.kernel.shape[1], l2, steps)
+    head.set_weights([kernel, bias])
+    return accuracy
+
+
+def fit_linear_head(features: np.ndarray, labels: np.ndarray, class_weights: np.ndarray, num_outputs: int,
+                    l2: float = 1e-4, steps: int = 500):
+    """Class-weighted softmax regression on fixed features (full batch Adam). Returns (kernel, bias, train
+    accuracy)."""
+    x, y = tf.constant(features, tf.float32), tf.constant(labels, tf.int32)
+    kernel = tf.Variable(tf.zeros((features.shape[1], num_outputs)))
+    bias = tf.Variable(tf.zeros((num_outputs,)))
     weights = tf.gather(tf.constant(class_weights, tf.float32), y)
     optimizer = tf_keras.optimizers.Adam(0.01, jit_compile=False)
 
@@ -60,8 +71,52 @@ def fit_head(model: tf_keras.Model, batches, class_weights: np.ndarray, l2: floa
 
     for _ in range(steps):
         step()
-    head.set_weights([kernel.numpy(), bias.numpy()])
-    return float(np.mean(np.argmax((x @ kernel + bias).numpy(), axis=1) == y.numpy()))
+    accuracy = float(np.mean(np.argmax((x @ kernel + bias).numpy(), axis=1) == labels))
+    return kernel.numpy(), bias.numpy(), accuracy
+
+
+def with_language_features(model: tf_keras.Model) -> tf_keras.Model:
+    """{input_ids, input_mask} → [logits, language features]: the classifier plus the masked mean of its
+    embedding layer's output (token identity, before the encoder mixes languages toward shared meaning), which is
+    what the language head reads."""
+    from models.encoder.keras_bert import MaskedMeanPooling
+
+    mask = model.input["input_mask"]
+    embedded = _output_in(model, model.get_layer("embeddings"))
+    features = MaskedMeanPooling(name=LANGUAGE_FEATURES)([embedded, mask])
+    return tf_keras.Model(model.input, [model.outputs[0], features], name="classifier_with_language")
+
+
+def _output_in(model: tf_keras.Model, layer) -> tf.Tensor:
+    """`layer`'s output in `model`'s own graph (a layer shared with a pruning copy has one node per model)."""
+    ids = model.input["input_ids"]
+    for index, node in enumerate(layer.inbound_nodes):
+        if any(tensor is ids for tensor in tf.nest.flatten(node.input_tensors)):
+            return layer.get_output_at(index)
+    raise ValueError(f"layer {layer.name!r} is not applied to {model.name!r}'s input_ids")
+
+
+def bfloat16_copy(model: tf_keras.Model) -> tf_keras.Model:
+    """The same classifier (weights copied) with every transformer block's kernels stored as bfloat16."""
+    def convert(layer):
+        if isinstance(layer, TransformerBlock):
+            return TransformerBlock.from_config({**layer.get_config(), "kernel_dtype": "bfloat16"})
+        return layer.__class__.from_config(layer.get_config())
+    copy = tf_keras.models.clone_model(model, clone_function=convert)
+    for target, source in zip(copy.weights, model.weights):
+        target.assign(tf.cast(source, target.dtype))
+    return copy
+
+
+def copy_with_word_rows(model: tf_keras.Model, rebuilt: tf_keras.Model, kept_ids: np.ndarray) -> tf_keras.Model:
+    """Copies `model`'s weights into `rebuilt` (the same classifier built on a trimmed vocabulary): every weight
+    as is, the word embedding's rows `kept_ids` only."""
+    for layer in model.layers:  # same trainable flags → the same weight order in both models
+        rebuilt.get_layer(layer.name).trainable = layer.trainable
+    for target, source in zip(rebuilt.weights, model.weights):
+        value = source.numpy()
+        target.assign(value[kept_ids] if tuple(target.shape) != value.shape else value)
+    return rebuilt
 
 
 def pruning_schedule(target_sparsity: float, total_steps: int) -> tfmot.sparsity.keras.PolynomialDecay:

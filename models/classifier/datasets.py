@@ -10,6 +10,10 @@ import tensorflow as tf
 from models import features
 
 
+# Token-count bucket edges of the training batches (rows with bos/eos; the bundled corpus: median 12, p95 31).
+LENGTH_BOUNDARIES = (8, 10, 12, 14, 16, 20, 24, 32, 48, 64)
+
+
 class TrainingDataError(ValueError):
     """The transformed examples are missing, empty or do not carry the features the trainer needs."""
 
@@ -61,9 +65,12 @@ def pack_for_model(input_ids: tf.Tensor, input_mask: tf.Tensor, remap, prefix_id
 def batches(examples: tf.data.Dataset, batch_size: int, remap: np.ndarray,
             shuffle_seed: Optional[int] = None, prefix_ids: Sequence[int] = ()) -> tf.data.Dataset:
     """Batches of (input_ids int32 [B, L], input_mask int32 [B, L], label_id int32 [B], lang string [B]),
-    packed by `pack_for_model`."""
-    if shuffle_seed is not None:
-        examples = examples.shuffle(4096, seed=shuffle_seed, reshuffle_each_iteration=True)
+    packed by `pack_for_model`.
+
+    With `shuffle_seed` (training) rows are shuffled every pass and grouped by length
+    (`bucket_by_sequence_length` over `LENGTH_BOUNDARIES`), and the batches shuffled again, so a batch holds
+    rows of similar length (little padding) drawn at random; without it rows stay in order.
+    """
     table = tf.constant(remap, tf.int32)
 
     def to_batch(row):
@@ -71,7 +78,12 @@ def batches(examples: tf.data.Dataset, batch_size: int, remap: np.ndarray,
         lang = row.get(features.LANG, tf.fill(tf.shape(mask)[:1], ""))
         return ids, mask, tf.cast(tf.reshape(row[features.LABEL_ID], [-1]), tf.int32), tf.reshape(lang, [-1])
 
-    return examples.batch(batch_size).map(to_batch).prefetch(2)
+    if shuffle_seed is None:
+        return examples.batch(batch_size).map(to_batch).prefetch(2)
+    bucketed = examples.shuffle(4096, seed=shuffle_seed, reshuffle_each_iteration=True).bucket_by_sequence_length(
+        lambda row: tf.reduce_sum(tf.cast(row[features.INPUT_MASK], tf.int32)), list(LENGTH_BOUNDARIES),
+        [batch_size] * (len(LENGTH_BOUNDARIES) + 1))
+    return bucketed.shuffle(64, seed=shuffle_seed, reshuffle_each_iteration=True).map(to_batch).prefetch(2)
 
 
 def piece_ids_and_labels(examples: tf.data.Dataset) -> Tuple[np.ndarray, np.ndarray]:
@@ -99,3 +111,27 @@ def class_weights(labels: np.ndarray, num_classes: int) -> np.ndarray:
 def _numpy_batches(examples: tf.data.Dataset) -> Iterator[Dict[str, np.ndarray]]:
     for batch in examples.batch(1024).as_numpy_iterator():
         yield batch
+
+
+def piece_ids_by_language(examples: tf.data.Dataset) -> Dict[str, np.ndarray]:
+    """All real piece ids of a split, per language."""
+    by_language: Dict[str, List[np.ndarray]] = {}
+    for batch in _numpy_batches(examples):
+        mask = batch[features.INPUT_MASK].astype(bool)
+        for ids, row_mask, lang in zip(batch[features.INPUT_IDS], mask, batch[features.LANG].reshape(-1)):
+            by_language.setdefault(lang.decode("utf-8"), []).append(ids[row_mask])
+    return {lang: np.concatenate(parts) for lang, parts in by_language.items()}
+
+
+def all_piece_ids(examples: Optional[tf.data.Dataset]) -> np.ndarray:
+    """All real piece ids of a split (none for no split)."""
+    if examples is None:
+        return np.zeros(0, np.int64)
+    parts = list(piece_ids_by_language(examples).values())
+    return np.concatenate(parts) if parts else np.zeros(0, np.int64)
+
+
+def languages(examples: tf.data.Dataset) -> List[str]:
+    """The language of every row, in order."""
+    return [value.decode("utf-8") for batch in _numpy_batches(examples)
+            for value in batch[features.LANG].reshape(-1)]

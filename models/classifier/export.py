@@ -1,7 +1,9 @@
 """Exports the classifier as a SavedModel that answers raw text (the contract in the team brief).
 
 Signatures:
-  serving_default (predict)   text: string [N] → probabilities float32 [N, K], label string [N]
+  serving_default (predict)   text: string [N] → probabilities float32 [N, K], label string [N], and with a
+                              language head: language string [N] (the language the text looks like, "und" when
+                              unsure) and language_trained bool [N] (whether this version was trained on it)
   from_examples   (predict)   examples: serialized tf.Example [N] (feature `text`) → the same outputs
   classify        (classify)  inputs: serialized tf.Example [N] → classes string [N, K], scores float32 [N, K]
   transform_features (predict) examples → the transformed features (label_id, ...): TFMA's preprocessing
@@ -26,6 +28,8 @@ from tensorflow.core.protobuf import saved_model_pb2
 
 from models import features
 from models.classifier import datasets
+from models.classifier.classifier import with_language_features
+from models.classifier.language_head import UNDETERMINED
 
 SERVING_DEFAULT = "serving_default"
 FROM_EXAMPLES = "from_examples"
@@ -33,6 +37,7 @@ CLASSIFY = "classify"
 TRANSFORM_FEATURES = "transform_features"
 FROM_TOKEN_IDS = "from_token_ids"
 PROBABILITIES, LABEL, CLASSES, SCORES = "probabilities", "label", "classes", "scores"
+LANGUAGE, LANGUAGE_TRAINED = "language", "language_trained"
 CLASSIFY_METHOD = "tensorflow/serving/classify"
 _STRINGS = tf.TensorSpec([None], tf.string)
 
@@ -48,12 +53,24 @@ class ServingModule(tf.Module):
       remap: int32 [full vocabulary rows] full id → classifier embedding row.
       labels: label names, index = label_id.
       prefix_ids: full-vocabulary ids inserted after bos, as in training (see datasets.pack_for_model).
+      language_head: `language_head.LanguageHead` on `classifier.with_language_features`, or None (no language
+        outputs).
     """
 
     def __init__(self, classifier: tf_keras.Model, preprocessing, raw_feature_spec: Dict[str, object],
-                 remap: np.ndarray, labels: Sequence[str], prefix_ids: Sequence[int] = ()):
+                 remap: np.ndarray, labels: Sequence[str], prefix_ids: Sequence[int] = (), language_head=None):
         super().__init__(name="nlp2prod_classifier")
         self.classifier = classifier
+        self._languages = language_head is not None
+        if self._languages:
+            self.classifier = with_language_features(classifier)
+            self.language_kernel = tf.Variable(language_head.kernel, trainable=False, name="language_kernel")
+            self.language_bias = tf.Variable(language_head.bias, trainable=False, name="language_bias")
+            self.language_names = tf.Variable(list(language_head.languages) + [UNDETERMINED], trainable=False,
+                                              dtype=tf.string, name="language_names")
+            self.language_known = tf.Variable(list(language_head.trained) + [False], trainable=False,
+                                              name="language_trained")
+            self._min_confidence = float(language_head.min_confidence)
         self.preprocessing = preprocessing
         self.remap = tf.Variable(np.asarray(remap, np.int32), trainable=False, name="vocabulary_remap")
         self.labels = tf.Variable(list(labels), trainable=False, dtype=tf.string, name="labels")
@@ -61,18 +78,32 @@ class ServingModule(tf.Module):
         self._text_spec = {features.TEXT: raw_feature_spec[features.TEXT]}
         self._prefix_ids = tuple(int(i) for i in prefix_ids)
 
-    def _scores(self, raw: Dict[str, tf.Tensor]) -> tf.Tensor:
+    def _outputs(self, raw: Dict[str, tf.Tensor]):
+        """(topic probabilities [N, K], language features [N, H] or None)."""
         encoded = self.preprocessing(raw)
-        return self._scores_of_ids(encoded[features.INPUT_IDS], encoded[features.INPUT_MASK])
+        return self._outputs_of_ids(encoded[features.INPUT_IDS], encoded[features.INPUT_MASK])
 
-    def _scores_of_ids(self, input_ids: tf.Tensor, input_mask: tf.Tensor) -> tf.Tensor:
+    def _outputs_of_ids(self, input_ids: tf.Tensor, input_mask: tf.Tensor):
+        """(topic probabilities, language features or None) for Transform's token ids."""
         ids, mask = datasets.pack_for_model(input_ids, input_mask, self.remap, self._prefix_ids)
-        logits = self.classifier({"input_ids": ids, "input_mask": mask}, training=False)
-        return tf.nn.softmax(logits, axis=-1)
+        outputs = self.classifier({"input_ids": ids, "input_mask": mask}, training=False)
+        logits, pooled = outputs if self._languages else (outputs, None)
+        return tf.nn.softmax(logits, axis=-1), pooled
+
+    def _scores(self, raw: Dict[str, tf.Tensor]) -> tf.Tensor:
+        return self._outputs(raw)[0]
 
     def _predict(self, raw: Dict[str, tf.Tensor]) -> Dict[str, tf.Tensor]:
-        probabilities = self._scores(raw)
-        return {PROBABILITIES: probabilities, LABEL: tf.gather(self.labels, tf.argmax(probabilities, axis=1))}
+        probabilities, pooled = self._outputs(raw)
+        answer = {PROBABILITIES: probabilities, LABEL: tf.gather(self.labels, tf.argmax(probabilities, axis=1))}
+        if self._languages:
+            language = tf.nn.softmax(tf.matmul(pooled, self.language_kernel) + self.language_bias, axis=-1)
+            unsure = tf.shape(self.language_bias)[0]
+            index = tf.where(tf.reduce_max(language, axis=1) >= self._min_confidence,
+                             tf.argmax(language, axis=1, output_type=tf.int32), unsure)
+            answer[LANGUAGE] = tf.gather(self.language_names, index)
+            answer[LANGUAGE_TRAINED] = tf.gather(self.language_known, index)
+        return answer
 
     def _text_features(self, text: tf.Tensor) -> Dict[str, tf.Tensor]:
         """All raw features for a batch of texts: Transform's graph may check every input (e.g. that the label
@@ -107,7 +138,7 @@ class ServingModule(tf.Module):
     @tf.function(input_signature=[tf.TensorSpec([None, None], tf.int64, name=features.INPUT_IDS),
                                   tf.TensorSpec([None, None], tf.int64, name=features.INPUT_MASK)])
     def from_token_ids(self, input_ids, input_mask):
-        return {PROBABILITIES: self._scores_of_ids(input_ids, input_mask)}
+        return {PROBABILITIES: self._outputs_of_ids(input_ids, input_mask)[0]}
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="examples")])
     def transform_features(self, examples):

@@ -1,4 +1,4 @@
-"""The whole training recipe on plain inputs: trim the vocabulary, fine-tune, prune, measure.
+"""The whole training recipe on plain inputs: linear probe, gentle fine-tuning, gated compression, measured.
 
 `train_classifier` is what the Trainer's run_fn calls; it knows nothing about TFX (datasets in, a Keras model
 and a JSON-ready report out), so tests drive it directly.
@@ -7,41 +7,45 @@ and a JSON-ready report out), so tests drive it directly.
 from __future__ import annotations
 
 import dataclasses
-from typing import Dict, Optional, Sequence, Tuple
+from typing import Dict, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 import tensorflow as tf
-import tensorflow_model_optimization as tfmot
 import tf_keras
 
 from models import progress
 from models.encoder.checkpoint import EncoderCheckpoint
+from models.classifier import candidates, compression, datasets, language_head, vocabulary_trim, warm_start
 from models.classifier import classifier as classifier_lib
-from models.classifier import datasets, vocabulary_trim, warm_start
 from models.classifier.recipe import Recipe
-from models.classifier.training import ClassifierTrainer, evaluate, fit, predictor
-from models.gates import GateRefusal
-
-
-class PruningToleranceError(GateRefusal):
-    """The pruned model lost more eval macro-F1 than the configured tolerance allows."""
+from models.classifier.tuning import LANGUAGE_REFERENCE, TRAIN, Tuning
 
 
 @dataclasses.dataclass
 class TrainedClassifier:
-    """The final (pruned, stripped) Keras model, the vocabulary trim and input prefix it was trained with,
-    and the report."""
+    """The chosen Keras model, the vocabulary trim and input prefix it was trained with, the languages it was
+    trained on, and the report."""
 
     model: tf_keras.Model
     trim: vocabulary_trim.VocabularyTrim
     report: Dict[str, object]
     prefix_ids: Tuple[int, ...] = ()
+    trained_languages: Tuple[str, ...] = ()
+    language_head: Optional[language_head.LanguageHead] = None
 
 
 def train_classifier(checkpoint: EncoderCheckpoint, train_examples: tf.data.Dataset,
                      eval_examples: tf.data.Dataset, labels: Sequence[str], recipe: Recipe,
-                     blessed_model_dir: Optional[str] = None, prefix_ids: Sequence[int] = ()) -> TrainedClassifier:
-    """Trims, fine-tunes (early stopping on eval macro-F1) and prunes a classifier on transformed examples.
+                     blessed_model_dir: Optional[str] = None, prefix_ids: Sequence[int] = (),
+                     test_sets: Optional[Mapping[str, tf.data.Dataset]] = None,
+                     reference_ids: Sequence[int] = (),
+                     language_examples: Optional[tf.data.Dataset] = None) -> TrainedClassifier:
+    """Fits the frozen-encoder candidate, fine-tunes gently, and keeps each step only where it generalizes.
+
+    Candidates are measured on the same sets (eval split, held-out languages, `test_sets`): the fine-tuned
+    model replaces the frozen encoder + linear head only where it is at least as good on text outside
+    training (`candidates.fine_tuned_failures`); pruning and vocabulary trimming are kept only within their
+    tolerance in every language (`candidates.compression_failures`). The report says what was chosen and why.
 
     Args:
       checkpoint: the pretrained encoder (full vocabulary).
@@ -52,10 +56,15 @@ def train_classifier(checkpoint: EncoderCheckpoint, train_examples: tf.data.Data
       blessed_model_dir: the latest blessed model's SavedModel, the start point when `recipe.warm_start` (None:
         none blessed yet, start from the pretrained encoder).
       prefix_ids: full-vocabulary ids of the input prefix inserted after bos (e5's "query: "), or none.
+      test_sets: labelled sets never trained on, in the same example form: `candidates.HELD_OUT` (rows of
+        languages left out of training; its pieces are kept by a trimmed vocabulary) and
+        `candidates.OUT_OF_CORPUS` (hand-written text; never part of the trim plan).
+      reference_ids: full-vocabulary piece ids of reference text (per-language) a trimmed vocabulary keeps.
+      language_examples: reference text in more languages (label ids unused) for the language head, which is
+        otherwise fitted on the corpus languages alone.
 
     Raises:
       datasets.TrainingDataError: an empty split or a label id outside the label list.
-      PruningToleranceError: pruning cost more macro-F1 than `recipe.pruning_tolerance`.
     """
     tf_keras.utils.set_random_seed(recipe.seed)
     train_ids, train_labels = datasets.piece_ids_and_labels(train_examples)
@@ -63,35 +72,64 @@ def train_classifier(checkpoint: EncoderCheckpoint, train_examples: tf.data.Data
     _check_labels(train_labels, len(labels), "train")
     _check_labels(eval_labels, len(labels), "eval")
     prefix_ids = tuple(int(i) for i in prefix_ids)
-    trim, vocabulary_report = _plan_vocabulary(checkpoint, np.concatenate([train_ids, prefix_ids]).astype(np.int64),
-                                               eval_ids, recipe)
-    data = _Batches.prepare(train_examples, eval_examples, train_labels, len(labels), trim, recipe, prefix_ids)
-    model = classifier_lib.build_classifier(vocabulary_trim.trimmed_checkpoint(checkpoint, trim), len(labels),
-                                            recipe.num_layers, recipe.freeze_embeddings, recipe.dropout_rate,
-                                            recipe.seed)
-    warm = (warm_start.initialize(model, trim, checkpoint.vocabulary.unk_id, labels, blessed_model_dir)
+    identity = vocabulary_trim.identity_trim(checkpoint.config.vocab_size, checkpoint.vocabulary.unk_id)
+    sets = {candidates.EVAL: eval_examples, **dict(test_sets or {})}
+    data = _Batches.prepare(train_examples, eval_examples, train_labels, len(labels), identity, recipe, prefix_ids)
+    model = classifier_lib.build_classifier(checkpoint, len(labels), recipe.num_layers, recipe.freeze_embeddings,
+                                            recipe.dropout_rate, recipe.seed)
+    warm = (warm_start.initialize(model, identity, checkpoint.vocabulary.unk_id, labels, blessed_model_dir)
             if recipe.warm_start else {"used": False, "reason": "model.warm_start is off"})
-    # A warm-started head is already trained; otherwise fit it on the frozen encoder first (linear probe).
-    probe = (classifier_lib.fit_head(model, data.train, data.weights)
-             if recipe.linear_probe and not warm["used"] else None)
-    if probe is not None:
-        progress.log.info("linear probe: head fitted on the frozen encoder, train accuracy %.4f", probe)
-    num_layers = len(classifier_lib.transformer_blocks(model))
-    progress.log.info("fine-tuning %d layers: %d epochs of %d steps", num_layers, recipe.epochs, data.steps_per_epoch)
-    total = min(data.steps_per_epoch * recipe.epochs, recipe.train_steps or data.steps_per_epoch * recipe.epochs)
-    dense = fit(ClassifierTrainer(model, recipe.learning_rate, total, data.weights), data.train, data.evaluation,
-                data.num_classes, recipe.epochs, recipe.early_stopping_patience, recipe.train_steps)
-    report = {"labels": list(labels), "num_layers": num_layers,
+    tuning = Tuning.start(model, recipe, data, train_examples, sets, prefix_ids, fit_probe=not warm["used"],
+                          language_examples=language_examples)
+    trained_languages = sorted(set(tuning.languages_of("train")))
+    frozen = tuning.evaluate_sets()
+    dense = tuning.fine_tune()
+    fine_tuned = tuning.evaluate_sets()
+    failures = candidates.fine_tuned_failures(frozen, fine_tuned, trained_languages)
+    chosen = "fine_tuned" if not failures or not recipe.linear_probe else "frozen_encoder"
+    if chosen == "frozen_encoder":
+        tuning.restore_frozen()
+    progress.log.info("candidate %s kept%s", chosen, f" (fine-tuned: {'; '.join(failures)})" if failures else "")
+    chosen_reports = fine_tuned if chosen == "fine_tuned" else frozen
+    languages = _fit_language_head(tuning, trained_languages)
+    report = {"labels": list(labels), "num_layers": tuning.num_layers, "trainable_layers": tuning.trainable_layers,
               "train_examples": int(len(train_labels)), "eval_examples": int(len(eval_labels)),
-              "class_weights": [round(float(w), 4) for w in data.weights], "vocabulary": vocabulary_report,
-              "dense": dataclasses.asdict(dense),
+              "trained_languages": trained_languages,
+              "class_weights": [round(float(w), 4) for w in data.weights], "dense": dataclasses.asdict(dense),
+              "candidates": {"frozen_encoder": candidates.summarize(frozen, trained_languages),
+                             "fine_tuned": candidates.summarize(fine_tuned, trained_languages)},
+              "chosen": {"candidate": chosen, "fine_tuned_failures": failures},
+              "real_token_share": tuning.real_token_share, "seconds": tuning.seconds,
               "gzip_weight_bytes": {"dense": classifier_lib.gzip_weight_bytes(model)}, "warm_start": warm,
-              "input_prefix_ids": list(prefix_ids), "linear_probe_train_accuracy": probe}
+              "input_prefix_ids": list(prefix_ids), "linear_probe_train_accuracy": tuning.probe_accuracy,
+              "language_head": languages[1]}
     if recipe.target_sparsity > 0:
-        model, report["pruned"], report["sparsity"] = _prune(model, data, recipe, dense.best)
-        report["gzip_weight_bytes"]["pruned"] = classifier_lib.gzip_weight_bytes(model)
-    report["eval"] = (report.get("pruned") or report["dense"])["best"]
-    return TrainedClassifier(model=model, trim=trim, report=report, prefix_ids=prefix_ids)
+        model, chosen_reports = compression.prune(model, data, recipe, sets, prefix_ids, chosen_reports, report)
+    model, trim, chosen_reports = compression.trim(checkpoint, model, recipe, sets, prefix_ids, chosen_reports, report,
+                                        np.concatenate([train_ids, eval_ids, list(prefix_ids),
+                                                        datasets.all_piece_ids(sets.get(candidates.HELD_OUT)),
+                                                        np.asarray(reference_ids, np.int64)]).astype(np.int64))
+    if recipe.bfloat16_kernels:
+        model, chosen_reports = compression.bfloat16(model, recipe, sets, prefix_ids, chosen_reports, report,
+                                                     trim.remap)
+    report["pushed"] = candidates.summarize(chosen_reports, trained_languages)
+    report["eval"] = chosen_reports[candidates.EVAL]
+    return TrainedClassifier(model=model, trim=trim, report=report, prefix_ids=prefix_ids,
+                             trained_languages=tuple(trained_languages), language_head=languages[0])
+
+
+def _fit_language_head(tuning: Tuning, trained_languages: Sequence[str]):
+    """(head, report): fitted on every split with a declared language and the reference text; measured on the
+    out-of-corpus set when there is one."""
+    pooled, languages = tuning.language_features([TRAIN, candidates.EVAL, candidates.HELD_OUT, LANGUAGE_REFERENCE])
+    head = language_head.fit(pooled, languages, trained_languages)
+    report = language_head.optional_fields(head)
+    if candidates.OUT_OF_CORPUS in tuning.sets:
+        report[candidates.OUT_OF_CORPUS] = language_head.identification_report(
+            head, *tuning.language_features([candidates.OUT_OF_CORPUS]))
+        progress.log.info("language head: %d languages, out-of-corpus language accuracy %.3f", len(head.languages),
+                          report[candidates.OUT_OF_CORPUS]["overall"])
+    return head, report
 
 
 @dataclasses.dataclass
@@ -100,6 +138,7 @@ class _Batches:
 
     train: tf.data.Dataset
     evaluation: tf.data.Dataset
+    train_examples: tf.data.Dataset
     weights: np.ndarray
     num_classes: int
     steps_per_epoch: int
@@ -112,56 +151,8 @@ class _Batches:
         return cls(train=datasets.batches(train_examples, recipe.batch_size, trim.remap, recipe.seed, prefix_ids),
                    evaluation=datasets.batches(eval_examples, max(recipe.batch_size, 64), trim.remap,
                                                prefix_ids=prefix_ids),
-                   weights=weights, num_classes=num_classes,
+                   train_examples=train_examples, weights=weights, num_classes=num_classes,
                    steps_per_epoch=-(-len(train_labels) // recipe.batch_size))
-
-
-def _prune(model: tf_keras.Model, data: _Batches, recipe: Recipe, dense_best: Dict[str, object]):
-    """Fine-tunes a prune_low_magnitude copy to the target sparsity, strips it and checks the tolerance."""
-    total = data.steps_per_epoch * recipe.pruning_epochs
-    prunable = classifier_lib.prunable_copy(model, classifier_lib.pruning_schedule(recipe.target_sparsity, total))
-    step_callback = tfmot.sparsity.keras.UpdatePruningStep()
-    step_callback.set_model(prunable)
-    step_callback.on_train_begin()
-    trainer = ClassifierTrainer(prunable, recipe.learning_rate, total, data.weights,
-                                before_step=lambda: step_callback.on_train_batch_begin(batch=-1))
-    result = fit(trainer, data.train, data.evaluation, data.num_classes, recipe.pruning_epochs, patience=0)
-    step_callback.on_epoch_end(batch=-1)
-    stripped = classifier_lib.strip_pruning(prunable)
-    result.best = evaluate(predictor(stripped), data.evaluation, data.num_classes)
-    _check_tolerance(dense_best["overall"]["macro_f1"], result.best["overall"]["macro_f1"], recipe)
-    return stripped, dataclasses.asdict(result), classifier_lib.kernel_sparsity(stripped)
-
-
-def _check_tolerance(dense_f1: float, pruned_f1: float, recipe: Recipe) -> None:
-    progress.log.info("pruned to %.0f%% sparsity: eval macro-F1 %.4f (dense %.4f)", 100 * recipe.target_sparsity,
-                      pruned_f1, dense_f1)
-    if dense_f1 - pruned_f1 > recipe.pruning_tolerance:
-        raise PruningToleranceError(
-            f"pruning to {recipe.target_sparsity:.0%} sparsity dropped eval macro-F1 from {dense_f1:.4f} to "
-            f"{pruned_f1:.4f} (-{dense_f1 - pruned_f1:.4f}, model.pruning_tolerance={recipe.pruning_tolerance}); "
-            "lower model.target_sparsity, raise model.pruning_epochs or model.pruning_tolerance")
-
-
-def _plan_vocabulary(checkpoint: EncoderCheckpoint, train_ids: np.ndarray, eval_ids: np.ndarray,
-                     recipe: Recipe) -> Tuple[vocabulary_trim.VocabularyTrim, Dict[str, object]]:
-    vocabulary, rows = checkpoint.vocabulary, checkpoint.config.vocab_size
-    if not recipe.trim_vocabulary:
-        trim = vocabulary_trim.identity_trim(rows, vocabulary.unk_id)
-        unknown = vocabulary_trim.unknown_rate(eval_ids, trim, vocabulary.unk_id)
-        return trim, {"trimmed": False, "full_rows": rows, "kept_rows": rows, "eval_unknown_rate": round(unknown, 5)}
-    margin = recipe.vocab_margin_per_script
-    trim = vocabulary_trim.plan_trim(vocabulary, rows, np.concatenate([train_ids, eval_ids]), margin)
-    # How well the margin covers text never seen: the eval unknown rate had eval been left out of the plan.
-    without_eval = vocabulary_trim.plan_trim(vocabulary, rows, train_ids, margin)
-    report = {"trimmed": True, "full_rows": rows, "kept_rows": trim.size, "margin_per_script": margin,
-              "eval_unknown_rate": round(vocabulary_trim.unknown_rate(eval_ids, trim, vocabulary.unk_id), 5),
-              "unseen_text_unknown_rate": round(
-                  vocabulary_trim.unknown_rate(eval_ids, without_eval, vocabulary.unk_id), 5),
-              "removed_embedding_bytes": int((rows - trim.size) * checkpoint.config.hidden_size * 4)}
-    progress.log.info("vocabulary trimmed to %d of %d rows; eval unknown rate %.4f, unseen-text estimate %.4f",
-                      trim.size, rows, report["eval_unknown_rate"], report["unseen_text_unknown_rate"])
-    return trim, report
 
 
 def _check_labels(label_ids: np.ndarray, num_labels: int, split: str) -> None:

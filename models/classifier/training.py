@@ -17,6 +17,8 @@ from models.classifier.metrics import classification_report
 _LOG_EVERY = 50  # steps between progress lines in the Trainer's log
 _BATCH_SIGNATURE = [tf.TensorSpec([None, None], tf.int32, name="input_ids"),
                     tf.TensorSpec([None, None], tf.int32, name="input_mask")]
+# A model of cached activations takes float hidden states [B, L, H] under this key instead of input_ids.
+HIDDEN_KEY = "hidden"
 
 
 class WarmupLinearDecay(tf_keras.optimizers.schedules.LearningRateSchedule):
@@ -56,11 +58,13 @@ class ClassifierTrainer:
       total_steps: the steps the schedule spans.
       weights: per-class loss weights (ones for an unweighted loss).
       before_step: called before every step (the pruning-step bookkeeping hooks in here).
+      hidden_size: set for a model of cached activations ({hidden [B, L, H] float32, input_mask} → logits).
     """
 
     def __init__(self, model: tf_keras.Model, learning_rate: float, total_steps: int, weights: np.ndarray,
-                 before_step: Optional[Callable[[], None]] = None):
+                 before_step: Optional[Callable[[], None]] = None, hidden_size: Optional[int] = None):
         self.model = model
+        self._first_key, signature = _first_input(hidden_size)
         self.optimizer = tf_keras.optimizers.AdamW(WarmupLinearDecay(learning_rate, total_steps),
                                                    weight_decay=0.01, clipnorm=1.0,
                                                    jit_compile=False)
@@ -69,13 +73,14 @@ class ClassifierTrainer:
         self.optimizer.build(model.trainable_variables)
         self.class_weights = tf.constant(weights, tf.float32)
         self.before_step = before_step or (lambda: None)
-        self._train_step = tf.function(self._step, autograph=False, input_signature=_BATCH_SIGNATURE + [
+        self._train_step = tf.function(self._step, autograph=False, input_signature=signature + [
             tf.TensorSpec([None], tf.int32, name="label_id")])
-        self._predict = predictor(model)
+        self._predict = predictor(model, hidden_size)
+        self.real_token_shares: List[float] = []
 
     def _step(self, ids, mask, labels):
         with tf.GradientTape() as tape:
-            logits = self.model({"input_ids": ids, "input_mask": mask}, training=True)
+            logits = self.model({self._first_key: ids, "input_mask": mask}, training=True)
             losses = tf_keras.losses.sparse_categorical_crossentropy(labels, logits, from_logits=True)
             weights = tf.gather(self.class_weights, labels)
             loss = tf.reduce_sum(losses * weights) / tf.maximum(tf.reduce_sum(weights), 1e-9)
@@ -85,17 +90,22 @@ class ClassifierTrainer:
 
     def train_epoch(self, batches: tf.data.Dataset, max_steps: Optional[int] = None) -> int:
         """Runs one pass (or `max_steps` steps); returns the number of steps taken."""
-        steps, losses, started = 0, [], time.time()
+        steps, losses, started, real, computed = 0, [], time.time(), 0, 0
         for ids, mask, labels, _ in batches:
             if max_steps is not None and steps >= max_steps:
                 break
             self.before_step()
             losses.append(float(self._train_step(ids, mask, labels)))
             steps += 1
+            mask_np = np.asarray(mask)
+            real, computed = real + int(mask_np.sum()), computed + mask_np.size
             if steps % _LOG_EVERY == 0:
                 logging.info("step %d: mean loss %.4f, %.2f s/step", steps, float(np.mean(losses[-_LOG_EVERY:])),
                              (time.time() - started) / steps)
-        logging.info("epoch: %d steps, mean loss %.4f", steps, float(np.mean(losses)) if losses else 0.0)
+        share = real / max(computed, 1)
+        self.real_token_shares.append(round(share, 4))
+        logging.info("epoch: %d steps, mean loss %.4f, real-token share %.3f, %.1f s", steps,
+                     float(np.mean(losses)) if losses else 0.0, share, time.time() - started)
         return steps
 
     def evaluate(self, batches: tf.data.Dataset, num_classes: int) -> Dict[str, object]:
@@ -103,10 +113,18 @@ class ClassifierTrainer:
         return evaluate(self._predict, batches, num_classes)
 
 
-def predictor(model: tf_keras.Model) -> Callable:
-    """A traced-once inference function (ids, mask) → logits for any batch length."""
-    return tf.function(lambda ids, mask: model({"input_ids": ids, "input_mask": mask}, training=False),
-                       input_signature=_BATCH_SIGNATURE, autograph=False)
+def predictor(model: tf_keras.Model, hidden_size: Optional[int] = None) -> Callable:
+    """A traced-once inference function (ids, mask) → outputs for any batch length (hidden states instead of
+    ids when `hidden_size` is set)."""
+    key, signature = _first_input(hidden_size)
+    return tf.function(lambda first, mask: model({key: first, "input_mask": mask}, training=False),
+                       input_signature=signature, autograph=False)
+
+
+def _first_input(hidden_size: Optional[int]):
+    if hidden_size is None:
+        return "input_ids", _BATCH_SIGNATURE
+    return HIDDEN_KEY, [tf.TensorSpec([None, None, hidden_size], tf.float32, name=HIDDEN_KEY), _BATCH_SIGNATURE[1]]
 
 
 def evaluate(predict: Callable, batches: tf.data.Dataset, num_classes: int) -> Dict[str, object]:
@@ -114,8 +132,8 @@ def evaluate(predict: Callable, batches: tf.data.Dataset, num_classes: int) -> D
     labels, predictions, languages = [], [], []
     for ids, mask, label, lang in batches:
         predictions.append(np.argmax(predict(ids, mask).numpy(), axis=1))
-        labels.append(label.numpy())
-        languages += [value.decode("utf-8") for value in lang.numpy()]
+        labels.append(np.asarray(label))
+        languages += [value if isinstance(value, str) else value.decode("utf-8") for value in np.asarray(lang)]
     return classification_report(np.concatenate(labels), np.concatenate(predictions), languages, num_classes)
 
 
@@ -136,8 +154,9 @@ def fit(trainer: ClassifierTrainer, train: tf.data.Dataset, evaluation: tf.data.
         report = {"epoch": epoch + 1, **trainer.evaluate(evaluation, num_classes)}
         reports.append(report)
         f1 = report["overall"]["macro_f1"]
-        progress.log.info("epoch %d/%d: eval macro-F1 %.4f, accuracy %.4f (%.0f s so far)", epoch + 1, epochs, f1,
-                          report["overall"]["accuracy"], time.time() - start)
+        progress.log.info("epoch %d/%d: eval macro-F1 %.4f, accuracy %.4f, real-token share %.2f (%.0f s so far)",
+                          epoch + 1, epochs, f1, report["overall"]["accuracy"],
+                          trainer.real_token_shares[-1] if trainer.real_token_shares else 0.0, time.time() - start)
         if f1 > best_f1:
             best_f1, best_weights, best_report, stale = f1, trainer.model.get_weights(), report, 0
         else:

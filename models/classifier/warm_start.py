@@ -57,8 +57,10 @@ def read_blessed(model_dir: str) -> BlessedWeights:
     """Loads an exported model's labels, remap table and classifier weights."""
     loaded = tf.saved_model.load(model_dir)
     labels = tuple(value.decode("utf-8") for value in loaded.labels.numpy())
+    # bfloat16-exported kernels come back as float32, the dtype training uses.
     weights = dict(zip(_weight_keys(loaded.classifier.variables),
-                       (variable.numpy() for variable in loaded.classifier.variables)))
+                       (tf.cast(variable, tf.float32).numpy() if variable.dtype == tf.bfloat16 else variable.numpy()
+                        for variable in loaded.classifier.variables)))
     return BlessedWeights(path=model_dir, labels=labels, remap=loaded.remap.numpy(), weights=weights)
 
 

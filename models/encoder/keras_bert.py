@@ -62,9 +62,12 @@ class TransformerBlock(tf_keras.layers.Layer, tfmot.sparsity.keras.PrunableLayer
     """
 
     def __init__(self, hidden_size: int, num_heads: int, intermediate_size: int, layer_norm_eps: float,
-                 dropout_rate: float = 0.0, **kwargs):
+                 dropout_rate: float = 0.0, kernel_dtype: str = "float32", **kwargs):
         super().__init__(**kwargs)
         self.hidden_size, self.num_heads, self.intermediate_size = hidden_size, num_heads, intermediate_size
+        # "bfloat16" stores the six kernels in half the bytes (inference only: the matmuls run in bfloat16 with
+        # float32 inputs cast per call; biases, LayerNorms and the softmax stay float32).
+        self.kernel_dtype = kernel_dtype
         self.layer_norm_eps, self.dropout_rate = layer_norm_eps, dropout_rate
         self.attention_norm = tf_keras.layers.LayerNormalization(epsilon=layer_norm_eps, name="attention_norm")
         self.output_norm = tf_keras.layers.LayerNormalization(epsilon=layer_norm_eps, name="output_norm")
@@ -76,7 +79,7 @@ class TransformerBlock(tf_keras.layers.Layer, tfmot.sparsity.keras.PrunableLayer
         self.biases: Dict[str, tf.Variable] = {}
         for name, shape in (("query", (h, h)), ("key", (h, h)), ("value", (h, h)), ("attention_output", (h, h)),
                             ("intermediate", (h, f)), ("output", (f, h))):
-            self.kernels[name] = self.add_weight(f"{name}/kernel", shape=shape)
+            self.kernels[name] = self.add_weight(f"{name}/kernel", shape=shape, dtype=self.kernel_dtype)
             self.biases[name] = self.add_weight(f"{name}/bias", shape=(shape[1],), initializer="zeros")
         self.attention_norm.build((None, None, h))
         self.output_norm.build((None, None, h))
@@ -94,7 +97,10 @@ class TransformerBlock(tf_keras.layers.Layer, tfmot.sparsity.keras.PrunableLayer
         return self.output_norm(hidden + self.dropout(self._dense(inner, "output"), training=training))
 
     def _dense(self, x, name):
-        return tf.matmul(x, self.kernels[name]) + self.biases[name]
+        kernel = self.kernels[name]
+        if kernel.dtype == tf.float32:
+            return tf.matmul(x, kernel) + self.biases[name]
+        return tf.cast(tf.matmul(tf.cast(x, kernel.dtype), kernel), tf.float32) + self.biases[name]
 
     def _split_heads(self, x):
         batch, length = tf.shape(x)[0], tf.shape(x)[1]
@@ -115,7 +121,7 @@ class TransformerBlock(tf_keras.layers.Layer, tfmot.sparsity.keras.PrunableLayer
     def get_config(self):
         return {**super().get_config(), "hidden_size": self.hidden_size, "num_heads": self.num_heads,
                 "intermediate_size": self.intermediate_size, "layer_norm_eps": self.layer_norm_eps,
-                "dropout_rate": self.dropout_rate}
+                "dropout_rate": self.dropout_rate, "kernel_dtype": self.kernel_dtype}
 
 
 class MaskedMeanPooling(tf_keras.layers.Layer):

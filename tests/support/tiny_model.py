@@ -109,8 +109,9 @@ def split_datasets(corpus, folder):
             datasets.read_examples([evaluation], corpus.transformed_spec))
 
 
-FAST_RECIPE = dict(epochs=6, learning_rate=3e-3, batch_size=16, dropout_rate=0.0, early_stopping_patience=3,
-                   target_sparsity=0.5, pruning_epochs=2, pruning_tolerance=0.2, vocab_margin_per_script=5)
+FAST_RECIPE = dict(trainable_layers=1, train_steps=None, epochs=6, learning_rate=3e-3, batch_size=16, dropout_rate=0.0, early_stopping_patience=3,
+                   target_sparsity=0.5, pruning_epochs=2, pruning_tolerance=0.2, trim_vocabulary=True,
+                   vocab_margin_per_script=5)
 
 
 @pytest.fixture(scope="session")

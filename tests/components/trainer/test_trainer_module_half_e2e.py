@@ -28,7 +28,8 @@ import tensorflow as tf
 model = tf.saved_model.load(sys.argv[1])
 answer = model.signatures["serving_default"](text=tf.constant(sys.argv[2:]))
 print(json.dumps({"labels": [v.decode() for v in answer["label"].numpy()],
-                  "shape": list(answer["probabilities"].shape)}))
+                  "shape": list(answer["probabilities"].shape),
+                  "trained": answer["language_trained"].numpy().tolist()}))
 """
 
 
@@ -61,7 +62,8 @@ def test_pipeline_pushes_a_raw_text_model_and_a_gate_failure_pushes_nothing(tmp_
     encoder, _ = write_synthetic_hf_bert(str(tmp_path / "tiny-bert"), [text for text, _, _ in rows], max_pieces=3000)
     config = RunConfig(
         home=str(tmp_path / "home"),
-        data=DataConfig(data_root=str(tmp_path / "data"), languages=LANGUAGES, labels=LABELS),
+        data=DataConfig(data_root=str(tmp_path / "data"), languages=LANGUAGES, labels=LABELS,
+                        holdout_languages=("ja",)),
         model=ModelConfig(encoder=encoder, max_seq_length=32, epochs=2, learning_rate=3e-3,
                           target_sparsity=0.5, pruning_epochs=1, pruning_tolerance=0.5, vocab_margin_per_script=50),
         eval=EvalConfig(min_macro_f1=0.0, min_language_accuracy=0.0),
@@ -76,16 +78,20 @@ def test_pipeline_pushes_a_raw_text_model_and_a_gate_failure_pushes_nothing(tmp_
     assert first["pushed"] and first["version"] == 1 and first["sparsity"] == 0.5
     with open(os.path.join(model_root, "1", "assets.extra", "nlp2prod_metadata.json")) as f:
         metadata = json.load(f)
-    assert set(metadata["metrics"]["per_language"]) == set(LANGUAGES) and metadata["labels"] == list(LABELS)
+    assert set(metadata["metrics"]["per_language"]) == {"en", "it"} and metadata["labels"] == list(LABELS)
     # A WordPiece model has no SentencePiece tokenizer to ship: every export is refused, the push goes on.
     assert metadata["exports"]["artefacts"] == {} and len(metadata["exports"]["refused"]) == 4
     assert all("no SentencePiece tokenizer" in reason for reason in metadata["exports"]["refused"].values())
+    generalization = first["generalization"]
+    assert generalization["candidate"] in ("frozen_encoder", "fine_tuned")
+    assert {"ja (held-out split)", "en (out-of-corpus)", "fr (out-of-corpus)"} <= set(generalization["per_language"])
+    assert not generalization["per_language"]["ja (held-out split)"]["trained_on"]
     probe = subprocess.run([sys.executable, "-c", _PROBE, os.path.join(model_root, "1"),
                             "I love pizza", "Ciao, come stai?", "お金がない"], capture_output=True, text=True,
                            timeout=300)
     assert probe.returncode == 0, probe.stderr[-2000:]
     answer = json.loads(probe.stdout.strip().splitlines()[-1])
-    assert answer["shape"] == [3, 3] and set(answer["labels"]) <= set(LABELS)
+    assert answer["shape"] == [3, 3] and set(answer["labels"]) <= set(LABELS) and len(answer["trained"]) == 3
     before = _fingerprint(model_root)
 
     _run(dataclasses.replace(config, eval=EvalConfig(min_macro_f1=0.99, min_language_accuracy=0.0)))

@@ -30,6 +30,8 @@ print(json.dumps({
     "classes": [[v.decode() for v in row] for row in classify["classes"].numpy()],
     "scores": classify["scores"].numpy().tolist(),
     "label_id": transformed["label_id"].numpy().reshape(-1).tolist(),
+    "language": [v.decode() for v in serving["language"].numpy()],
+    "language_trained": serving["language_trained"].numpy().tolist(),
 }))
 """
 
@@ -38,7 +40,7 @@ print(json.dumps({
 def exported(trained_tiny, tiny_corpus, tmp_path_factory):
     directory = str(tmp_path_factory.mktemp("export") / "model")
     module = export.ServingModule(trained_tiny.model, TinyPreprocessing(tiny_corpus.asset), tiny_corpus.raw_spec,
-                                  trained_tiny.trim.remap, LABELS)
+                                  trained_tiny.trim.remap, LABELS, language_head=trained_tiny.language_head)
     return export.export_saved_model(module, directory)
 
 
@@ -58,6 +60,7 @@ def test_fresh_process_classifies_raw_text(exported):
     assert answer["classes"] == [list(LABELS)] * 3
     np.testing.assert_allclose(answer["scores"], answer["probabilities"], atol=1e-6)
     assert answer["label_id"] == [0, 1, 2]
+    assert answer["language"][:2] == ["en", "it"] and answer["language_trained"][:2] == [True, True]
 
 
 def test_classify_signature_is_a_classify_method(exported):
@@ -70,4 +73,4 @@ def test_classify_signature_is_a_classify_method(exported):
     assert set(signatures["classify"].inputs) == {"inputs"}
     assert set(signatures["classify"].outputs) == {"classes", "scores"}
     assert set(signatures["serving_default"].inputs) == {"text"}
-    assert set(signatures["serving_default"].outputs) == {"probabilities", "label"}
+    assert set(signatures["serving_default"].outputs) == {"probabilities", "label", "language", "language_trained"}

@@ -1,13 +1,16 @@
-"""The training recipe on a tiny corpus: learns, prunes to the target, trims the vocabulary, reports."""
+"""The training recipe on a tiny corpus: linear probe, gentle fine-tuning on cached lower layers, gated
+pruning and vocabulary trimming, the candidates' report."""
 
 import dataclasses
 
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from models.encoder.synthetic import sentencepiece_vocabulary
 from models.classifier import datasets, vocabulary_trim
-from models.classifier.fine_tune import PruningToleranceError, Recipe, train_classifier
+from models.classifier import candidates, layer_cache
+from models.classifier.fine_tune import Recipe, train_classifier
 from tiny_model import FAST_RECIPE, LABELS, split_datasets
 
 
@@ -25,20 +28,73 @@ def test_every_kernel_reaches_the_target_sparsity(trained_tiny):
     assert len(kernels) == 2 * 6
     assert all(abs(value - 0.5) < 0.02 for value in kernels.values()), kernels
     assert trained_tiny.report["gzip_weight_bytes"]["pruned"] < trained_tiny.report["gzip_weight_bytes"]["dense"]
+    assert trained_tiny.report["pruned"]["kept"]
 
 
 def test_vocabulary_is_trimmed_to_the_corpus_and_margin(trained_tiny, tiny_corpus):
     vocabulary = trained_tiny.report["vocabulary"]
+    assert vocabulary["trimmed"]
     assert vocabulary["kept_rows"] < vocabulary["full_rows"] == tiny_corpus.checkpoint.config.vocab_size
-    assert vocabulary["eval_unknown_rate"] == 0.0
+    assert vocabulary["unknown_rate"]["eval"] == {"en": 0.0, "it": 0.0}
     assert trained_tiny.model.get_layer("embeddings").word.shape[0] == vocabulary["kept_rows"]
 
 
-def test_pruning_beyond_the_tolerance_fails_with_the_numbers(tiny_corpus, tmp_path):
+def test_compression_beyond_its_tolerance_keeps_the_uncompressed_model_with_the_numbers(tiny_corpus, tmp_path):
     train, evaluation = split_datasets(tiny_corpus, tmp_path)
-    recipe = Recipe(**dict(FAST_RECIPE, epochs=1, pruning_epochs=1, pruning_tolerance=-1.0))  # unreachable
-    with pytest.raises(PruningToleranceError, match=r"dropped eval macro-F1 from .* model.pruning_tolerance=-1.0"):
-        train_classifier(tiny_corpus.checkpoint, train, evaluation, LABELS, recipe)
+    recipe = Recipe(**dict(FAST_RECIPE, epochs=1, pruning_epochs=1, pruning_tolerance=-1.0,  # unreachable
+                           compression_tolerance=-1.0))
+    trained = train_classifier(tiny_corpus.checkpoint, train, evaluation, LABELS, recipe)
+    pruned, vocabulary = trained.report["pruned"], trained.report["vocabulary"]
+    assert not pruned["kept"] and pruned["failures"][0].startswith("eval ")
+    assert trained.report["sparsity"]["overall"] < 0.1
+    assert not vocabulary["trimmed"] and vocabulary["planned_rows"] < vocabulary["kept_rows"]
+    assert trained.model.get_layer("embeddings").word.shape[0] == tiny_corpus.checkpoint.config.vocab_size
+
+
+def test_both_candidates_are_measured_on_the_held_out_language_and_out_of_corpus_sets(tiny_corpus, tmp_path):
+    train, evaluation = split_datasets(tiny_corpus, tmp_path)
+    english = [(split.filter(lambda row: tf.equal(row["lang"], "en")),
+                split.filter(lambda row: tf.equal(row["lang"], "it"))) for split in (train, evaluation)]
+    recipe = Recipe(**dict(FAST_RECIPE, epochs=2, target_sparsity=0.0))
+    trained = train_classifier(tiny_corpus.checkpoint, english[0][0], english[1][0], LABELS, recipe,
+                               test_sets={candidates.HELD_OUT: english[0][1].concatenate(english[1][1]),
+                                          candidates.OUT_OF_CORPUS: evaluation})
+    report = trained.report
+    assert report["trained_languages"] == ["en"] and trained.trained_languages == ("en",)
+    assert set(report["eval"]["per_language"]) == {"en"}
+    for candidate in ("frozen_encoder", "fine_tuned"):
+        sets = report["candidates"][candidate]
+        assert set(sets) == {"eval", candidates.HELD_OUT, candidates.OUT_OF_CORPUS}
+        assert set(sets[candidates.HELD_OUT]["per_language"]) == {"it"}
+        assert set(sets[candidates.OUT_OF_CORPUS]["groups"]) == {"trained", "absent"}
+    chosen = report["chosen"]
+    assert chosen["candidate"] in ("frozen_encoder", "fine_tuned")
+    assert (chosen["candidate"] == "fine_tuned") == (not chosen["fine_tuned_failures"])
+
+
+def test_fine_tuned_candidate_must_match_the_frozen_one_in_every_language_group():
+    def report(per_language):
+        return {"overall": {}, "per_language": {lang: {"accuracy": acc, "examples": 10}
+                                                for lang, acc in per_language.items()}}
+    frozen = {candidates.OUT_OF_CORPUS: report({"en": 0.9, "de": 0.9})}
+    better_trained_worse_absent = {candidates.OUT_OF_CORPUS: report({"en": 1.0, "de": 0.8})}
+    failures = candidates.fine_tuned_failures(frozen, better_trained_worse_absent, ["en"])
+    assert failures == ["out_of_corpus absent languages: accuracy 0.800 < frozen encoder + linear head 0.900"]
+    assert candidates.fine_tuned_failures(frozen, frozen, ["en"]) == []
+
+
+def test_length_bucketed_batches_shuffle_and_pad_little():
+    rng = np.random.default_rng(0)
+    lengths = rng.integers(3, 60, size=2000)
+    first = layer_cache.length_bucketed_order(lengths, 32, np.random.default_rng(1))
+    second = layer_cache.length_bucketed_order(lengths, 32, np.random.default_rng(2))
+    assert sorted(np.concatenate(first).tolist()) == list(range(2000))
+    assert [b.tolist() for b in first[:3]] != [b.tolist() for b in second[:3]]
+    split = layer_cache.CachedSplit(np.zeros((int(lengths.sum()), 1), np.float32),
+                                    np.concatenate([[0], np.cumsum(lengths)]), np.zeros(2000, np.int32),
+                                    np.array(["en"] * 2000))
+    bucketed, random = layer_cache.real_token_share(split, 32, np.random.default_rng(3))
+    assert bucketed > 0.9 > 0.6 > random
 
 
 def test_label_ids_outside_the_label_list_are_rejected(tiny_corpus, tmp_path):
@@ -91,3 +147,27 @@ def test_pack_for_model_inserts_the_prefix_after_bos_and_cuts_to_the_longest_row
 
 def test_linear_probe_fits_the_head_before_fine_tuning(trained_tiny):
     assert trained_tiny.report["linear_probe_train_accuracy"] > 0.5
+
+
+def test_bfloat16_kernels_halve_the_kernel_bytes_and_answer_like_float32(trained_tiny, tiny_corpus, tmp_path):
+    from models.classifier import classifier
+    from models.classifier.training import predictor
+    converted = classifier.bfloat16_copy(trained_tiny.model)
+    kernels = [k for block in classifier.transformer_blocks(converted) for k in block.kernels.values()]
+    assert {k.dtype for k in kernels} == {tf.bfloat16}
+    _, evaluation = split_datasets(tiny_corpus, tmp_path)
+    ids, mask, _, _ = next(iter(datasets.batches(evaluation, 16, trained_tiny.trim.remap)))
+    dense, half = predictor(trained_tiny.model)(ids, mask).numpy(), predictor(converted)(ids, mask).numpy()
+    assert np.mean(np.argmax(dense, 1) == np.argmax(half, 1)) >= 0.9
+    np.testing.assert_allclose(half, dense, atol=0.1 * np.abs(dense).max())
+
+
+def test_language_features_come_from_the_models_own_graph_when_layers_are_shared_with_a_pruning_copy(tiny_corpus):
+    from models.classifier import classifier
+    model = classifier.build_classifier(tiny_corpus.checkpoint, len(LABELS))
+    copy = classifier.strip_pruning(classifier.prunable_copy(model, classifier.pruning_schedule(0.5, 10)))
+    ids = np.array([[0, 5, 6, 2]], np.int32)
+    for candidate in (model, copy):
+        logits, features = classifier.with_language_features(candidate)({"input_ids": ids,
+                                                                           "input_mask": np.ones_like(ids)})
+        assert logits.shape == (1, len(LABELS)) and features.shape == (1, tiny_corpus.checkpoint.config.hidden_size)

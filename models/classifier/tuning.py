@@ -1,0 +1,179 @@
+"""One training run's candidates on one model: the linear probe (frozen encoder + head), then fine-tuning.
+
+Two ways to fine-tune, chosen by the recipe:
+* gentle (default: `trainable_layers` set, word embedding frozen): the frozen lower part runs once per row
+  (`layer_cache`), the top blocks and the head train on the cached activations, and every candidate is
+  evaluated from the same caches;
+* full (`trainable_layers=None` or a trainable word embedding): every step runs the whole model.
+`restore_frozen` puts the probe's weights back when the fine-tuned candidate loses the gate.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from typing import Dict, List, Mapping, Optional, Sequence
+
+import numpy as np
+import tensorflow as tf
+import tf_keras
+
+from models import progress
+from models.classifier import classifier as classifier_lib
+from models.classifier import datasets, layer_cache
+from models.classifier.recipe import Recipe
+from models.classifier.training import ClassifierTrainer, FitResult, evaluate, fit, predictor
+
+TRAIN = "train"
+LANGUAGE_REFERENCE = "language_reference"
+_EVAL_BATCH = 64
+
+
+@dataclasses.dataclass
+class Tuning:
+    """The model, its batches and sets, and (gentle mode) the caches and the trainable upper model."""
+
+    model: tf_keras.Model
+    recipe: Recipe
+    data: object  # fine_tune._Batches
+    sets: Dict[str, tf.data.Dataset]
+    prefix_ids: Sequence[int]
+    trainable_layers: int
+    caches: Optional[Dict[str, layer_cache.CachedSplit]] = None
+    upper: Optional[tf_keras.Model] = None
+    pooled: Optional[tf_keras.Model] = None
+    probe_accuracy: Optional[float] = None
+    real_token_share: Dict[str, object] = dataclasses.field(default_factory=dict)
+    seconds: Dict[str, float] = dataclasses.field(default_factory=dict)
+    _frozen_weights: Optional[List[np.ndarray]] = None
+    _extra: Dict[str, tf.data.Dataset] = dataclasses.field(default_factory=dict)
+
+    @classmethod
+    def start(cls, model: tf_keras.Model, recipe: Recipe, data, train_examples: tf.data.Dataset,
+              sets: Mapping[str, tf.data.Dataset], prefix_ids: Sequence[int], fit_probe: bool,
+              language_examples: Optional[tf.data.Dataset] = None) -> "Tuning":
+        """Caches the frozen part (gentle mode), fits the linear probe, and keeps its weights.
+
+        `language_examples` (reference text, label ids unused) only feed `language_features` for the language head.
+        """
+        blocks = len(classifier_lib.transformer_blocks(model))
+        gentle = recipe.trainable_layers is not None and recipe.freeze_embeddings
+        trainable = min(recipe.trainable_layers, blocks) if gentle else blocks
+        tuning = cls(model, recipe, data, dict(sets), tuple(prefix_ids), trainable)
+        tuning._extra = {TRAIN: train_examples}
+        if language_examples is not None:
+            tuning._extra[LANGUAGE_REFERENCE] = language_examples
+        if gentle:
+            tuning._build_caches()
+        if fit_probe and recipe.linear_probe:
+            tuning._fit_probe()
+        tuning._frozen_weights = tuning._trained_model().get_weights()
+        return tuning
+
+    @property
+    def num_layers(self) -> int:
+        return len(classifier_lib.transformer_blocks(self.model))
+
+    def languages_of(self, name: str) -> List[str]:
+        """The languages of the rows of a split or set."""
+        if self.caches is not None:
+            return self.caches[name].languages.tolist()
+        return datasets.languages(self._extra[name] if name in self._extra else self.sets[name])
+
+    def evaluate_sets(self) -> Dict[str, Dict[str, object]]:
+        """Classification reports of the current weights on every set."""
+        num_classes = self.data.num_classes
+        if self.caches is not None:
+            run = predictor(self.upper, self._hidden_size)
+            return {name: evaluate(run, layer_cache.Batches(self.caches[name], _EVAL_BATCH), num_classes)
+                    for name in self.sets}
+        return evaluate_examples(self.model, self.sets, np.arange(self.model.get_layer("embeddings").vocab_size,
+                                                                   dtype=np.int32), self.prefix_ids, num_classes)
+
+    def fine_tune(self) -> FitResult:
+        """Fine-tunes (early stopping on the eval split); the model ends with the best epoch's weights."""
+        recipe, data = self.recipe, self.data
+        total = min(data.steps_per_epoch * recipe.epochs, recipe.train_steps or data.steps_per_epoch * recipe.epochs)
+        progress.log.info("fine-tuning the top %d of %d layers: %d epochs of %d steps", self.trainable_layers,
+                          self.num_layers, recipe.epochs, data.steps_per_epoch)
+        if self.caches is not None:
+            trainer = ClassifierTrainer(self.upper, recipe.learning_rate, total, data.weights,
+                                        hidden_size=self._hidden_size)
+            train = layer_cache.Batches(self.caches[TRAIN], recipe.batch_size, seed=recipe.seed)
+            evaluation = layer_cache.Batches(self.caches["eval"], _EVAL_BATCH)
+        else:
+            trainer = ClassifierTrainer(self.model, recipe.learning_rate, total, data.weights)
+            train, evaluation = data.train, data.evaluation
+        result = fit(trainer, train, evaluation, data.num_classes, recipe.epochs, recipe.early_stopping_patience,
+                     recipe.train_steps)
+        self.real_token_share["per_epoch"] = trainer.real_token_shares
+        self.seconds["fine_tuning"] = result.seconds
+        self.seconds["per_epoch"] = round(result.seconds / max(len(result.epochs), 1), 1)
+        return result
+
+    def restore_frozen(self) -> None:
+        """Back to the linear-probe weights (frozen encoder + fitted head)."""
+        self._trained_model().set_weights(self._frozen_weights)
+
+    @property
+    def _hidden_size(self) -> int:
+        return classifier_lib.transformer_blocks(self.model)[0].hidden_size
+
+    def _trained_model(self) -> tf_keras.Model:
+        return self.upper if self.upper is not None else self.model
+
+    def language_features(self, names: Sequence[str]):
+        """(language features [rows, H], languages) of the named splits/sets: the masked mean of the embedding
+        layer's output (`classifier.with_language_features`), which the frozen embeddings make independent of
+        fine-tuning."""
+        run = predictor(tf_keras.Model(self.model.input, classifier_lib.with_language_features(self.model).outputs[1]))
+        remap = np.arange(self.model.get_layer("embeddings").vocab_size, dtype=np.int32)
+        features, languages = [], []
+        for name in names:
+            examples = self.sets.get(name, self._extra.get(name))
+            if examples is None:
+                continue
+            for ids, mask, _, lang in datasets.batches(examples, _EVAL_BATCH, remap, prefix_ids=self.prefix_ids):
+                features.append(run(ids, mask).numpy())
+                languages += [value.decode("utf-8") for value in lang.numpy()]
+        return np.concatenate(features), languages
+
+    def _build_caches(self) -> None:
+        started = time.time()
+        layer_cache.freeze_lower(self.model, self.trainable_layers)
+        lower = layer_cache.lower_model(self.model, self.trainable_layers)
+        self.upper, self.pooled = layer_cache.upper_models(self.model, self.trainable_layers)
+        remap = np.arange(self.model.get_layer("embeddings").vocab_size, dtype=np.int32)
+        self.caches = {name: layer_cache.cache_split(lower, datasets.batches(
+            examples, _EVAL_BATCH, remap, shuffle_seed=self.recipe.seed, prefix_ids=self.prefix_ids))
+            for name, examples in {**self._extra, **self.sets}.items()}
+        self.seconds["cache_frozen_layers"] = round(time.time() - started, 1)
+        bucketed, random = layer_cache.real_token_share(self.caches[TRAIN], self.recipe.batch_size,
+                                                        np.random.default_rng(self.recipe.seed))
+        self.real_token_share.update(bucketed=round(bucketed, 4), random_batches=round(random, 4))
+        progress.log.info("frozen layers cached for %d rows in %.0f s; real-token share %.2f (random batches %.2f)",
+                          sum(len(c) for c in self.caches.values()), self.seconds["cache_frozen_layers"],
+                          bucketed, random)
+
+    def _fit_probe(self) -> None:
+        started = time.time()
+        head = self.model.get_layer(classifier_lib.HEAD_LAYER)
+        if self.caches is None:
+            self.probe_accuracy = classifier_lib.fit_head(self.model, self.data.train, self.data.weights)
+        else:
+            pooled = layer_cache.pooled_features(self.pooled, self.caches[TRAIN], self._hidden_size)
+            kernel, bias, self.probe_accuracy = classifier_lib.fit_linear_head(
+                pooled, self.caches[TRAIN].labels, self.data.weights, head.kernel.shape[1])
+            head.set_weights([kernel, bias])
+        self.seconds["linear_probe"] = round(time.time() - started, 1)
+        progress.log.info("linear probe: head fitted on the frozen encoder, train accuracy %.4f",
+                          self.probe_accuracy)
+
+
+def evaluate_examples(model: tf_keras.Model, sets: Mapping[str, tf.data.Dataset], remap: np.ndarray,
+                      prefix_ids: Sequence[int], num_classes: int) -> Dict[str, Dict[str, object]]:
+    """Classification reports of the whole model on parsed example sets (ids through `remap`)."""
+    run = predictor(model)
+    return {name: evaluate(run, datasets.batches(examples, _EVAL_BATCH, remap, prefix_ids=prefix_ids), num_classes)
+            for name, examples in sets.items()}
+
