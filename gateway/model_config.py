@@ -8,11 +8,11 @@ config, as `serving.rollback.write_config` does for the CLI.
 from __future__ import annotations
 
 import os
-import tempfile
 
 from google.protobuf import text_format
 
 from gateway.errors import BadRequest, NotFound
+from serving import layout
 
 __all__ = ["read_config", "write_config"]
 
@@ -43,14 +43,4 @@ def write_config(path: str, config) -> None:
     text = text_format.MessageToString(config)
     if text_format.Parse(text, type(config)()) != config:
         raise BadRequest(f"{path}: the config does not survive a text round trip")
-    handle, staging = tempfile.mkstemp(prefix=".models.config.", dir=os.path.dirname(os.path.abspath(path)))
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(staging, path)
-    except BaseException:
-        if os.path.exists(staging):
-            os.unlink(staging)
-        raise
+    layout.replace_file(path, text)

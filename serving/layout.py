@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 from typing import Dict, List, Optional
 
 WARMUP_FILE = os.path.join("assets.extra", "tf_serving_warmup_requests")
@@ -114,3 +115,20 @@ def staging_dirs(model_root: str) -> List[str]:
     except OSError:
         return []
     return [os.path.join(model_root, name) for name in names if name.startswith(STAGING_PREFIX)]
+
+
+def replace_file(path: str, text: str) -> None:
+    """Writes `text` to `path` atomically (a fsynced temp file beside it, renamed over it): a server polling the
+    file never reads half of it, and a failed write leaves the old file as it was."""
+    folder = os.path.dirname(os.path.abspath(path))
+    handle, staging = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", dir=folder)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(staging, path)
+    except BaseException:
+        if os.path.exists(staging):
+            os.unlink(staging)
+        raise

@@ -14,14 +14,12 @@ server refuses; finally append one JSON line to the audit log (time, user, actio
 
 from __future__ import annotations
 
-import os
-import tempfile
 from typing import Callable, Sequence
 
 from google.protobuf import text_format
 from tensorflow_serving.config import model_server_config_pb2
 
-from serving import config as config_lib
+from serving import config as config_lib, layout
 from serving.errors import ConfigError
 from serving.label_planner import (ACTIONS, LabelMove, MoveChoice, Step, append_audit, apply_steps, choose_move,
                                    model_entry, plan_label_move, read_history, rollback_target)
@@ -43,18 +41,7 @@ def write_config(path: str, config: ModelServerConfig) -> None:
     if parsed != config:
         raise ConfigError(f"{path}: the config does not survive a text round trip")
     config_lib.served_models(parsed, path)
-    directory = os.path.dirname(os.path.abspath(path))
-    handle, staging = tempfile.mkstemp(prefix=".models.config.", dir=directory)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(staging, path)
-    except BaseException:
-        if os.path.exists(staging):
-            os.unlink(staging)
-        raise
+    layout.replace_file(path, text)
 
 
 def apply_plan(steps: Sequence[Step], config_path: str, reload: Callable[[ModelServerConfig], None],
