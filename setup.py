@@ -30,7 +30,8 @@ setuptools.setup(
     version="0.1.0",
     description=__doc__,
     python_requires=">=3.10,<3.11",
-    packages=setuptools.find_packages(include=["pipeline*", "components*", "serving*", "data*", "nlp2prod*"]),
+    packages=setuptools.find_packages(include=["pipeline*", "components*", "models*", "serving*", "data*",
+                                               "nlp2prod*"]),
     package_data={"": ["*.yaml", "*.jsonl", "*.json", "*.txt", "*.pbtxt"]},
     include_package_data=True,
     # A serving host installs `nlp2prod[serving]` only: no TFX, no Beam.

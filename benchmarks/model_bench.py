@@ -4,9 +4,9 @@ classifiers, plus the model's achieved FLOP/s divided by a matrix multiply's, al
     .venv/bin/python benchmarks/model_bench.py [--encoder e5-small] [--num-layers 4] [--epochs 2]
         [--max-rows-per-topic 30] [--export-dir DIR] [--output benchmarks/results/model.md]
 
-Each variant is trained by the model library's own recipe (`components.modeling.fine_tune.train_classifier`)
+Each variant is trained by the model library's own recipe (`models.classifier.fine_tune.train_classifier`)
 on the bundled corpus (cleaned by the TextCleaner library, capped per language and topic, split by text hash),
-exported with `components.modeling.export`, reloaded as a SavedModel and measured through its raw-text
+exported with `models.classifier.export`, reloaded as a SavedModel and measured through its raw-text
 `serving_default` signature. `--encoder synthetic` swaps in a small random encoder (same code paths) for a
 quick check. With --export-dir the SavedModels stay there (serving_bench.py can serve them).
 """
@@ -56,9 +56,9 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
 def encoder_and_tokenizer(name: str, texts: Sequence[str]):
     """(checkpoint, tokenizer asset): the real e5-small, or a small random encoder fitted to `texts`."""
     if name == "synthetic":
-        from components.encoder.synthetic import random_checkpoint, sentencepiece_vocabulary
-        from components.tokenizer.sentencepiece_model import model_proto
-        from components.tokenizer.text_encoder import SENTENCEPIECE, TokenizerAsset
+        from models.encoder.synthetic import random_checkpoint, sentencepiece_vocabulary
+        from models.tokenizer.sentencepiece_model import model_proto
+        from models.tokenizer.text_encoder import SENTENCEPIECE, TokenizerAsset
 
         vocabulary = sentencepiece_vocabulary(texts, max_pieces=4000)
         checkpoint = random_checkpoint(vocabulary, hidden_size=64, num_layers=2, num_heads=2,
@@ -66,14 +66,14 @@ def encoder_and_tokenizer(name: str, texts: Sequence[str]):
         asset = TokenizerAsset(SENTENCEPIECE, dict(vocabulary.special_ids),
                                model=model_proto(vocabulary.pieces, vocabulary.scores, vocabulary.special_ids))
         return checkpoint, asset
-    from components.encoder.sources import load_checkpoint
-    from components.tokenizer.text_encoder import load_tokenizer_asset
+    from models.encoder.sources import load_checkpoint
+    from models.tokenizer.text_encoder import load_tokenizer_asset
 
     return load_checkpoint(name), load_tokenizer_asset(name)
 
 
 def run(args: argparse.Namespace, export_root: str) -> model_report.ModelReport:
-    from components.modeling.fine_tune import Recipe
+    from models.classifier.fine_tune import Recipe
     from pipeline.configs import BUNDLED_LABELS, BUNDLED_LANGUAGES
 
     corpus = model_corpus.load_corpus(BUNDLED_LANGUAGES, BUNDLED_LABELS, args.max_rows_per_topic)

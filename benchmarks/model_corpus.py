@@ -14,10 +14,13 @@ import numpy as np
 import tensorflow as tf
 import tf_keras
 
-from components import features
 from components.text_cleaner.cleaning import CleaningPolicy, Row, clean_rows
-from components.tokenizer.text_encoder import TextEncoder, TokenizerAsset
 from data.bundled import read_corpus
+from models import features
+from models.tokenizer.text_encoder import TextEncoder, TokenizerAsset
+from pipeline.configs import CleaningConfig
+
+CLEANING = CleaningConfig()
 
 Example = Tuple[str, str, str]  # (text, label, lang)
 
@@ -45,7 +48,7 @@ def load_corpus(languages: Sequence[str], labels: Sequence[str], max_rows_per_to
     raw = read_corpus(languages, labels)
     rows = [Row(split="all", source=f"bundled:{i}", text=text, label=label, lang=lang)
             for i, (text, label, lang) in enumerate(raw)]
-    cleaned = clean_rows(rows, CleaningPolicy(tuple(languages), tuple(labels)))
+    cleaned = clean_rows(rows, CleaningPolicy(tuple(languages), tuple(labels), CLEANING.min_chars, CLEANING.max_chars))
     dropped = collections.Counter(row.reason for row in cleaned if row.reason)
     groups: Dict[Tuple[str, str], List[Example]] = collections.defaultdict(list)
     for row in cleaned:
@@ -89,7 +92,7 @@ def raw_feature_spec() -> Dict[str, tf.io.FixedLenFeature]:
 
 def transformed_examples(rows: Sequence[Example], preprocessing: Preprocessing) -> tf.data.Dataset:
     """Rows as parsed transformed examples (one dict per row: input_ids, input_mask, label_id, lang), the
-    element form `components.modeling.datasets.read_examples` yields."""
+    element form `models.classifier.datasets.read_examples` yields."""
     encoded = preprocessing({features.TEXT: tf.constant([r[0] for r in rows]),
                              features.LABEL: tf.constant([r[1] for r in rows])})
     return tf.data.Dataset.from_tensor_slices({

@@ -2,7 +2,7 @@
 exported with its ServingModule, and measured: size, latency, accuracy per language, achieved FLOP/s.
 
 Everything that touches the model goes through the model engineer's public functions:
-`components.modeling.fine_tune.train_classifier`, `export.ServingModule` / `export_saved_model` /
+`models.classifier.fine_tune.train_classifier`, `export.ServingModule` / `export_saved_model` /
 `saved_model_bytes`, `classifier.kernel_sparsity` / `gzip_weight_bytes`, `training.predictor`, and
 `metrics.classification_report`.
 """
@@ -16,12 +16,12 @@ from typing import Dict, List, Sequence
 import numpy as np
 import tensorflow as tf
 
-from components.encoder.checkpoint import EncoderCheckpoint
-from components.modeling import classifier as classifier_lib
-from components.modeling import export
-from components.modeling.fine_tune import Recipe, train_classifier
-from components.modeling.metrics import classification_report
-from components.modeling.training import predictor
+from models.encoder.checkpoint import EncoderCheckpoint
+from models.classifier import classifier as classifier_lib
+from models.classifier import export
+from models.classifier.fine_tune import Recipe, train_classifier
+from models.classifier.metrics import classification_report
+from models.classifier.training import predictor
 
 import load_generators as load
 from model_corpus import Example

@@ -29,8 +29,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 
-from components import features, tfrecords  # noqa: E402
-from components.modeling.metrics import classification_report  # noqa: E402
+from models import features, tfrecords  # noqa: E402
+from models.classifier.metrics import classification_report  # noqa: E402
 
 Rows = List[Tuple[str, str, str]]  # (text, label, lang)
 E5_PREFIX = "query: "
@@ -65,10 +65,10 @@ def e5_embeddings(texts: Sequence[str], batch_size: int = 64, max_seq_length: in
     """L2-normalised, masked-mean-pooled multilingual-e5-small embeddings of "query: " + text."""
     import tensorflow as tf
 
-    from components.encoder import E5_SMALL, load_checkpoint
-    from components.encoder.keras_bert import build_encoder
-    from components.modeling.training import predictor
-    from components.tokenizer.text_encoder import encode_texts, load_tokenizer_asset, make_tokenizer
+    from models.encoder import E5_SMALL, load_checkpoint
+    from models.encoder.keras_bert import build_encoder
+    from models.classifier.training import predictor
+    from models.tokenizer.text_encoder import encode_texts, load_tokenizer_asset, make_tokenizer
 
     encoder = build_encoder(load_checkpoint(E5_SMALL))
     embed = predictor(encoder)

@@ -54,7 +54,7 @@ class Operations:
 
             warmup = push.warmup_requests({"en": ["hello there"], "de": ["guten Tag"]}, MODEL_NAME)
             version = push.push_version(self.exports[source], self.serving_root, MODEL_NAME, warmup,
-                                        {"run_id": f"swap-run-{source}"})
+                                        {"run_id": f"swap-run-{source}"})["version"]
             return f"pushed version {version}"
         return run
 

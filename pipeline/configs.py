@@ -9,6 +9,7 @@ Sections:
   GateConfig        data-gate thresholds (schema anomalies always stop; drift and tokenization limits)
   ModelConfig       encoder source and fine-tuning / pruning / trimming hyperparameters
   EvalConfig        blessing thresholds, overall and per language, and the regression tolerance
+  CheckConfig       the ServingCheck's canary size and time limit
   PushConfig        where numbered versions are pushed and under which model name
   OpsConfig         schedule, container image and Beam target for the scheduled / distributed runs
   RunConfig         the above plus the pipeline root, MLMD path and Beam arguments
@@ -20,7 +21,7 @@ import dataclasses
 import os
 from typing import Optional, Sequence, Tuple
 
-from components.modeling.recipe import Recipe as _Recipe
+from models.classifier.recipe import Recipe as _Recipe
 
 # Languages of the bundled corpus (ISO 639-1; zh-Hant kept distinct from zh) and its normalised topics.
 BUNDLED_LANGUAGES: Tuple[str, ...] = ("en", "it", "ja", "ko", "uk", "zh", "zh-Hant", "fa", "nl")
@@ -33,11 +34,21 @@ BUNDLED_LABELS: Tuple[str, ...] = (
 DEFAULT_HOME = ".nlp2prod"
 
 
+def default_data_root(home: str) -> str:
+    """The data root of a home unless one is given: HOME/data."""
+    return os.path.join(home, "data")
+
+
+def default_serving_root(home: str) -> str:
+    """Where a home's versions are pushed unless told otherwise: HOME/serving."""
+    return os.path.join(home, "serving")
+
+
 @dataclasses.dataclass(frozen=True)
 class DataConfig:
     """Input data: a data root with `span-N/` folders of CSV or JSONL files (columns text, label, lang)."""
 
-    data_root: str = os.path.join(DEFAULT_HOME, "data")
+    data_root: str = default_data_root(DEFAULT_HOME)
     languages: Tuple[str, ...] = BUNDLED_LANGUAGES
     labels: Tuple[str, ...] = BUNDLED_LABELS
     # Number of most recent spans read together (1 = newest span only).
@@ -69,6 +80,10 @@ class GateConfig:
     # Per-language tokenization limits, checked on the Transform output.
     max_unknown_rate: float = 0.05
     max_truncation_rate: float = 0.20
+    # Every row must keep at least this many pieces after tokenization.
+    min_tokens: int = 1
+    # How many recent ExampleStatistics the DataGate sees; it compares with the newest one of an earlier span.
+    statistics_history: int = 20
 
 
 @dataclasses.dataclass(frozen=True)
@@ -119,11 +134,23 @@ class EvalConfig:
 
 
 @dataclasses.dataclass(frozen=True)
+class CheckConfig:
+    """The ServingCheck: the candidate loaded in a fresh process and asked in every language."""
+
+    # Texts per language sent as one Predict and one Classify request.
+    canary_per_language: int = 3
+    # Limit for the whole check, model load included.
+    timeout_seconds: int = 600
+
+
+@dataclasses.dataclass(frozen=True)
 class PushConfig:
     """Where numbered SavedModel versions go."""
 
-    serving_root: str = os.path.join(DEFAULT_HOME, "serving")
+    serving_root: str = default_serving_root(DEFAULT_HOME)
     model_name: str = "nlp2prod"
+    # Texts per language in the version's warmup requests (TF Serving replays them before serving).
+    warmup_per_language: int = 4
 
 
 @dataclasses.dataclass(frozen=True)
@@ -157,6 +184,7 @@ class RunConfig:
     gate: GateConfig = GateConfig()
     model: ModelConfig = ModelConfig()
     eval: EvalConfig = EvalConfig()
+    check: CheckConfig = CheckConfig()
     push: PushConfig = PushConfig()
     ops: OpsConfig = OpsConfig()
     enable_cache: bool = True
@@ -188,6 +216,23 @@ class RunConfig:
         return dataclasses.replace(self, **sections)
 
 
+def for_home(home: str = DEFAULT_HOME, data_root: Optional[str] = None, serving_root: Optional[str] = None,
+             model_name: Optional[str] = None) -> RunConfig:
+    """The default config rooted at `home`: the one place where paths are derived from it.
+
+    Args:
+      home: state directory (pipeline root, metadata store, logs, lock, run history).
+      data_root: data root with span-N/ folders; HOME/data when None.
+      serving_root: where versions are pushed; HOME/serving when None.
+      model_name: the served model's name; the PushConfig default when None.
+    """
+    return RunConfig(
+        home=home,
+        data=DataConfig(data_root=data_root or default_data_root(home)),
+        push=PushConfig(serving_root=serving_root or default_serving_root(home),
+                        model_name=model_name or PushConfig.model_name))
+
+
 def multiprocess_beam_args(workers: Optional[int] = None) -> Tuple[str, ...]:
     """Beam arguments for the local multi-process DirectRunner."""
     return (
@@ -197,27 +242,34 @@ def multiprocess_beam_args(workers: Optional[int] = None) -> Tuple[str, ...]:
 
 
 def with_overrides(config: RunConfig, overrides: Sequence[str]) -> RunConfig:
-    """Applies `section.field=value` overrides (from the CLI) to a config, checking names and types.
+    """Applies `section.field=value` and top-level `field=value` overrides (from the CLI), checking names and types.
 
     Raises:
       ValueError: an unknown section or field, or a value that does not parse as the field's type.
     """
     for item in overrides:
         key, sep, raw = item.partition("=")
+        if not sep:
+            raise ValueError(f"override {item!r} is not of the form section.field=value or field=value")
         section_name, dot, field_name = key.partition(".")
-        if not sep or not dot:
-            raise ValueError(f"override {item!r} is not of the form section.field=value")
+        if not dot:
+            config = _override_field(config, key, raw, item, "the run config")
+            continue
         section = getattr(config, section_name, None)
         if not dataclasses.is_dataclass(section):
-            raise ValueError(f"unknown config section {section_name!r} in {item!r}")
-        fields = {f.name: f for f in dataclasses.fields(section)}
-        if field_name not in fields:
-            raise ValueError(f"unknown field {field_name!r} in section {section_name!r}; "
-                             f"known: {', '.join(sorted(fields))}")
-        current = getattr(section, field_name)
-        value = _parse_like(raw, current, item)
-        config = config.replace(**{section_name: dataclasses.replace(section, **{field_name: value})})
+            sections = sorted(f.name for f in dataclasses.fields(config)
+                              if dataclasses.is_dataclass(getattr(config, f.name)))
+            raise ValueError(f"unknown config section {section_name!r} in {item!r}; known: {', '.join(sections)}")
+        config = config.replace(**{section_name: _override_field(section, field_name, raw, item,
+                                                                 f"section {section_name!r}")})
     return config
+
+
+def _override_field(target, field_name: str, raw: str, item: str, where: str):
+    fields = [f.name for f in dataclasses.fields(target) if not dataclasses.is_dataclass(getattr(target, f.name))]
+    if field_name not in fields:
+        raise ValueError(f"unknown field {field_name!r} in {where}; known: {', '.join(sorted(fields))}")
+    return dataclasses.replace(target, **{field_name: _parse_like(raw, getattr(target, field_name), item)})
 
 
 def config_to_dict(config: RunConfig) -> dict:

@@ -17,7 +17,7 @@ import time
 import warnings
 from typing import Dict, Iterator, List, Optional, TextIO, Tuple
 
-from components import progress
+from models import progress
 
 _RUNNING = re.compile(r"^Component (\S+) is running\.$")
 _FINISHED = re.compile(r"^Component (\S+) is finished\.$")

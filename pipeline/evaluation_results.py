@@ -1,13 +1,20 @@
-"""The Evaluator's metrics, read back as plain dicts for people (why it refused: components.evaluation.gate).
+"""The Evaluator's metrics, read back as plain dicts for people (why it refused: models.evaluation.gate).
 
 The metrics are per slice: "overall" and one entry per language (`lang=xx`, the Evaluator slices by language).
-TensorFlow Model Analysis is imported only when a result is read.
+The records are read with `serving.record_files` and TFMA's MetricsForSlice schema from `serving.wire_protos`,
+so `nlp2prod lineage` imports neither TensorFlow nor TFMA.
 """
 
 from __future__ import annotations
 
+import glob
 import os
-from typing import Dict
+from typing import Dict, Iterator
+
+from serving import record_files, wire_protos
+
+# TFMA writes its metrics as `metrics` or `metrics-*.tfrecord` files in the evaluation folder.
+_METRICS_FILES = "metrics*"
 
 
 def slice_name(slice_key) -> str:
@@ -27,11 +34,9 @@ def read_metrics(evaluation_uri: str) -> Dict[str, Dict[str, float]]:
     """
     if not os.path.isdir(evaluation_uri):
         return {}
-    import tensorflow_model_analysis as tfma
-
     by_slice: Dict[str, Dict[str, float]] = {}
     try:
-        records = list(tfma.load_metrics(evaluation_uri))
+        records = list(_metrics_records(evaluation_uri))
     except (OSError, ValueError):
         return {}
     for record in records:
@@ -42,3 +47,10 @@ def read_metrics(evaluation_uri: str) -> Dict[str, Dict[str, float]]:
             name = item.key.name + ("_vs_baseline" if item.key.is_diff else "")
             metrics[name] = round(item.value.double_value.value, 6)
     return by_slice
+
+
+def _metrics_records(evaluation_uri: str) -> Iterator[object]:
+    metrics_for_slice = wire_protos.message("tensorflow_model_analysis.MetricsForSlice")
+    for path in sorted(glob.glob(os.path.join(evaluation_uri, _METRICS_FILES))):
+        for record in record_files.read_records(path):
+            yield metrics_for_slice.FromString(record)

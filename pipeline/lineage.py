@@ -18,9 +18,10 @@ import sys
 from typing import Dict, List, Optional
 
 from pipeline import configs, metadata_store as mds, pushed_versions
+from serving import audit_log, layout
 from pipeline.evaluation_results import read_metrics
 
-AUDIT_LOG_NAME = "models.config.audit.jsonl"
+AUDIT_LOG_NAME = audit_log.path_for(layout.MODEL_CONFIG_FILE)
 
 
 class LineageError(LookupError):
@@ -135,26 +136,18 @@ def _baseline(store, executions, versions: Dict[int, dict], metadata: dict) -> d
             "model_artifact_id": baseline_ids[0], "source": found[0]}
 
 
-def label_history(audit_log: str, model_name: str, version: int) -> dict:
+def label_history(audit_log_path: str, model_name: str, version: int) -> dict:
     """Label moves to and from `version` in the serving audit log, and the labels that point at it now."""
     events: List[dict] = []
     current: Dict[str, int] = {}
-    if os.path.exists(audit_log):
-        with open(audit_log, encoding="utf-8") as handle:
-            for line in handle:
-                try:
-                    record = json.loads(line)
-                except ValueError:
-                    continue
-                if record.get("model") != model_name:
-                    continue
-                for move in record.get("moves", []):
-                    current[move["label"]] = move["to_version"]
-                    if version in (move.get("to_version"), move.get("from_version")):
-                        events.append({"time": record.get("time"), "user": record.get("user"),
-                                       "action": record.get("action"), "label": move["label"],
-                                       "from_version": move.get("from_version"), "to_version": move["to_version"]})
-    return {"audit_log": audit_log, "events": events,
+    for record in audit_log.records(audit_log_path, model_name):
+        for move in record.get("moves", []):
+            current[move["label"]] = move["to_version"]
+            if version in (move.get("to_version"), move.get("from_version")):
+                events.append({"time": record.get("time"), "user": record.get("user"),
+                               "action": record.get("action"), "label": move["label"],
+                               "from_version": move.get("from_version"), "to_version": move["to_version"]})
+    return {"audit_log": audit_log_path, "events": events,
             "current": sorted(label for label, target in current.items() if target == version)}
 
 
@@ -211,10 +204,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--audit-log", help=f"serving audit log (default: SERVING_ROOT/{AUDIT_LOG_NAME})")
     parser.add_argument("--json", action="store_true", help="print the lineage as JSON")
     args = parser.parse_args(argv)
-    config = configs.RunConfig(home=args.home)
+    config = configs.for_home(args.home, serving_root=args.serving_root, model_name=args.model_name)
     try:
-        lineage = trace_version(config.metadata_path, args.serving_root or os.path.join(args.home, "serving"),
-                                args.model_name, args.version, args.audit_log)
+        lineage = trace_version(config.metadata_path, config.push.serving_root, config.push.model_name,
+                                args.version, args.audit_log)
     except (LineageError, ValueError) as error:
         print(f"nlp2prod lineage: {error}", file=sys.stderr)
         return 1

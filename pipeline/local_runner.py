@@ -9,7 +9,6 @@ to the run history.
 from __future__ import annotations
 
 import datetime
-import json
 import os
 import time
 from typing import Callable, List, Optional, Tuple
@@ -19,6 +18,8 @@ from tfx.dsl.compiler import compiler, constants
 from tfx.orchestration.local.local_dag_runner import LocalDagRunner
 from tfx.orchestration.portable import runtime_parameter_utils
 
+from models import artifact_reports
+from models.gates import GateRefusal
 from pipeline import metadata_store, pushed_versions
 from pipeline.configs import RunConfig
 from pipeline.run_history import RunRecord, append_record
@@ -27,10 +28,6 @@ from pipeline.runners.beam import with_beam_target
 
 PipelineFactory = Callable[..., "tfx.dsl.Pipeline"]
 
-# Errors a gate raises to stop a run on purpose (bad data, tokenization, pruning loss, not servable): the run is
-# recorded as "refused" with the gate's reasons, not as "failed". Matched by class name, so that recording an
-# outcome does not import every component.
-GATE_REFUSALS = frozenset({"DataGateError", "TokenizationGateError", "PruningToleranceError", "ServabilityError"})
 
 
 def new_run_id() -> str:
@@ -93,10 +90,7 @@ def _run_locked(config: RunConfig, pipeline_factory: PipelineFactory, record: Ru
     store = metadata_store.open_store(config.metadata_path)
     record.recovered_executions = metadata_store.cancel_orphaned_executions(
         store, f"its run died without finishing; cancelled before run {record.run_id}")
-    from components.version_pusher.push import STAGING_PREFIX
-
-    record.removed_staging = pushed_versions.remove_stale_staging(
-        config.push.serving_root, config.push.model_name, STAGING_PREFIX)
+    record.removed_staging = pushed_versions.remove_stale_staging(config.push.serving_root, config.push.model_name)
     if dead_holder:
         dead = _dead_run_record(dead_holder, record)
         dead.failed_component = ", ".join(metadata_store.node_id_of(store, e) for e in record.recovered_executions)
@@ -113,7 +107,7 @@ def _run_locked(config: RunConfig, pipeline_factory: PipelineFactory, record: Ru
         record.error = f"{type(error).__name__}: {error}"
         record.failed_component = _failed_node(store, record.run_id, node_ids)
         metadata_store.fail_active_executions(store, record.run_id, record.error)
-        if GATE_REFUSALS & {cls.__name__ for cls in type(error).__mro__}:
+        if isinstance(error, GateRefusal):  # a gate stopped the run on purpose: refused, not failed
             record.outcome, record.reasons = "refused", [f"{record.failed_component}: {error}"]
     else:
         _read_outcome(config, store, record)
@@ -197,17 +191,14 @@ def _refusal_lines(store, node_id: str, artifact, siblings) -> List[str]:
 
 def _push_report_reasons(pushed_model_uri: str) -> List[str]:
     """The reasons the VersionPusher wrote beside its PushedModel (both gates' findings, one per line)."""
-    from components.version_pusher.executor import PUSH_REPORT
-
     try:
-        with open(os.path.join(pushed_model_uri, PUSH_REPORT), encoding="utf-8") as handle:
-            return list(json.load(handle).get("reasons", []))
-    except (OSError, ValueError):
+        return list(artifact_reports.read(pushed_model_uri, artifact_reports.PUSH_REPORT).get("reasons", []))
+    except ValueError:
         return []
 
 
 def _gate_failures(evaluation_uri: str) -> List[str]:
-    from components.evaluation.gate import read_failures  # TFMA: only when a model was refused
+    from models.evaluation.gate import read_failures  # TFMA: only when a model was refused
 
     try:
         return [str(failure) for failure in read_failures(evaluation_uri)]

@@ -14,7 +14,7 @@ from tfx import v1 as tfx
 from components.curated_schema.component import CuratedSchemaGen
 from components.data_gate.component import DataGate
 from components.data_gate.history import RecentArtifactsStrategy
-from components.evaluation.gate import build_eval_config
+from models.evaluation.gate import build_eval_config
 from components.example_gen.component import SpanExampleGen
 from components.text_cleaner.component import TextCleaner
 from components.serving_check.component import ServingCheck
@@ -24,12 +24,10 @@ from pipeline.configs import RunConfig
 
 # Transform loads preprocessing_fn by import path: the installed package is the user code, so no wheel is
 # built and pip-installed at run time.
-PREPROCESSING_FN = "components.transform.preprocessing.preprocessing_fn"
+PREPROCESSING_FN = "components.transform.transform_module.preprocessing_fn"
 # The same for the Trainer's run_fn, and the Evaluator's UDF module (loads candidates with TF Text's ops).
-TRAINER_RUN_FN = "components.trainer.model.run_fn"
-EVALUATOR_MODULE = "components.evaluation.model_loading"
-# How many recent ExampleStatistics the DataGate sees; it compares with the newest one of an earlier span.
-_STATISTICS_HISTORY = 20
+TRAINER_RUN_FN = "components.trainer.trainer_module.run_fn"
+EVALUATOR_MODULE = "components.evaluator.model_loading"
 
 
 def create_pipeline(
@@ -74,7 +72,7 @@ def _data_half(config: RunConfig) -> List[object]:
                                   max_label_drift=gate.max_label_drift, max_language_drift=gate.max_language_drift)
     validator = tfx.components.ExampleValidator(statistics=statistics_gen.outputs["statistics"],
                                                 schema=schema_gen.outputs["schema"])
-    history = _previous_statistics(statistics_gen) if gate.check_drift else []
+    history = _previous_statistics(statistics_gen, gate.statistics_history) if gate.check_drift else []
     data_gate = DataGate(statistics=statistics_gen.outputs["statistics"], anomalies=validator.outputs["anomalies"],
                          schema=schema_gen.outputs["schema"], languages=data.languages, labels=data.labels,
                          previous_statistics=history[0].outputs["statistics"] if history else None)
@@ -86,12 +84,13 @@ def _data_half(config: RunConfig) -> List[object]:
     tokenization_gate = TokenizationGate(
         transformed_examples=transform.outputs["transformed_examples"],
         transform_graph=transform.outputs["transform_graph"],
-        max_unknown_rate=gate.max_unknown_rate, max_truncation_rate=gate.max_truncation_rate)
+        max_unknown_rate=gate.max_unknown_rate, max_truncation_rate=gate.max_truncation_rate,
+        min_tokens=gate.min_tokens)
     return [example_gen, cleaner, statistics_gen, schema_gen, validator, *history, data_gate,
             transform, tokenization_gate]
 
 
-def _previous_statistics(statistics_gen) -> List[object]:
+def _previous_statistics(statistics_gen, limit: int) -> List[object]:
     """The Resolver handing the DataGate recent statistics of spans before this run's, among which it finds the
     previous span's.
 
@@ -101,7 +100,7 @@ def _previous_statistics(statistics_gen) -> List[object]:
     """
     return [tfx.dsl.Resolver(
         strategy_class=RecentArtifactsStrategy,
-        config={"limit": _STATISTICS_HISTORY},
+        config={"limit": limit},
         current=statistics_gen.outputs["statistics"],
         statistics=tfx.dsl.Channel(type=tfx.types.standard_artifacts.ExampleStatistics),
     ).with_id("PreviousStatistics")]
@@ -131,10 +130,13 @@ def _model_half(config: RunConfig, upstream: List[object]) -> List[object]:
         example_splits=["eval"], module_path=EVALUATOR_MODULE,
         eval_config=build_eval_config(config.eval.min_macro_f1, config.eval.min_language_accuracy,
                                       config.eval.regression_tolerance))
-    serving_check = ServingCheck(model=trainer.outputs["model"], examples=cleaned, labels=labels)
+    serving_check = ServingCheck(model=trainer.outputs["model"], examples=cleaned, labels=labels,
+                                 canary_per_language=config.check.canary_per_language,
+                                 timeout_seconds=config.check.timeout_seconds)
     pusher = VersionPusher(
         model=trainer.outputs["model"], model_blessing=evaluator.outputs["blessing"],
         infra_blessing=serving_check.outputs["blessing"], examples=cleaned, serving_root=config.push.serving_root,
         model_name=config.push.model_name, labels=labels, model_evaluation=evaluator.outputs["evaluation"],
-        model_run=trainer.outputs["model_run"], baseline_model=baseline.outputs["model"])
+        model_run=trainer.outputs["model_run"], baseline_model=baseline.outputs["model"],
+        warmup_per_language=config.push.warmup_per_language)
     return [baseline, trainer, evaluator, serving_check, pusher]

@@ -1,38 +1,25 @@
-"""The numbered versions on disk and the `assets.extra/nlp2prod_metadata.json` each push wrote.
+"""The pipeline's view of the pushed versions: which version a run pushed, and clearing a killed push's leftovers.
 
-Only fully pushed versions count: the pusher renames a finished directory into place, so a version directory
-without its metadata file is not one of ours (or is damaged) and is reported as such, never guessed at.
+The layout itself (version folders, metadata file, staging prefix) is serving/layout.py's: one contract for the
+pusher, the server and these readers.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 from typing import Dict, List, Optional
 
-METADATA_FILE = os.path.join("assets.extra", "nlp2prod_metadata.json")
+from serving import layout
 
 
 def read_pushed_versions(serving_root: str, model_name: str) -> Dict[int, dict]:
     """Metadata of every pushed version, keyed by integer version (empty when nothing was pushed).
 
     Raises:
-      ValueError: a version's metadata file is not valid JSON (named by path).
+      serving.layout.LayoutError: a version's metadata file is damaged (named by path).
     """
-    model_dir = os.path.join(serving_root, model_name)
-    if not os.path.isdir(model_dir):
-        return {}
-    versions = {}
-    for name in os.listdir(model_dir):
-        path = os.path.join(model_dir, name, METADATA_FILE)
-        if name.isdigit() and os.path.isfile(path):
-            with open(path, encoding="utf-8") as handle:
-                try:
-                    versions[int(name)] = json.load(handle)
-                except ValueError as error:
-                    raise ValueError(f"{path}: not valid JSON ({error})") from None
-    return versions
+    return layout.pushed_versions(os.path.join(serving_root, model_name))
 
 
 def version_pushed_by(serving_root: str, model_name: str, run_id: str) -> Optional[int]:
@@ -43,17 +30,13 @@ def version_pushed_by(serving_root: str, model_name: str, run_id: str) -> Option
     return None
 
 
-def remove_stale_staging(serving_root: str, model_name: str, staging_prefix: str) -> List[str]:
+def remove_stale_staging(serving_root: str, model_name: str) -> List[str]:
     """Deletes staging folders a killed push left beside the versions; returns their paths.
 
     Call only while holding the run lock: pushes happen inside runs, so none can be in progress then. Servers
     never load these folders (their names are not integers); removing them only frees the space.
     """
-    model_dir = os.path.join(serving_root, model_name)
-    if not os.path.isdir(model_dir):
-        return []
-    stale = [os.path.join(model_dir, name) for name in sorted(os.listdir(model_dir))
-             if name.startswith(staging_prefix)]
+    stale = layout.staging_dirs(os.path.join(serving_root, model_name))
     for path in stale:
         shutil.rmtree(path, ignore_errors=True)
     return stale

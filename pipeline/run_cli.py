@@ -35,14 +35,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def config_from_args(args: argparse.Namespace) -> configs.RunConfig:
     """Builds the run's one config from the command line."""
-    home = args.home
-    config = configs.RunConfig(
-        home=home,
-        data=configs.DataConfig(data_root=args.data_root or os.path.join(home, "data")),
-        push=configs.PushConfig(serving_root=args.serving_root or os.path.join(home, "serving"),
-                                model_name=args.model_name or configs.PushConfig.model_name),
-        enable_cache=not args.no_cache,
-    )
+    config = configs.for_home(args.home, args.data_root, args.serving_root, args.model_name).replace(
+        enable_cache=not args.no_cache)
     if args.multiprocess:
         config = config.replace(beam_args=configs.multiprocess_beam_args())
     config = configs.with_overrides(config, args.overrides)

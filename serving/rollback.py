@@ -15,8 +15,6 @@ server refuses; finally append one JSON line to the audit log (time, user, actio
 from __future__ import annotations
 
 import dataclasses
-import datetime
-import json
 import os
 import tempfile
 import time
@@ -25,7 +23,7 @@ from typing import Callable, Dict, Iterable, List, Optional, Sequence
 from google.protobuf import text_format
 from tensorflow_serving.config import model_server_config_pb2
 
-from serving import config as config_lib
+from serving import audit_log, config as config_lib
 from serving.errors import ConfigError, DeadlineExceeded, FailedPrecondition, InvalidArgument, ServingError
 
 ModelServerConfig = model_server_config_pb2.ModelServerConfig
@@ -181,24 +179,9 @@ def _wait_available(version: int, version_state: Callable[[int], tuple], timeout
 
 def append_audit(path: str, user: str, action: str, model: str, moves: Sequence[LabelMove],
                  config_path: str) -> None:
-    record = {"time": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-              "user": user, "action": action, "model": model, "config": os.path.abspath(config_path),
-              "moves": [dataclasses.asdict(move) for move in moves]}
-    with open(path, "a", encoding="utf-8") as stream:
-        stream.write(json.dumps(record) + "\n")
+    audit_log.append(path, user, action, model, [dataclasses.asdict(move) for move in moves], config_path)
 
 
 def read_history(path: str, model: str) -> List[LabelMove]:
     """Label moves of `model` from an audit log, oldest first (a missing log is an empty history)."""
-    if not os.path.exists(path):
-        return []
-    moves = []
-    with open(path, "r", encoding="utf-8") as stream:
-        for line in stream:
-            try:
-                record = json.loads(line)
-            except ValueError:
-                continue
-            if record.get("model") == model:
-                moves.extend(LabelMove(**move) for move in record.get("moves", []))
-    return moves
+    return [LabelMove(**move) for record in audit_log.records(path, model) for move in record.get("moves", [])]

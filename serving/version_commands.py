@@ -14,11 +14,11 @@ import os
 import sys
 from typing import Dict, List, Optional
 
-from serving import config as config_lib, rollback
+from serving import audit_log, config as config_lib, layout, rollback
 from serving.errors import CommandError, ConfigError, ServingError
-from serving.layout import METADATA_FILE, versions_on_disk
 
-DEFAULT_CONFIG = os.path.join(".nlp2prod", "serving", "models.config")
+
+DEFAULT_CONFIG = os.path.join(".nlp2prod", "serving", layout.MODEL_CONFIG_FILE)
 
 
 def _parser(prog: str, description: str) -> argparse.ArgumentParser:
@@ -74,7 +74,7 @@ def versions_main(argv: Optional[List[str]] = None) -> int:
     labels = {}
     for label, version in entry.version_labels.items():
         labels.setdefault(version, []).append(label)
-    on_disk = versions_on_disk(entry.base_path)
+    on_disk = layout.versions_on_disk(entry.base_path)
     rows = [_version_row(v, on_disk.get(v), served.get(v), labels.get(v, [])) for v in sorted(set(on_disk) | set(served))]
     if not served:
         print(f"(server {args.server} not reachable or not serving {entry.name}: states unknown)", file=sys.stderr)
@@ -84,13 +84,10 @@ def versions_main(argv: Optional[List[str]] = None) -> int:
 
 
 def _version_row(version: int, path: Optional[str], served: Optional[tuple], labels: List[str]) -> dict:
-    metadata = {}
-    if path and os.path.exists(os.path.join(path, METADATA_FILE)):
-        try:
-            with open(os.path.join(path, METADATA_FILE), "r", encoding="utf-8") as stream:
-                metadata = json.load(stream)
-        except (OSError, ValueError):
-            metadata = {"error": "unreadable nlp2prod_metadata.json"}
+    try:
+        metadata = (layout.read_metadata(path) if path else None) or {}
+    except layout.LayoutError as error:
+        metadata = {"error": str(error)}
     return {"version": version, "on_disk": path is not None, "state": served[0] if served else "UNKNOWN",
             "error": served[1] if served else "", "labels": sorted(labels),
             "metrics": metadata.get("metrics", {}).get("overall", {}), "pushed_at": metadata.get("pushed_at"),
@@ -110,7 +107,7 @@ def _move(args: argparse.Namespace, action: str, label: str, target_of, drop_lab
         config, entry = _load_config(args)
         remote = _client(args)
         served = _served(remote, entry.name)
-        on_disk = versions_on_disk(entry.base_path)
+        on_disk = layout.versions_on_disk(entry.base_path)
         target = target_of(entry, on_disk)
         previous = dict(entry.version_labels).get(label)
         steps = rollback.plan_label_move(config, entry.name, label, target, on_disk,
@@ -121,7 +118,7 @@ def _move(args: argparse.Namespace, action: str, label: str, target_of, drop_lab
             return 0
         rollback.apply_plan(steps, args.model_config_file, remote.reload_config,
                             lambda v: _served(remote, entry.name).get(v, ("START", "")), args.timeout)
-        rollback.append_audit(args.audit_log or args.model_config_file + ".audit.jsonl", getpass.getuser(),
+        rollback.append_audit(args.audit_log or audit_log.path_for(args.model_config_file), getpass.getuser(),
                               action, entry.name, [rollback.LabelMove(label, previous, target)],
                               args.model_config_file)
     except (CommandError, ServingError) as error:
@@ -179,7 +176,7 @@ def rollback_main(argv: Optional[List[str]] = None) -> int:
         current = dict(entry.version_labels).get("stable")
         if current is None:
             raise CommandError(f"model {entry.name} has no stable label to roll back")
-        history = rollback.read_history(args.audit_log or args.model_config_file + ".audit.jsonl", entry.name)
+        history = rollback.read_history(args.audit_log or audit_log.path_for(args.model_config_file), entry.name)
         return rollback.rollback_target(current, on_disk, history)
 
     return _move(args, "rollback", "stable", target)

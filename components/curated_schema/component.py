@@ -35,8 +35,8 @@ class CuratedSchemaGen(base_component.BaseComponent):
     SPEC_CLASS = CuratedSchemaGenSpec
     EXECUTOR_SPEC = executor_spec.ExecutorClassSpec(Executor)
 
-    def __init__(self, labels: Sequence[str], languages: Sequence[str], max_label_drift: float = 0.25,
-                 max_language_drift: float = 0.25):
+    def __init__(self, labels: Sequence[str], languages: Sequence[str], max_label_drift: float,
+                 max_language_drift: float):
         """Builds the component.
 
         Args:

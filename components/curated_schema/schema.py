@@ -15,7 +15,7 @@ from typing import Sequence
 
 from tensorflow_metadata.proto.v0 import schema_pb2
 
-from components.features import LABEL, LANG, TEXT
+from models.features import LABEL, LANG, TEXT
 
 SCHEMA_FILE = "schema.pbtxt"
 

@@ -7,7 +7,6 @@ import logging
 import os
 from typing import Any, Dict, List, Optional
 
-import tensorflow as tf
 import tensorflow_data_validation as tfdv
 from tensorflow_metadata.proto.v0 import anomalies_pb2
 from tfx import types
@@ -17,12 +16,11 @@ from tfx.utils import io_utils
 
 from components.curated_schema.schema import SCHEMA_FILE
 from components.data_gate import gate
-from components.features import LABEL, LANG
+from models import artifact_reports
+from models.features import LABEL, LANG
 
 STATS_FILE = "FeatureStats.pb"
 ANOMALIES_FILE = "SchemaDiff.pb"
-REPORT_FILE = "report.json"
-DRIFT_SPLIT = "train"
 
 
 def _splits(artifact: types.Artifact) -> List[str]:
@@ -55,22 +53,13 @@ class Executor(base_executor.BaseExecutor):
         schema = io_utils.SchemaReader().read(os.path.join(schema_uri, SCHEMA_FILE))
         stats = {split: _load_stats(statistics, split) for split in _splits(statistics)}
         expected = {LANG: json.loads(exec_properties["languages"]), LABEL: json.loads(exec_properties["labels"])}
-        problems = gate.schema_anomalies({split: _load_anomalies(anomalies, split) for split in _splits(anomalies)})
-        problems += gate.coverage_problems({split: s.datasets[0] for split, s in stats.items()}, expected)
-        report = {"span": statistics.span, "counts": {split: {f: gate.value_counts(s.datasets[0], f) for f in expected}
-                                                      for split, s in stats.items()}}
         previous = previous_span_statistics(input_dict.get("previous_statistics", []), statistics.span)
-        if previous is None:
-            report["drift"] = f"not checked: no statistics of a span before span {statistics.span} (first span)"
-        else:
-            measurements = gate.drift(stats[DRIFT_SPLIT], _load_stats(previous, DRIFT_SPLIT), schema)
-            report["previous_span"] = previous.span
-            report["drift"] = [vars(m) for m in measurements]
-            problems += gate.drift_problems(measurements, previous.span, statistics.span)
-        report["problems"] = problems
+        report = gate.gate_report(
+            stats, {split: _load_anomalies(anomalies, split) for split in _splits(anomalies)}, expected,
+            statistics.span, schema, (previous.span, _load_stats(previous, gate.DRIFT_SPLIT)) if previous else None)
+        problems = report["problems"]
         report_uri = artifact_utils.get_single_uri(output_dict["report"])
-        with tf.io.gfile.GFile(os.path.join(report_uri, REPORT_FILE), "w") as handle:
-            json.dump(report, handle, indent=1, ensure_ascii=False)
+        artifact_reports.write(report_uri, artifact_reports.DATA_GATE_REPORT, report)
         if problems:
             raise gate.DataGateError("the data gate stopped the run before Transform:\n  - " + "\n  - ".join(problems))
         logging.info("DataGate passed (span %s; drift: %s)", statistics.span, report["drift"])

@@ -11,15 +11,18 @@ The gate stops the run when any of these holds:
 from __future__ import annotations
 
 import dataclasses
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import tensorflow_data_validation as tfdv
 from tensorflow_metadata.proto.v0 import anomalies_pb2, schema_pb2, statistics_pb2
 
+from models.gates import GateRefusal
+
 DRIFT_FEATURES = ("lang", "label")
+DRIFT_SPLIT = "train"  # drift is measured on the train split of both spans
 
 
-class DataGateError(RuntimeError):
+class DataGateError(GateRefusal):
     """The data gate stopped the run; the message lists every problem found."""
 
 
@@ -95,3 +98,33 @@ def drift_problems(measurements: Sequence[DriftMeasurement], previous_span: Opti
             f"span {span}, above the threshold {m.threshold} (config.gate.max_"
             f"{'language' if m.feature == 'lang' else m.feature}_drift)"
             for m in measurements if m.exceeded]
+
+
+def gate_report(stats_by_split: Dict[str, statistics_pb2.DatasetFeatureStatisticsList],
+                anomalies_by_split: Dict[str, anomalies_pb2.Anomalies], expected: Dict[str, Sequence[str]],
+                span: int, schema: schema_pb2.Schema,
+                previous: Optional[Tuple[int, statistics_pb2.DatasetFeatureStatisticsList]]) -> Dict[str, object]:
+    """Everything the gate checks, as the JSON-ready report it writes; `problems` lists why it stops (if any).
+
+    Args:
+      stats_by_split: this span's statistics per split.
+      anomalies_by_split: ExampleValidator's anomalies per split.
+      expected: the configured values per feature (lang, label) that every split must contain.
+      span: this span's number.
+      schema: the curated schema (its drift comparators set the thresholds).
+      previous: (span, train statistics) of the newest earlier span, or None on the first span.
+    """
+    datasets = {split: stats.datasets[0] for split, stats in stats_by_split.items()}
+    problems = schema_anomalies(anomalies_by_split) + coverage_problems(datasets, expected)
+    report: Dict[str, object] = {"span": span, "counts": {split: {f: value_counts(d, f) for f in expected}
+                                                         for split, d in datasets.items()}}
+    if previous is None:
+        report["drift"] = f"not checked: no statistics of a span before span {span} (first span)"
+    else:
+        previous_span, previous_stats = previous
+        measurements = drift(stats_by_split[DRIFT_SPLIT], previous_stats, schema)
+        report["previous_span"] = previous_span
+        report["drift"] = [vars(m) for m in measurements]
+        problems += drift_problems(measurements, previous_span, span)
+    report["problems"] = problems
+    return report

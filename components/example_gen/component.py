@@ -22,7 +22,7 @@ from tfx.utils import io_utils
 
 from components.example_gen import records
 from components.example_gen.executor import SPAN_WINDOW_KEY, Executor, span_window
-from components.features import SPLITS, TEXT
+from models.features import SPLITS, TEXT
 from data.input_format import InputFormatError, span_dirs
 
 
@@ -60,7 +60,7 @@ class SpanExampleGen(FileBasedExampleGen):
 
     DRIVER_CLASS = SpanDriver
 
-    def __init__(self, data_root: str, span_window: int = 1, train_buckets: int = 4, eval_buckets: int = 1):
+    def __init__(self, data_root: str, span_window: int, train_buckets: int, eval_buckets: int):
         """Builds the component.
 
         Args:

@@ -12,7 +12,7 @@ from typing import Iterable, List
 
 import tensorflow as tf
 
-from components.features import LABEL, LANG, TEXT
+from models.features import LABEL, LANG, TEXT
 from data.input_format import RawRow, parse_file
 
 SOURCE = "source"

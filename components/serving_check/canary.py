@@ -185,7 +185,6 @@ def _predict(stub, name: str, texts: Sequence[str]):
 
 def _classify(stub, name: str, texts: Sequence[str]):
     import numpy as np
-    import tensorflow as tf
     from tensorflow_serving.apis import classification_pb2
 
     request = classification_pb2.ClassificationRequest()

@@ -47,7 +47,7 @@ class ServingCheck(base_component.BaseComponent):
     EXECUTOR_SPEC = executor_spec.ExecutorClassSpec(Executor)
 
     def __init__(self, model: types.BaseChannel, examples: types.BaseChannel, labels: Sequence[str],
-                 example_split: str = "eval", canary_per_language: int = 3, timeout_seconds: int = 600):
+                 canary_per_language: int, timeout_seconds: int, example_split: str = "eval"):
         """Builds the component.
 
         Args:

@@ -14,9 +14,8 @@ from tfx.types import artifact_utils
 from tfx.utils import path_utils
 
 from components.serving_check import canary, servability
+from models import artifact_reports
 
-REPORT_FILE = "serving_check.json"
-BLESSED_KEY = "blessed"
 BLESSED_FILE, NOT_BLESSED_FILE = "INFRA_BLESSED", "INFRA_NOT_BLESSED"
 
 
@@ -40,12 +39,10 @@ class Executor(base_executor.BaseExecutor):
 def write_verdict(blessing: types.Artifact, report: Dict[str, Any]) -> None:
     """Writes the report and the INFRA_(NOT_)BLESSED marker, and sets the `blessed` custom property."""
     blessed = bool(report.get("blessed"))
-    tf.io.gfile.makedirs(blessing.uri)
-    with tf.io.gfile.GFile(os.path.join(blessing.uri, REPORT_FILE), "w") as f:
-        json.dump(report, f, indent=1, ensure_ascii=False)
+    artifact_reports.write(blessing.uri, artifact_reports.SERVING_CHECK_REPORT, report)
     with tf.io.gfile.GFile(os.path.join(blessing.uri, BLESSED_FILE if blessed else NOT_BLESSED_FILE), "w") as f:
         f.write("")
-    blessing.set_int_custom_property(BLESSED_KEY, int(blessed))
+    blessing.set_int_custom_property(artifact_reports.BLESSED_PROPERTY, int(blessed))
     if blessed:
         logging.info("ServingCheck blessed the candidate (%s)", report.get("server"))
     else:

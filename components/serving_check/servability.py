@@ -14,6 +14,8 @@ from typing import Dict, Iterable, List, Sequence, Set, Tuple
 
 import numpy as np
 
+from models.gates import GateRefusal
+
 # Ops registered by the libraries of TF Text 2.12.1's `ops_lib` target (tensorflow_text/BUILD at v2.12.1:
 # REGISTER_OP and kOpName in tensorflow_text/core/ops and core/kernels). Absent on purpose: the trimmer's
 # TFText>RoundRobinTrim / TFText>RoundRobinGenerateMasks and utf8_binarize (not linked into ops_lib).
@@ -33,7 +35,7 @@ REQUIRED_SIGNATURES = {"serving_default": "tensorflow/serving/predict", "classif
                        "from_examples": "tensorflow/serving/predict"}
 
 
-class ServabilityError(RuntimeError):
+class ServabilityError(GateRefusal):
     """The candidate cannot be served by the production image, or answered canary requests wrongly."""
 
 
@@ -122,7 +124,7 @@ def classify_problems(where: str, classes: List[List[str]], scores: np.ndarray, 
 
 def split_texts(split_uri: str, per_language: int) -> Dict[str, List[str]]:
     """`canary_texts` of the raw examples (text, lang) in one split folder of an Examples artifact."""
-    from components import features, tfrecords
+    from models import features, tfrecords
 
     return canary_texts(((tfrecords.string_value(e, features.TEXT), tfrecords.string_value(e, features.LANG))
                          for e in tfrecords.read_examples(split_uri)), per_language)

@@ -37,8 +37,8 @@ class CleaningPolicy:
 
     languages: Tuple[str, ...]
     labels: Tuple[str, ...]
-    min_chars: int = 2
-    max_chars: int = 1000
+    min_chars: int
+    max_chars: int
 
 
 @dataclasses.dataclass

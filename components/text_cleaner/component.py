@@ -53,7 +53,7 @@ class TextCleaner(base_component.BaseComponent):
     EXECUTOR_SPEC = executor_spec.ExecutorClassSpec(Executor)
 
     def __init__(self, examples: types.BaseChannel, languages: Sequence[str], labels: Sequence[str],
-                 min_chars: int = 2, max_chars: int = 1000, language_mismatch_confidence: float = 0.9):
+                 min_chars: int, max_chars: int, language_mismatch_confidence: float):
         """Builds the component.
 
         Args:

@@ -13,9 +13,10 @@ from tfx.components.util import examples_utils
 from tfx.dsl.components.base import base_executor
 from tfx.types import artifact_utils
 
-from components import tfrecords
+from models import artifact_reports
+from models import tfrecords
 from components.example_gen.records import INGEST_DETAIL, INGEST_PROBLEM, SOURCE
-from components.features import LABEL, LANG, TEXT
+from models.features import LABEL, LANG, TEXT
 from components.text_cleaner import summary as cleaning_summary
 from components.text_cleaner.cleaning import CleaningPolicy, Row, clean_rows
 from components.text_cleaner.language_id import LanguageIdentifier
@@ -71,7 +72,6 @@ class Executor(base_executor.BaseExecutor):
         _write_jsonl(os.path.join(quarantine.uri, cleaning_summary.CHANGES_FILE),
                      (row.change_record() for row in rows if row.reason is None and row.changes))
         summary = cleaning_summary.summarise(rows, splits)
-        with tf.io.gfile.GFile(os.path.join(quarantine.uri, cleaning_summary.SUMMARY_FILE), "w") as handle:
-            json.dump(summary, handle, indent=1, ensure_ascii=False)
+        artifact_reports.write(quarantine.uri, artifact_reports.CLEANING_SUMMARY, summary)
         quarantine.set_int_custom_property("quarantined", sum(row.reason is not None for row in rows))
         logging.info("TextCleaner summary:\n%s", cleaning_summary.render_summary(summary))

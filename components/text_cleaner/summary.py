@@ -7,13 +7,11 @@ artifact; `render_summary` prints it as a table (the run CLI shows it after clea
 from __future__ import annotations
 
 import collections
-import json
-import os
 from typing import Dict, List, Sequence
 
 from components.text_cleaner.cleaning import Row
+from models import artifact_reports
 
-SUMMARY_FILE = "summary.json"
 QUARANTINE_FILE = "quarantine.jsonl"
 CHANGES_FILE = "changes.jsonl"
 
@@ -46,8 +44,7 @@ def summarise(rows: Sequence[Row], splits: Sequence[str]) -> Dict[str, object]:
 
 def load_summary(quarantine_uri: str) -> Dict[str, object]:
     """Reads summary.json from a Quarantine artifact's folder."""
-    with open(os.path.join(quarantine_uri, SUMMARY_FILE), encoding="utf-8") as handle:
-        return json.load(handle)
+    return artifact_reports.read(quarantine_uri, artifact_reports.CLEANING_SUMMARY)
 
 
 def render_summary(summary: Dict[str, object]) -> str:

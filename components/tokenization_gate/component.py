@@ -47,7 +47,7 @@ class TokenizationGate(base_component.BaseComponent):
     EXECUTOR_SPEC = executor_spec.ExecutorClassSpec(Executor)
 
     def __init__(self, transformed_examples: types.BaseChannel, transform_graph: types.BaseChannel,
-                 max_unknown_rate: float = 0.05, max_truncation_rate: float = 0.2, min_tokens: int = 1):
+                 max_unknown_rate: float, max_truncation_rate: float, min_tokens: int):
         """Builds the component.
 
         Args:

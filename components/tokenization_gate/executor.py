@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import logging
-import os
 from typing import Any, Dict, Iterator, List, Tuple
 
 import tensorflow as tf
@@ -13,14 +11,15 @@ from tfx.dsl.components.base import base_executor
 from tfx.types import artifact_utils
 from tfx.utils import io_utils
 
-from components import tfrecords
-from components.features import LANG, TOKEN_COUNT, TRUNCATED, UNKNOWN_COUNT
+from models import artifact_reports
+from models import tfrecords
+from models.features import LANG, TOKEN_COUNT, TRUNCATED, UNKNOWN_COUNT
 from components.tokenization_gate.tokenization import render_stats, tokenization_problems, tokenization_stats
+from models.gates import GateRefusal
 
-REPORT_FILE = "tokenization.json"
 
 
-class TokenizationGateError(RuntimeError):
+class TokenizationGateError(GateRefusal):
     """Tokenization statistics are over a configured limit; the run stops before training."""
 
 
@@ -46,8 +45,8 @@ class Executor(base_executor.BaseExecutor):
                                          float(exec_properties["max_truncation_rate"]),
                                          int(exec_properties["min_tokens"]))
         report_uri = artifact_utils.get_single_uri(output_dict["report"])
-        with tf.io.gfile.GFile(os.path.join(report_uri, REPORT_FILE), "w") as handle:
-            json.dump({"per_language": stats, "problems": problems}, handle, indent=1, ensure_ascii=False)
+        artifact_reports.write(report_uri, artifact_reports.TOKENIZATION_REPORT,
+                               {"per_language": stats, "problems": problems})
         logging.info("Tokenization per language:\n%s", render_stats(stats))
         if problems:
             raise TokenizationGateError("the tokenization gate stopped the run before training:\n  - "

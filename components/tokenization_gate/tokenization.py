@@ -31,7 +31,7 @@ def tokenization_stats(rows: Iterable[Tuple[str, int, int, int]]) -> Dict[str, D
 
 
 def tokenization_problems(stats: Dict[str, Dict[str, float]], max_unknown_rate: float,
-                          max_truncation_rate: float, min_tokens: int = 1) -> List[str]:
+                          max_truncation_rate: float, min_tokens: int) -> List[str]:
     """One message per language and limit exceeded (config.gate.max_unknown_rate / max_truncation_rate)."""
     problems = []
     for lang, values in stats.items():

@@ -53,9 +53,9 @@ class VersionPusher(base_component.BaseComponent):
 
     def __init__(self, model: types.BaseChannel, model_blessing: types.BaseChannel,
                  infra_blessing: types.BaseChannel, examples: types.BaseChannel, serving_root: str,
-                 model_name: str, labels: Sequence[str], model_evaluation: Optional[types.BaseChannel] = None,
-                 model_run: Optional[types.BaseChannel] = None, baseline_model: Optional[types.BaseChannel] = None,
-                 example_split: str = "eval", warmup_per_language: int = 4):
+                 model_name: str, labels: Sequence[str], warmup_per_language: int,
+                 model_evaluation: Optional[types.BaseChannel] = None, model_run: Optional[types.BaseChannel] = None,
+                 baseline_model: Optional[types.BaseChannel] = None, example_split: str = "eval"):
         """Builds the component.
 
         Args:

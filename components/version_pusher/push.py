@@ -1,8 +1,7 @@
 """Pushing a SavedModel as the next integer version of a served model, atomically. Plain functions.
 
-Layout: <serving_root>/<model_name>/<version>/{saved_model.pb, variables/, assets/, assets.extra/
-tf_serving_warmup_requests, assets.extra/nlp2prod_metadata.json}. The version is staged whole under
-<serving_root>/<model_name>/.staging-*/ (same filesystem), fsynced, then renamed into place: a server polling
+The layout written is serving/layout.py's. The version is staged whole under a `.staging-*` folder beside the
+versions (same filesystem), fsynced, then renamed into place: a server polling
 the folder never sees a half-written version (tensorflow/serving#1086), and a failed push leaves nothing but
 the versions that were already there.
 """
@@ -11,7 +10,6 @@ from __future__ import annotations
 
 import datetime
 import errno
-import json
 import os
 import shutil
 import tempfile
@@ -20,9 +18,8 @@ from typing import Dict, Iterable, List, Mapping, Sequence
 import tensorflow as tf
 from tensorflow_serving.apis import model_pb2, predict_pb2, prediction_log_pb2
 
-from serving.layout import METADATA_FILE, WARMUP_FILE
+from serving import layout
 
-STAGING_PREFIX = ".staging-"
 MAX_WARMUP_RECORDS = 1000  # TF Serving replays at most this many
 _RENAME_ATTEMPTS = 5
 
@@ -32,11 +29,8 @@ class PushError(RuntimeError):
 
 
 def existing_versions(model_root: str) -> List[int]:
-    """Integer-named version folders under <serving_root>/<model_name>, ascending."""
-    if not os.path.isdir(model_root):
-        return []
-    return sorted(int(name) for name in os.listdir(model_root)
-                  if name.isascii() and name.isdigit() and os.path.isdir(os.path.join(model_root, name)))
+    """Every integer-named version folder under <serving_root>/<model_name>, complete or not, ascending."""
+    return sorted(layout.version_dirs(model_root, complete_only=False))
 
 
 def warmup_requests(texts_by_language: Mapping[str, Sequence[str]], model_name: str) -> List[bytes]:
@@ -55,7 +49,7 @@ def warmup_requests(texts_by_language: Mapping[str, Sequence[str]], model_name: 
 
 
 def push_version(model_dir: str, serving_root: str, model_name: str, warmup: Iterable[bytes],
-                 metadata: Dict[str, object]) -> int:
+                 metadata: Dict[str, object]) -> Dict[str, object]:
     """Copies `model_dir` to the next version of `model_name` with warmup requests and metadata.
 
     Args:
@@ -67,7 +61,7 @@ def push_version(model_dir: str, serving_root: str, model_name: str, warmup: Ite
         "saved_model_bytes" are filled in here.
 
     Returns:
-      The version number pushed.
+      The metadata written into the pushed version (its "version" is the number pushed).
 
     Raises:
       PushError: the SavedModel is missing or the version could not be renamed into place.
@@ -76,13 +70,13 @@ def push_version(model_dir: str, serving_root: str, model_name: str, warmup: Ite
         raise PushError(f"{model_dir}: no saved_model.pb to push")
     model_root = os.path.join(serving_root, model_name)
     os.makedirs(model_root, exist_ok=True)
-    staging = tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=model_root)
+    staging = tempfile.mkdtemp(prefix=layout.STAGING_PREFIX, dir=model_root)
     try:
         version_dir = os.path.join(staging, "version")
         shutil.copytree(model_dir, version_dir, symlinks=False)
         saved_model_bytes = _tree_bytes(version_dir)
         os.makedirs(os.path.join(version_dir, "assets.extra"), exist_ok=True)
-        with tf.io.TFRecordWriter(os.path.join(version_dir, WARMUP_FILE)) as writer:
+        with tf.io.TFRecordWriter(os.path.join(version_dir, layout.WARMUP_FILE)) as writer:
             for record in warmup:
                 writer.write(record)
         fields = dict(metadata, model_name=model_name, saved_model_bytes=saved_model_bytes,
@@ -92,10 +86,11 @@ def push_version(model_dir: str, serving_root: str, model_name: str, warmup: Ite
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def _rename_into_place(version_dir: str, model_root: str, fields: Dict[str, object]) -> int:
+def _rename_into_place(version_dir: str, model_root: str, fields: Dict[str, object]) -> Dict[str, object]:
     for _ in range(_RENAME_ATTEMPTS):
         version = max(existing_versions(model_root), default=0) + 1
-        _write_metadata(version_dir, dict(fields, version=version))
+        written = dict(fields, version=version)
+        layout.write_metadata(version_dir, written)
         _fsync_tree(version_dir)
         try:
             os.rename(version_dir, os.path.join(model_root, str(version)))
@@ -104,13 +99,8 @@ def _rename_into_place(version_dir: str, model_root: str, fields: Dict[str, obje
                 continue  # another push took this number in the meantime: take the next one
             raise PushError(f"cannot move the staged version into {model_root}: {error}") from None
         _fsync_path(model_root)
-        return version
+        return written
     raise PushError(f"{model_root}: could not claim a free version number in {_RENAME_ATTEMPTS} attempts")
-
-
-def _write_metadata(version_dir: str, fields: Dict[str, object]) -> None:
-    with open(os.path.join(version_dir, METADATA_FILE), "w", encoding="utf-8") as f:
-        json.dump(fields, f, indent=1, ensure_ascii=False, sort_keys=True)
 
 
 def _tree_bytes(folder: str) -> int:

@@ -2,24 +2,22 @@
 
 from __future__ import annotations
 
-import json
-import os
-from typing import Dict, List, Optional
+from typing import Any, Dict, List, Optional
 
 import tensorflow as tf
 
-from components.evaluation import gate
+from models import artifact_reports
+from models.evaluation import gate
+from serving import layout
 
-BLESSED_PROPERTY = "blessed"
-SERVING_CHECK_REPORT = "serving_check.json"
-TRAINING_REPORT = "training_report.json"
+MODEL_URI_FIELD = "model_uri"  # version metadata: the Model artifact a version was pushed from
 _REPORTED_METRICS = {gate.MACRO_F1: "macro_f1", gate.ACCURACY: "accuracy", gate.EXAMPLE_COUNT: "examples"}
 
 
 def is_blessed(blessing) -> bool:
     """True when a ModelBlessing / InfraBlessing artifact carries `blessed` = 1."""
-    return blessing.has_custom_property(BLESSED_PROPERTY) and \
-        blessing.get_int_custom_property(BLESSED_PROPERTY) == 1
+    return blessing.has_custom_property(artifact_reports.BLESSED_PROPERTY) and \
+        blessing.get_int_custom_property(artifact_reports.BLESSED_PROPERTY) == 1
 
 
 def refusal_reasons(model_blessed: bool, infra_blessed: bool, evaluation_uri: Optional[str],
@@ -30,7 +28,7 @@ def refusal_reasons(model_blessed: bool, infra_blessed: bool, evaluation_uri: Op
         failures = _gate_failures(evaluation_uri)
         reasons += [f"model gate: {failure}" for failure in failures] or ["model gate: not blessed"]
     if not infra_blessed:
-        problems = read_json(os.path.join(infra_blessing_uri, SERVING_CHECK_REPORT)).get("problems", [])
+        problems = artifact_reports.read(infra_blessing_uri, artifact_reports.SERVING_CHECK_REPORT).get("problems", [])
         reasons += [f"serving check: {problem}" for problem in problems] or ["serving check: not blessed"]
     return reasons
 
@@ -56,12 +54,42 @@ def evaluation_metrics(evaluation_uri: Optional[str], compared_with_baseline: bo
     return metrics
 
 
-def read_json(path: str) -> Dict[str, object]:
-    """A JSON object file, or {} when it does not exist."""
-    if not tf.io.gfile.exists(path):
-        return {}
-    with tf.io.gfile.GFile(path) as f:
-        return json.load(f)
+def version_of(model_uri: str, model_root: str) -> Optional[int]:
+    """The newest pushed version whose metadata names this Model artifact, or None."""
+    for version, metadata in sorted(layout.pushed_versions(model_root).items(), reverse=True):
+        if metadata.get(MODEL_URI_FIELD) == model_uri:
+            return version
+    return None
+
+
+def already_pushed_reason(model_uri: str, model_root: str, model_name: str) -> Optional[str]:
+    """Why this model must not be pushed again (a cached re-run blesses it against itself), or None."""
+    version = version_of(model_uri, model_root)
+    if version is None:
+        return None
+    return f"this model ({model_uri}) is already version {version} of {model_name!r}; nothing new to push"
+
+
+def version_metadata(model_uri: str, labels: List[str], evaluation_uri: Optional[str], compared_with_baseline: bool,
+                     training_report: Dict[str, Any], baseline_version: Optional[int],
+                     run: Dict[str, Any]) -> Dict[str, Any]:
+    """The fields of the version's nlp2prod_metadata.json that the pusher knows before the push.
+
+    Args:
+      model_uri: the pushed Model artifact's uri (recorded so a re-run recognises it).
+      labels: class names in output order.
+      evaluation_uri: the Evaluator's output, or None when the pipeline has no Evaluator.
+      compared_with_baseline: the Evaluator compared the candidate with a baseline model.
+      training_report: the Trainer's training_report.json ({} when absent).
+      baseline_version: the version the candidate was compared with, if any.
+      run: run_id, pipeline_name and data_spans of the run that pushes.
+    """
+    sparsity = training_report.get("sparsity", {})
+    return dict(run, labels=list(labels),
+                metrics=evaluation_metrics(evaluation_uri, compared_with_baseline),
+                baseline_version=baseline_version, sparsity=sparsity.get("overall"),
+                sparsity_per_kernel={k: v for k, v in sparsity.items() if k != "overall"},
+                **{MODEL_URI_FIELD: model_uri})
 
 
 def _gate_failures(evaluation_uri: Optional[str]) -> List[str]:

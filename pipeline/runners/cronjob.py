@@ -17,7 +17,7 @@ from typing import List
 
 import yaml
 
-from pipeline.configs import RunConfig
+from pipeline.configs import RunConfig, default_data_root, default_serving_root, for_home
 
 MANIFEST_FILE = "cronjob.yaml"
 WORKING_DIR = "/workspace"
@@ -32,13 +32,13 @@ _TOP_LEVEL_FLAGS = ("home",)
 
 def pushes_to_serving_claim(config: RunConfig) -> bool:
     """True when the config keeps the default serving root, which the job replaces by the serving claim."""
-    return config.push.serving_root == os.path.join(config.home, "serving")
+    return config.push.serving_root == default_serving_root(config.home)
 
 
 def run_arguments(config: RunConfig) -> List[str]:
     """Arguments of `nlp2prod run` that rebuild `config` (each field that differs from the defaults), with the
     serving root moved to the serving claim's mount when it was the default."""
-    defaults = RunConfig(home=config.home)
+    defaults = for_home(config.home)
     args = ["--home", config.home]
     if pushes_to_serving_claim(config):
         args += ["--serving-root", SERVING_MOUNT]
@@ -55,10 +55,10 @@ def _section_overrides(name: str, value, default, home: str) -> List[str]:
     args = []
     for field in dataclasses.fields(value):
         current, base = getattr(value, field.name), getattr(default, field.name)
-        if (name, field.name) == ("data", "data_root") and current == os.path.join(home, "data"):
+        if (name, field.name) == ("data", "data_root") and current == default_data_root(home):
             continue
         if (name, field.name) == ("push", "serving_root"):
-            if current != os.path.join(home, "serving"):
+            if current != default_serving_root(home):
                 args += ["--serving-root", current]
             continue
         if current != base:

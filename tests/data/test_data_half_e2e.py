@@ -15,7 +15,7 @@ from components.text_cleaner.component import TextCleaner
 from components.text_cleaner.summary import load_summary, render_summary
 from data import bundled
 from pipeline import pipeline as pipeline_module
-from pipeline.configs import CleaningConfig, DataConfig, ModelConfig, RunConfig
+from pipeline.configs import DataConfig, ModelConfig, RunConfig
 
 LANGUAGES = ("en", "uk", "ja", "fa")
 LABELS = ("food", "greetings", "money")
@@ -72,11 +72,16 @@ def test_data_half_cleans_gates_and_tokenizes_then_stops_on_drift(tmp_path):
 def test_a_schema_anomaly_stops_the_run_before_transform(tmp_path):
     config = _config(tmp_path)
     bundled.write_span(bundled.read_corpus(LANGUAGES, LABELS), config.data.data_root, 1)
-    example_gen = SpanExampleGen(data_root=config.data.data_root)
+    data, cleaning, gate_config = config.data, config.cleaning, config.gate
+    example_gen = SpanExampleGen(data_root=data.data_root, span_window=data.span_window,
+                                 train_buckets=data.train_buckets, eval_buckets=data.eval_buckets)
     # The cleaner accepts "money" but the schema does not know it: ExampleValidator reports it, the gate stops.
-    cleaner = TextCleaner(examples=example_gen.outputs["examples"], languages=LANGUAGES, labels=LABELS)
+    cleaner = TextCleaner(examples=example_gen.outputs["examples"], languages=LANGUAGES, labels=LABELS,
+                          min_chars=cleaning.min_chars, max_chars=cleaning.max_chars,
+                          language_mismatch_confidence=cleaning.language_mismatch_confidence)
     statistics = tfx.components.StatisticsGen(examples=cleaner.outputs["cleaned_examples"])
-    schema = CuratedSchemaGen(labels=LABELS[:2], languages=LANGUAGES)
+    schema = CuratedSchemaGen(labels=LABELS[:2], languages=LANGUAGES, max_label_drift=gate_config.max_label_drift,
+                              max_language_drift=gate_config.max_language_drift)
     validator = tfx.components.ExampleValidator(statistics=statistics.outputs["statistics"],
                                                 schema=schema.outputs["schema"])
     gate = DataGate(statistics=statistics.outputs["statistics"], anomalies=validator.outputs["anomalies"],

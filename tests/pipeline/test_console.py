@@ -3,7 +3,7 @@
 import io
 import logging
 
-from components import progress
+from models import progress
 from pipeline.console import ComponentProgress
 
 
@@ -33,7 +33,7 @@ def test_component_lines_milestones_under_them_and_framework_records_left_out():
 
 
 def test_the_model_library_reports_epochs_on_the_progress_logger(caplog):
-    from components.modeling import training
+    from models.classifier import training
 
     class _Trainer:
         model = type("M", (), {"get_weights": lambda self: [], "set_weights": lambda self, w: None})()

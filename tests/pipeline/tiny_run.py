@@ -1,5 +1,5 @@
 """A tiny whole-pipeline run: two languages, three topics, a few hundred generated rows per span and a random
-2-layer Hugging Face BERT checkpoint whose vocabulary covers them (components.encoder.synthetic), so the model
+2-layer Hugging Face BERT checkpoint whose vocabulary covers them (models.encoder.synthetic), so the model
 half trains in seconds. Shared by the scheduled-pipeline and the Airflow tests.
 """
 
@@ -43,7 +43,7 @@ def write_span(data_root, span):
 
 def tiny_config(home: str) -> configs.RunConfig:
     """A whole-pipeline config that runs in about a minute on two cores."""
-    from components.encoder.synthetic import write_synthetic_hf_bert
+    from models.encoder.synthetic import write_synthetic_hf_bert
 
     texts = [text for span in (1, 2) for text, _, _ in span_rows(span)]
     encoder, _ = write_synthetic_hf_bert(os.path.join(home, "tiny-encoder"), texts, max_pieces=300)

@@ -20,6 +20,7 @@ from tfx.dsl.components.base import base_component, base_executor, executor_spec
 from tfx.types import channel, standard_artifacts
 from tfx.types.component_spec import ChannelParameter, ComponentSpec, ExecutionParameter
 
+from models.gates import GateRefusal
 from pipeline.configs import RunConfig
 
 
@@ -30,8 +31,8 @@ def ReadSpan(examples: OutputArtifact[standard_artifacts.Examples], data_root: P
         handle.write(f"{data_root} span {span}\n")
 
 
-class DataGateError(RuntimeError):
-    """Named like the real data gate's error: the runner records it as a refusal."""
+class DataGateError(GateRefusal):
+    """A gate's refusal like the real data gate's: the runner records it as refused, not failed."""
 
 
 @component

@@ -19,7 +19,7 @@ import os
 import pytest
 from tfx.types import artifact_utils, standard_artifacts
 
-from components import tfrecords
+from models import tfrecords
 from components.example_gen.records import row_to_example
 from components.text_cleaner.cleaning import CleaningPolicy, Row, clean_rows
 from components.text_cleaner.component import Quarantine

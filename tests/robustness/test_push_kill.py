@@ -22,7 +22,8 @@ from serving.dataplane import ModelRef
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PADDING_FILES = 1500  # extra asset files: a copy slow enough to be killed at a chosen point
 PUSH = ("import sys; from components.version_pusher.push import push_version; "
-        "print(push_version(sys.argv[1], sys.argv[2], sys.argv[3], [], {'run_id': 'push-kill-test'}), flush=True)")
+        "pushed = push_version(sys.argv[1], sys.argv[2], sys.argv[3], [], {'run_id': 'push-kill-test'}); "
+        "print(pushed['version'], flush=True)")
 # Share of the candidate's files already in the staging dir when the pusher is killed. The window after the
 # copy (warmup file, metadata, fsync, rename) is too short to hit by polling; the staging dir's non-integer
 # name covers it by construction, and the rename itself is atomic.

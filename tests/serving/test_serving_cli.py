@@ -32,7 +32,7 @@ SERVE_AND_LIST_TRAINING_MODULES = """
 import sys
 from serving.cli import serve_main
 code = serve_main(sys.argv[1:])
-loaded = sorted(m for m in sys.modules if m.split(".")[0] in ("tfx", "pipeline", "components", "apache_beam",
+loaded = sorted(m for m in sys.modules if m.split(".")[0] in ("tfx", "pipeline", "components", "models", "apache_beam",
                                                               "tensorflow_transform"))
 print("training modules:", ",".join(loaded) or "none")
 sys.exit(code)

@@ -8,7 +8,7 @@ from google.protobuf import message
 from tfx.types import artifact_utils, standard_artifacts
 from tfx.utils import proto_utils
 
-from components import tfrecords
+from models import tfrecords
 from components.example_gen import records
 from components.example_gen.component import SpanDriver, SpanExampleGen
 from components.example_gen.executor import Executor
@@ -23,7 +23,7 @@ def _write_span(root, span, rows, name="part.csv"):
 
 
 def _resolved(root, window=1):
-    properties = SpanExampleGen(data_root=root, span_window=window).exec_properties
+    properties = SpanExampleGen(data_root=root, span_window=window, train_buckets=4, eval_buckets=1).exec_properties
     as_json = {key: proto_utils.proto_to_json(value) if isinstance(value, message.Message) else value
                for key, value in properties.items()}
     return SpanDriver(None).resolve_exec_properties(as_json, None, None)

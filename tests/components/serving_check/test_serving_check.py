@@ -9,10 +9,10 @@ import tensorflow as tf
 import tensorflow_text as tf_text
 from tfx.types import standard_artifacts
 
-from components.modeling.export import CLASSIFY_METHOD, _set_method_name
+from models.classifier.export import CLASSIFY_METHOD, _set_method_name
 from components.serving_check import canary, servability
 from components.serving_check.executor import Executor
-from modeling.tiny_model import LABELS, export_untrained, write_raw_examples
+from tiny_model import LABELS, export_untrained, write_raw_examples
 
 TEXTS = {"en": ["pizza bread soup today", "football goal match"], "it": ["banca soldi conto", "calcio gol"]}
 

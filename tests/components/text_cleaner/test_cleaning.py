@@ -1,6 +1,5 @@
 """Row-level cleaning: quarantine reasons, label and language mapping, global de-duplication, summary."""
 
-import pytest
 
 from components.text_cleaner import summary
 from components.text_cleaner.cleaning import CleaningPolicy, Row, clean_rows

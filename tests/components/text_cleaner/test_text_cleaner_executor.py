@@ -5,7 +5,7 @@ import os
 
 from tfx.types import artifact_utils, standard_artifacts
 
-from components import tfrecords
+from models import tfrecords
 from components.example_gen.records import row_to_example
 from components.text_cleaner.component import Quarantine
 from components.text_cleaner.executor import Executor

@@ -7,7 +7,7 @@ import pytest
 import tensorflow as tf
 from tfx.types import artifact_utils, standard_artifacts
 
-from components import tfrecords
+from models import tfrecords
 from components.tokenization_gate.component import TokenizationReport
 from components.tokenization_gate.executor import Executor, TokenizationGateError
 from components.tokenization_gate.tokenization import tokenization_problems, tokenization_stats
@@ -23,10 +23,10 @@ def _example(lang, tokens, unknown, truncated):
 def test_rates_per_language():
     stats = tokenization_stats([("en", 10, 0, 0), ("en", 30, 1, 1), ("fa", 5, 5, 0)])
     assert stats["en"]["unknown_rate"] == pytest.approx(1 / 40) and stats["en"]["truncation_rate"] == 0.5
-    problems = tokenization_problems(stats, max_unknown_rate=0.05, max_truncation_rate=0.4)
+    problems = tokenization_problems(stats, max_unknown_rate=0.05, max_truncation_rate=0.4, min_tokens=1)
     assert problems[0].startswith("language 'en': truncation rate 0.500")
     assert problems[1].startswith("language 'fa': <unk> rate 1.000") and len(problems) == 2
-    assert tokenization_problems(tokenization_stats([("ja", 0, 0, 0)]), 1, 1) == [
+    assert tokenization_problems(tokenization_stats([("ja", 0, 0, 0)]), 1, 1, min_tokens=1) == [
         "language 'ja': a row has 0 tokens, fewer than 1"]
 
 

@@ -1,1 +1,1 @@
-from modeling.tiny_model import tiny_corpus  # noqa: F401  (fixture)
+from tiny_model import tiny_corpus  # noqa: F401  (fixture)

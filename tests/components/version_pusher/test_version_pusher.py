@@ -11,7 +11,7 @@ from tfx.types import standard_artifacts
 
 from components.version_pusher import push
 from components.version_pusher.executor import Executor
-from modeling.tiny_model import LABELS, export_untrained, write_raw_examples
+from tiny_model import LABELS, export_untrained, write_raw_examples
 
 TEXTS = {"en": ["pizza bread soup", "football goal"], "it": ["banca soldi", "calcio gol"]}
 
@@ -37,7 +37,7 @@ def test_versions_are_consecutive_with_warmup_and_metadata(model_dir, tmp_path):
     first = push.push_version(model_dir, root, "topics", warmup, {"run_id": "r1", "labels": list(LABELS)})
     second = push.push_version(model_dir, root, "topics", warmup, {"run_id": "r2", "labels": list(LABELS)})
 
-    assert (first, second) == (1, 2)
+    assert (first["version"], second["version"]) == (1, 2)
     assert sorted(os.listdir(os.path.join(root, "topics"))) == ["1", "2"]  # no staging left behind
     version = os.path.join(root, "topics", "2")
     with open(os.path.join(version, "assets.extra", "nlp2prod_metadata.json")) as f:

@@ -1,1 +1,0 @@
-from modeling.tiny_model import tiny_corpus  # noqa: F401  (fixture)

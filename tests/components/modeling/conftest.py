@@ -1,1 +1,0 @@
-from modeling.tiny_model import tiny_corpus, trained_tiny  # noqa: F401  (fixtures)
