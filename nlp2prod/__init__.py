@@ -6,7 +6,8 @@ classes live with their components.
 """
 
 from components.data_gate.component import DataGateReport
+from components.model_export.component import ModelExports
 from components.text_cleaner.component import Quarantine
 from components.tokenization_gate.component import TokenizationReport
 
-__all__ = ["DataGateReport", "Quarantine", "TokenizationReport"]
+__all__ = ["DataGateReport", "ModelExports", "Quarantine", "TokenizationReport"]

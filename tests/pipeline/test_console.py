@@ -37,8 +37,10 @@ def test_the_model_library_reports_epochs_on_the_progress_logger(caplog):
 
     class _Trainer:
         model = type("M", (), {"get_weights": lambda self: [], "set_weights": lambda self, w: None})()
+        real_token_shares = []
 
         def train_epoch(self, batches, max_steps=None):
+            self.real_token_shares.append(0.9)
             return 3
 
         def evaluate(self, batches, num_classes):
@@ -48,4 +50,4 @@ def test_the_model_library_reports_epochs_on_the_progress_logger(caplog):
         training.fit(_Trainer(), None, None, num_classes=2, epochs=2, patience=0)
     messages = [r.getMessage() for r in caplog.records if r.name == progress.LOGGER_NAME]
     assert [m.split(":")[0] for m in messages] == ["epoch 1/2", "epoch 2/2"]
-    assert all("eval macro-F1 0.5000, accuracy 0.6000" in m for m in messages)
+    assert all("eval macro-F1 0.5000, accuracy 0.6000, real-token share 0.90" in m for m in messages)

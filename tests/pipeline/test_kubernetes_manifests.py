@@ -32,6 +32,13 @@ def _is_resource(document):
     return "apiVersion" in document and "kind" in document
 
 
+def _is_builtin(document):
+    """A resource of Kubernetes' own APIs (core, apps, batch, *.k8s.io): the bundled schemas cover those; a
+    custom resource such as Prometheus Operator's PrometheusRule has no schema to validate against."""
+    group = document["apiVersion"].rpartition("/")[0]
+    return "." not in group or group.endswith(".k8s.io")
+
+
 def shipped_manifests():
     """(path, documents) of every YAML file under a deploy/ folder holding Kubernetes resources."""
     found = []
@@ -63,6 +70,9 @@ def _compiled_cronjobs(tmp_path):
 def test_the_serving_and_pipeline_manifests_are_found():
     kinds = {doc["kind"] for _, documents in shipped_manifests() for doc in documents}
     assert {"Deployment", "Service", "ConfigMap", "PersistentVolumeClaim", "Kustomization"} <= kinds
+    # Custom resources are left out of the schema validation below: only the ones named here may be shipped.
+    custom = {doc["kind"] for _, documents in shipped_manifests() for doc in documents if not _is_builtin(doc)}
+    assert custom <= {"PrometheusRule"}, custom
 
 
 def test_each_kustomization_names_every_manifest_of_its_folder():
@@ -78,12 +88,12 @@ def test_each_kustomization_names_every_manifest_of_its_folder():
 @pytest.mark.parametrize("version", KUBERNETES_VERSIONS)
 def test_every_manifest_passes_strict_validation(tmp_path, version):
     paths = [path for path, documents in shipped_manifests()
-             if any(doc["kind"] != "Kustomization" for doc in documents)]
+             if any(doc["kind"] != "Kustomization" and _is_builtin(doc) for doc in documents)]
     paths += _compiled_cronjobs(tmp_path)
     result = _validate(paths, version)
     assert result.returncode == 0, result.stdout + result.stderr
     passed = [line for line in result.stdout.splitlines() if " passed for resource " in line]
-    expected = sum(1 for path in paths for doc in _documents(path) if _is_resource(doc))
+    expected = sum(1 for path in paths for doc in _documents(path) if _is_resource(doc) and _is_builtin(doc))
     assert len(passed) == expected, result.stdout
 
 
