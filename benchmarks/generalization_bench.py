@@ -48,6 +48,7 @@ def grouped_rows(languages: Sequence[str], labels: Sequence[str]) -> List[Tuple[
     """(text, label, lang, group) of the cleaned bundled corpus; group = label/position, merged by text."""
     from components.text_cleaner.cleaning import CleaningPolicy, Row, clean_rows
     from data.bundled import read_corpus
+    from pipeline.configs import CleaningConfig
 
     raw = read_corpus(languages, labels)
     position: Dict[Tuple[str, str], int] = collections.Counter()
@@ -59,7 +60,8 @@ def grouped_rows(languages: Sequence[str], labels: Sequence[str]) -> List[Tuple[
     rows = [Row(split="all", source=str(i), text=text, label=label, lang=lang)
             for i, (text, label, lang) in enumerate(raw)]
     kept = []
-    for row in clean_rows(rows, CleaningPolicy(tuple(languages), tuple(labels))):
+    for row in clean_rows(rows, CleaningPolicy(tuple(languages), tuple(labels), CleaningConfig.min_chars,
+                                                      CleaningConfig.max_chars)):
         if row.reason is None:
             group = by_text.setdefault(row.cleaned, groups[int(row.source)])
             kept.append((row.cleaned, row.label, row.lang, group))
@@ -84,7 +86,7 @@ def run_variant(name: str, overrides: Dict[str, object], corpus, json_dir: str,
     from data import out_of_corpus
     from components.trainer.trainer_module import reference_rows
     from data.bundled import BUNDLED_LABELS, BUNDLED_LANGUAGES
-    from models.classifier import candidates, datasets
+    from models.classifier import candidates, datasets, label_prior
     from models.classifier.fine_tune import train_classifier
     from models.classifier.recipe import Recipe
     from models.encoder import E5_SMALL, load_checkpoint
@@ -99,12 +101,15 @@ def run_variant(name: str, overrides: Dict[str, object], corpus, json_dir: str,
                  candidates.OUT_OF_CORPUS: transformed_examples(ooc, preprocessing)}
     reference = reference_rows(BUNDLED_LANGUAGES, BUNDLED_LABELS) if use_reference else None
     language_examples = transformed_examples(reference, preprocessing) if reference else None
+    recipe = Recipe(**overrides)
+    descriptions = transformed_examples(label_prior.description_rows(recipe.label_prior_template, BUNDLED_LABELS),
+                                        preprocessing)
     started = time.time()
     trained = train_classifier(load_checkpoint(E5_SMALL), transformed_examples(train, preprocessing),
                                transformed_examples(evaluation, preprocessing), BUNDLED_LABELS,
-                               Recipe(**overrides), prefix_ids=prefix, test_sets=test_sets,
+                               recipe, prefix_ids=prefix, test_sets=test_sets,
                                reference_ids=datasets.all_piece_ids(language_examples),
-                               language_examples=language_examples)
+                               language_examples=language_examples, label_descriptions=descriptions)
     report = dict(trained.report, variant=name, overrides=overrides, wall_seconds=round(time.time() - started, 1),
                   load_average=list(os.getloadavg()))
     os.makedirs(json_dir, exist_ok=True)

@@ -20,14 +20,24 @@ def _group(report: Dict, name: str, group: str) -> str:
     return f"{value['accuracy']:.3f}" if value else "–"
 
 
+def _baseline(run: Dict) -> Dict:
+    """Frozen encoder + linear head without the label prior (runs before the prior have only the one)."""
+    return run["candidates"].get("frozen_encoder_head_only", run["candidates"]["frozen_encoder"])
+
+
+def _strength(run: Dict, candidate: str) -> str:
+    entry = run.get("label_prior", {}).get("candidates", {}).get(candidate)
+    return f"{entry['strength']:g}" if entry else "–"
+
+
 def language_table(run: Dict) -> List[str]:
     """Per language: frozen encoder + linear head vs the model the run keeps, on OOC and held-out text."""
-    frozen, pushed = run["candidates"]["frozen_encoder"], run["pushed"]
+    frozen, pushed = _baseline(run), run["pushed"]
     fine = run["candidates"]["fine_tuned"]
     unknown = run["vocabulary"].get("unknown_rate", {}).get(OOC, {})
     trained = set(run["trained_languages"])
     identified = run.get("language_head", {}).get(OOC, {}).get("per_language", {})
-    lines = ["| language | trained on | OOC frozen e5 + LR | OOC fine-tuned | OOC pushed | OOC `<unk>` rate (planned trim) "
+    lines = ["| language | trained on | OOC frozen e5 + LR | OOC fine-tuned (+ its prior) | OOC pushed | OOC `<unk>` rate (planned trim) "
              "| language named right (language head) |", "|---|---|---|---|---|---|---|"]
     for lang in sorted(frozen[OOC]["per_language"]):
         named = identified.get(lang)
@@ -61,9 +71,16 @@ def step_table(runs: List[Dict]) -> List[str]:
 
     for run in runs:
         name = run["variant"]
-        row(name, "frozen encoder + linear head", run["candidates"]["frozen_encoder"])
-        row(name, f"fine-tuned (top {run['trainable_layers']} of {run['num_layers']} blocks)",
-            run["candidates"]["fine_tuned"])
+        fine_tuned = f"fine-tuned (top {run['trainable_layers']} of {run['num_layers']} blocks)"
+        reports = run["candidates"]
+        row(name, "frozen encoder + linear head", _baseline(run))
+        if "frozen_encoder_head_only" in reports:
+            row(name, f"frozen encoder + linear head + label prior (strength {_strength(run, 'frozen_encoder')})",
+                reports["frozen_encoder"])
+            row(name, f"{fine_tuned}, head alone", reports["fine_tuned_head_only"])
+            row(name, f"{fine_tuned} + label prior (strength {_strength(run, 'fine_tuned')})", reports["fine_tuned"])
+        else:
+            row(name, fine_tuned, reports["fine_tuned"])
         if "pruned" in run:
             row(name, f"then pruned (kept: {run['pruned']['kept']})", _with_groups(run["pruned"]["reports"], run))
         vocabulary = run["vocabulary"]

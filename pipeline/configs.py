@@ -127,6 +127,10 @@ class ModelConfig:
     # Start training from the latest blessed model's weights (LatestBlessedModel resolver → Trainer base_model)
     # instead of the pretrained encoder; a changed label set or encoder falls back, with the reason reported.
     warm_start: bool = _Recipe.warm_start
+    # The label prior (models/classifier/label_prior.py): each label's description ({label} = its name, "_" as a
+    # space) embedded by the encoder; logits add strength × cosine, the strength chosen on the held-out languages.
+    label_prior: bool = _Recipe.label_prior
+    label_prior_template: str = _Recipe.label_prior_template
     train_steps: Optional[int] = _Recipe.train_steps  # cap on fine-tuning steps; None: whole epochs
     seed: int = _Recipe.seed
 

@@ -90,7 +90,9 @@ def _print_generalization(summary: Dict[str, object]) -> None:
     rows: List[List[object]] = [[name, "yes" if row["trained_on"] else "no", row["examples"], row["pushed"],
                                  row["frozen_encoder"]] for name, row in sorted(summary["per_language"].items())]
     rows += [[name, "", "", row["pushed"], row["frozen_encoder"]] for name, row in sorted(summary["groups"].items())]
-    print(f"\nOn text outside training (accuracy; pushed = {summary['candidate']}):")
+    prior = summary.get("label_prior_strength")
+    with_prior = f", label prior strength {prior:g}" if prior else ""
+    print(f"\nOn text outside training (accuracy; pushed = {summary['candidate']}{with_prior}):")
     print_table(rows, ["language (set)", "trained on", "rows", "pushed", "frozen e5 + linear head"])
     for failure in summary.get("fine_tuned_failures", []):
         print(f"  fine-tuned candidate not pushed: {failure}")

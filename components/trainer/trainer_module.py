@@ -25,7 +25,7 @@ from data import out_of_corpus, reference_text
 from data.splits import HOLDOUT
 from models import artifact_reports, features
 from models.encoder.sources import load_checkpoint
-from models.classifier import candidates, datasets, export
+from models.classifier import candidates, datasets, export, label_prior
 from models.classifier.fine_tune import train_classifier
 from models.classifier.recipe import Recipe
 from models.tokenizer.text_encoder import load_tokenizer_asset, make_tokenizer, tokenize
@@ -54,9 +54,10 @@ def run_fn(fn_args) -> None:
     reference = reference_rows(custom.get("languages", []), labels)
     language_examples = _transformed(transform_output, reference) if reference else None
     reference_ids = (datasets.all_piece_ids(language_examples) if language_examples is not None else ())
+    descriptions = _transformed(transform_output, label_prior.description_rows(recipe.label_prior_template, labels))
     trained = train_classifier(checkpoint, train, evaluation, labels, recipe, blessed_model_dir=fn_args.base_model,
                                prefix_ids=prefix_ids, test_sets=test_sets, reference_ids=reference_ids,
-                               language_examples=language_examples)
+                               language_examples=language_examples, label_descriptions=descriptions)
     _export(trained, transform_output, labels, fn_args.serving_model_dir)
     report = dict(trained.report, encoder=encoder)
     size = export.saved_model_bytes(fn_args.serving_model_dir)

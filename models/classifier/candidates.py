@@ -22,6 +22,8 @@ EVAL = "eval"
 HELD_OUT = "held_out_language"
 OUT_OF_CORPUS = "out_of_corpus"
 TRAINED_GROUP, ABSENT_GROUP = "trained", "absent"
+# The baseline every summary shows: the frozen encoder + linear head without the label prior (label_prior.py).
+FROZEN_HEAD_ONLY = "frozen_encoder_head_only"
 # The sets the fine-tuned model must not lose on (its own eval split is where it is expected to win).
 GENERALIZATION_SETS = (OUT_OF_CORPUS, HELD_OUT)
 
@@ -76,8 +78,9 @@ def compression_failures(before: Reports, after: Reports, tolerance: float) -> L
 def generalization_summary(training_report: Mapping[str, object]) -> Dict[str, object]:
     """The compact form the pushed version's metadata and the run summary carry: which candidate was kept and
     why, and per language of the out-of-corpus and held-out sets, the pushed model's accuracy beside the frozen
-    encoder + linear head's."""
-    pushed, frozen = training_report.get("pushed"), training_report.get("candidates", {}).get("frozen_encoder")
+    encoder + linear head's (without the label prior when the report has that candidate)."""
+    reports = training_report.get("candidates", {})
+    pushed, frozen = training_report.get("pushed"), reports.get(FROZEN_HEAD_ONLY, reports.get("frozen_encoder"))
     if not pushed or not frozen:
         return {}
     trained = set(training_report.get("trained_languages", []))
@@ -92,4 +95,5 @@ def generalization_summary(training_report: Mapping[str, object]) -> Dict[str, o
               for name in GENERALIZATION_SETS for group, value in pushed.get(name, {}).get("groups", {}).items()}
     chosen = training_report.get("chosen", {})
     return {"candidate": chosen.get("candidate"), "fine_tuned_failures": chosen.get("fine_tuned_failures", []),
+            "label_prior_strength": training_report.get("label_prior", {}).get("pushed_strength"),
             "per_language": rows, "groups": groups}

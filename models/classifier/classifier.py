@@ -12,6 +12,7 @@ import tf_keras
 from tensorflow_model_optimization.python.core.sparsity.keras.pruning_wrapper import PruneLowMagnitude
 
 from models.encoder.checkpoint import EncoderCheckpoint
+from models.classifier.label_prior import PRIOR_LAYER, LabelPrior
 from models.encoder.keras_bert import TransformerBlock, encode, token_inputs
 
 POOLING_LAYER = "mean_pooling"
@@ -24,14 +25,27 @@ def build_classifier(checkpoint: EncoderCheckpoint, num_labels: int, num_layers:
                      seed: int = 0) -> tf_keras.Model:
     """A flat functional model {input_ids, input_mask} int32 [B, L] → logits float32 [B, num_labels].
 
-    Flat (no nested models) so that `prunable_copy` can wrap every transformer block.
+    Flat (no nested models) so that `prunable_copy` can wrap every transformer block. The logits are the
+    linear head's plus the label prior (`label_prior.LabelPrior`, strength 0 until one is chosen).
     """
     input_ids, input_mask = token_inputs()
     _, pooled = encode(checkpoint, input_ids, input_mask, num_layers, freeze_word_embeddings, dropout_rate)
-    pooled = tf_keras.layers.Dropout(dropout_rate, seed=seed, name="head_dropout")(pooled)
+    return tf_keras.Model({"input_ids": input_ids, "input_mask": input_mask},
+                          classifier_logits(pooled, num_labels, dropout_rate, seed), name="classifier")
+
+
+def classifier_logits(pooled: tf.Tensor, num_labels: int, dropout_rate: float, seed: int) -> tf.Tensor:
+    """Dropout → linear head, plus the label prior on the pooled embedding."""
+    dropped = tf_keras.layers.Dropout(dropout_rate, seed=seed, name="head_dropout")(pooled)
     head = tf_keras.layers.Dense(num_labels, name=HEAD_LAYER,
                                  kernel_initializer=tf_keras.initializers.TruncatedNormal(stddev=0.02, seed=seed))
-    return tf_keras.Model({"input_ids": input_ids, "input_mask": input_mask}, head(pooled), name="classifier")
+    return LabelPrior(num_labels, pooled.shape[-1], name=PRIOR_LAYER)([head(dropped), pooled])
+
+
+def head_logits(model: tf_keras.Model, pooled: tf.Tensor) -> tf.Tensor:
+    """The model's own head and label prior applied to `pooled` (layers shared, e.g. on cached activations)."""
+    logits = model.get_layer(HEAD_LAYER)(model.get_layer("head_dropout")(pooled))
+    return model.get_layer(PRIOR_LAYER)([logits, pooled])
 
 
 def fit_head(model: tf_keras.Model, batches, class_weights: np.ndarray, l2: float = 1e-4,

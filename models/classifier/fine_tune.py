@@ -39,7 +39,8 @@ def train_classifier(checkpoint: EncoderCheckpoint, train_examples: tf.data.Data
                      blessed_model_dir: Optional[str] = None, prefix_ids: Sequence[int] = (),
                      test_sets: Optional[Mapping[str, tf.data.Dataset]] = None,
                      reference_ids: Sequence[int] = (),
-                     language_examples: Optional[tf.data.Dataset] = None) -> TrainedClassifier:
+                     language_examples: Optional[tf.data.Dataset] = None,
+                     label_descriptions: Optional[tf.data.Dataset] = None) -> TrainedClassifier:
     """Fits the frozen-encoder candidate, fine-tunes gently, and keeps each step only where it generalizes.
 
     Candidates are measured on the same sets (eval split, held-out languages, `test_sets`): the fine-tuned
@@ -62,6 +63,8 @@ def train_classifier(checkpoint: EncoderCheckpoint, train_examples: tf.data.Data
       reference_ids: full-vocabulary piece ids of reference text (per-language) a trimmed vocabulary keeps.
       language_examples: reference text in more languages (label ids unused) for the language head, which is
         otherwise fitted on the corpus languages alone.
+      label_descriptions: one example per label, in label order, describing it (`label_prior.description_text`):
+        turns the label prior on (`label_prior`); None keeps it off.
 
     Raises:
       datasets.TrainingDataError: an empty split or a label id outside the label list.
@@ -80,11 +83,12 @@ def train_classifier(checkpoint: EncoderCheckpoint, train_examples: tf.data.Data
     warm = (warm_start.initialize(model, identity, checkpoint.vocabulary.unk_id, labels, blessed_model_dir)
             if recipe.warm_start else {"used": False, "reason": "model.warm_start is off"})
     tuning = Tuning.start(model, recipe, data, train_examples, sets, prefix_ids, fit_probe=not warm["used"],
-                          language_examples=language_examples)
+                          language_examples=language_examples,
+                          label_descriptions=label_descriptions if recipe.label_prior else None)
     trained_languages = sorted(set(tuning.languages_of("train")))
-    frozen = tuning.evaluate_sets()
+    frozen, frozen_head_only = tuning.evaluate_sets()
     dense = tuning.fine_tune()
-    fine_tuned = tuning.evaluate_sets()
+    fine_tuned, fine_tuned_head_only = tuning.evaluate_sets()
     failures = candidates.fine_tuned_failures(frozen, fine_tuned, trained_languages)
     chosen = "fine_tuned" if not failures or not recipe.linear_probe else "frozen_encoder"
     if chosen == "frozen_encoder":
@@ -97,12 +101,15 @@ def train_classifier(checkpoint: EncoderCheckpoint, train_examples: tf.data.Data
               "trained_languages": trained_languages,
               "class_weights": [round(float(w), 4) for w in data.weights], "dense": dataclasses.asdict(dense),
               "candidates": {"frozen_encoder": candidates.summarize(frozen, trained_languages),
-                             "fine_tuned": candidates.summarize(fine_tuned, trained_languages)},
+                             "fine_tuned": candidates.summarize(fine_tuned, trained_languages),
+                             # the same candidates without the label prior (strength 0)
+                             candidates.FROZEN_HEAD_ONLY: candidates.summarize(frozen_head_only, trained_languages),
+                             "fine_tuned_head_only": candidates.summarize(fine_tuned_head_only, trained_languages)},
               "chosen": {"candidate": chosen, "fine_tuned_failures": failures},
               "real_token_share": tuning.real_token_share, "seconds": tuning.seconds,
               "gzip_weight_bytes": {"dense": classifier_lib.gzip_weight_bytes(model)}, "warm_start": warm,
               "input_prefix_ids": list(prefix_ids), "linear_probe_train_accuracy": tuning.probe_accuracy,
-              "language_head": languages[1]}
+              "language_head": languages[1], "label_prior": _label_prior_report(tuning, chosen, recipe)}
     if recipe.target_sparsity > 0:
         model, chosen_reports = compression.prune(model, data, recipe, sets, prefix_ids, chosen_reports, report)
     model, trim, chosen_reports = compression.trim(checkpoint, model, recipe, sets, prefix_ids, chosen_reports, report,
@@ -116,6 +123,14 @@ def train_classifier(checkpoint: EncoderCheckpoint, train_examples: tf.data.Data
     report["eval"] = chosen_reports[candidates.EVAL]
     return TrainedClassifier(model=model, trim=trim, report=report, prefix_ids=prefix_ids,
                              trained_languages=tuple(trained_languages), language_head=languages[0])
+
+
+def _label_prior_report(tuning: Tuning, chosen: str, recipe: Recipe) -> Dict[str, object]:
+    if not tuning.label_prior:
+        return {"used": False, "reason": "model.label_prior is off" if not recipe.label_prior
+                else "no label descriptions were given"}
+    return {"used": True, "template": recipe.label_prior_template, "candidates": tuning.label_prior,
+            "pushed_strength": tuning.label_prior.get(chosen, {}).get("strength")}
 
 
 def _fit_language_head(tuning: Tuning, trained_languages: Sequence[str]):

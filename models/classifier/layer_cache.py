@@ -78,7 +78,7 @@ def upper_models(model: tf_keras.Model, trainable_layers: int) -> Tuple[tf_keras
     for block in blocks[len(blocks) - trainable_layers:]:
         hidden = block([hidden, mask_in])
     pooled = model.get_layer(classifier_lib.POOLING_LAYER)([hidden, mask_in])
-    logits = model.get_layer(classifier_lib.HEAD_LAYER)(model.get_layer("head_dropout")(pooled))
+    logits = classifier_lib.head_logits(model, pooled)
     inputs = {HIDDEN_INPUT: hidden_in, "input_mask": mask_in}
     return (tf_keras.Model(inputs, logits, name="trainable_upper"),
             tf_keras.Model(inputs, pooled, name="trainable_upper_pooled"))

@@ -12,20 +12,22 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from typing import Dict, List, Mapping, Optional, Sequence
+from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 import tensorflow as tf
 import tf_keras
 
 from models import progress
+from models.classifier import candidates, datasets, label_prior, layer_cache
 from models.classifier import classifier as classifier_lib
-from models.classifier import datasets, layer_cache
 from models.classifier.recipe import Recipe
+from models.classifier.metrics import classification_report
 from models.classifier.training import ClassifierTrainer, FitResult, evaluate, fit, predictor
 
 TRAIN = "train"
 LANGUAGE_REFERENCE = "language_reference"
+LABEL_DESCRIPTIONS = "label_descriptions"
 _EVAL_BATCH = 64
 
 
@@ -45,16 +47,19 @@ class Tuning:
     probe_accuracy: Optional[float] = None
     real_token_share: Dict[str, object] = dataclasses.field(default_factory=dict)
     seconds: Dict[str, float] = dataclasses.field(default_factory=dict)
+    label_prior: Dict[str, object] = dataclasses.field(default_factory=dict)
     _frozen_weights: Optional[List[np.ndarray]] = None
     _extra: Dict[str, tf.data.Dataset] = dataclasses.field(default_factory=dict)
 
     @classmethod
     def start(cls, model: tf_keras.Model, recipe: Recipe, data, train_examples: tf.data.Dataset,
               sets: Mapping[str, tf.data.Dataset], prefix_ids: Sequence[int], fit_probe: bool,
-              language_examples: Optional[tf.data.Dataset] = None) -> "Tuning":
-        """Caches the frozen part (gentle mode), fits the linear probe, and keeps its weights.
+              language_examples: Optional[tf.data.Dataset] = None,
+              label_descriptions: Optional[tf.data.Dataset] = None) -> "Tuning":
+        """Caches the frozen part (gentle mode), fits the linear probe and its label prior, and keeps its weights.
 
         `language_examples` (reference text, label ids unused) only feed `language_features` for the language head.
+        `label_descriptions` (one example per label, in label order) turn the label prior on.
         """
         blocks = len(classifier_lib.transformer_blocks(model))
         gentle = recipe.trainable_layers is not None and recipe.freeze_embeddings
@@ -63,10 +68,13 @@ class Tuning:
         tuning._extra = {TRAIN: train_examples}
         if language_examples is not None:
             tuning._extra[LANGUAGE_REFERENCE] = language_examples
+        if label_descriptions is not None:
+            tuning._extra[LABEL_DESCRIPTIONS] = label_descriptions
         if gentle:
             tuning._build_caches()
         if fit_probe and recipe.linear_probe:
             tuning._fit_probe()
+        tuning.choose_label_prior("frozen_encoder")
         tuning._frozen_weights = tuning._trained_model().get_weights()
         return tuning
 
@@ -80,15 +88,20 @@ class Tuning:
             return self.caches[name].languages.tolist()
         return datasets.languages(self._extra[name] if name in self._extra else self.sets[name])
 
-    def evaluate_sets(self) -> Dict[str, Dict[str, object]]:
-        """Classification reports of the current weights on every set."""
-        num_classes = self.data.num_classes
-        if self.caches is not None:
-            run = predictor(self.upper, self._hidden_size)
-            return {name: evaluate(run, layer_cache.Batches(self.caches[name], _EVAL_BATCH), num_classes)
-                    for name in self.sets}
-        return evaluate_examples(self.model, self.sets, np.arange(self.model.get_layer("embeddings").vocab_size,
-                                                                   dtype=np.int32), self.prefix_ids, num_classes)
+    def evaluate_sets(self) -> Tuple[Dict[str, Dict[str, object]], Dict[str, Dict[str, object]]]:
+        """Classification reports of the current weights on every set: (with the label prior as set, with the
+        head alone), from one pass over each set."""
+        layer = label_prior.prior_layer(self.model)
+        vectors, strength = layer.label_vectors.numpy(), float(layer.strength.numpy())
+        with_prior, head_alone = {}, {}
+        for name in self.sets:
+            logits, pooled, labels, languages = self._prior_inputs(*self._set_batches(name))
+            prior = strength * (label_prior.normalized(pooled) @ vectors.T)
+            with_prior[name] = classification_report(labels, np.argmax(logits + prior, axis=1), languages,
+                                                     self.data.num_classes)
+            head_alone[name] = classification_report(labels, np.argmax(logits, axis=1), languages,
+                                                     self.data.num_classes)
+        return with_prior, head_alone
 
     def fine_tune(self) -> FitResult:
         """Fine-tunes (early stopping on the eval split); the model ends with the best epoch's weights."""
@@ -104,12 +117,51 @@ class Tuning:
         else:
             trainer = ClassifierTrainer(self.model, recipe.learning_rate, total, data.weights)
             train, evaluation = data.train, data.evaluation
+        label_prior.prior_layer(self.model).turn_off()  # the head trains alone; the prior is chosen after
         result = fit(trainer, train, evaluation, data.num_classes, recipe.epochs, recipe.early_stopping_patience,
                      recipe.train_steps)
+        self.choose_label_prior("fine_tuned")
         self.real_token_share["per_epoch"] = trainer.real_token_shares
         self.seconds["fine_tuning"] = result.seconds
         self.seconds["per_epoch"] = round(result.seconds / max(len(result.epochs), 1), 1)
         return result
+
+    def choose_label_prior(self, candidate: str) -> None:
+        """Reads the label vectors from the current encoder and sets the strength that does best on rows outside
+        training (the held-out languages, else the eval split); no label descriptions: the prior stays off."""
+        if LABEL_DESCRIPTIONS not in self._extra:
+            return
+        vectors = self._prior_inputs(self.model, self._example_batches(self._extra[LABEL_DESCRIPTIONS]))[1]
+        selected_on = candidates.HELD_OUT if candidates.HELD_OUT in self.sets else candidates.EVAL
+        logits, pooled, labels, _ = self._prior_inputs(*self._set_batches(selected_on))
+        strength, table = label_prior.choose_strength(logits, pooled, vectors, labels)
+        label_prior.prior_layer(self.model).set_prior(vectors, strength)
+        self.label_prior[candidate] = label_prior.report_entry(strength, table, selected_on)
+        progress.log.info("label prior (%s): strength %g chosen on %s (accuracy %.3f at 0, %.3f chosen)", candidate,
+                          strength, selected_on, table["0"], table[f"{strength:g}"])
+
+    def _set_batches(self, name: str):
+        """(model, batches, whether the batches hold cached hidden states) to run over one set."""
+        if self.caches is not None:
+            return self.upper, layer_cache.Batches(self.caches[name], _EVAL_BATCH), True
+        return self.model, self._example_batches(self.sets[name]), False
+
+    def _example_batches(self, examples: tf.data.Dataset) -> tf.data.Dataset:
+        remap = np.arange(self.model.get_layer("embeddings").vocab_size, dtype=np.int32)
+        return datasets.batches(examples, _EVAL_BATCH, remap, prefix_ids=self.prefix_ids)
+
+    def _prior_inputs(self, model: tf_keras.Model, batches, hidden: bool = False):
+        """(head logits before the prior, pooled embeddings, label ids, languages) of `model` over (first, mask,
+        label, lang) batches."""
+        run = predictor(label_prior.inputs_model(model), self._hidden_size if hidden else None)
+        logits, pooled, labels, languages = [], [], [], []
+        for first, mask, label, lang in batches:
+            outputs = run(first, mask)
+            logits.append(outputs[0].numpy())
+            pooled.append(outputs[1].numpy())
+            labels.append(np.asarray(label))
+            languages += [value if isinstance(value, str) else value.decode("utf-8") for value in np.asarray(lang)]
+        return np.concatenate(logits), np.concatenate(pooled), np.concatenate(labels), languages
 
     def restore_frozen(self) -> None:
         """Back to the linear-probe weights (frozen encoder + fitted head)."""

@@ -23,6 +23,7 @@ import tensorflow_text  # noqa: F401  (the exported graph holds TF Text ops; reg
 import tf_keras
 
 from models import progress
+from models.classifier.label_prior import PRIOR_LAYER
 from models.classifier.vocabulary_trim import VocabularyTrim
 
 WORD_EMBEDDING = "embeddings/word"
@@ -87,6 +88,8 @@ def copy_blessed_weights(model: tf_keras.Model, trim: VocabularyTrim, full_unk_i
     for key, variable in zip(_weight_keys(model.variables), model.variables):
         if key[0] == WORD_EMBEDDING:
             rows = _copy_embedding_rows(variable, trim, full_unk_id, blessed)
+        elif _is_prior(key):
+            continue  # chosen again for every candidate (label_prior.py); models before the prior have none
         else:
             variable.assign(blessed.weights[key])
             copied += 1
@@ -138,12 +141,16 @@ def _check_compatible(model: tf_keras.Model, trim: VocabularyTrim, labels: Seque
     ours = {key: tuple(v.shape) for key, v in zip(_weight_keys(model.variables), model.variables)}
     theirs = {key: tuple(value.shape) for key, value in blessed.weights.items()}
     differing = sorted(key for key in ours.keys() | theirs.keys()
-                       if key[0] != WORD_EMBEDDING and ours.get(key) != theirs.get(key))
+                       if key[0] != WORD_EMBEDDING and not _is_prior(key) and ours.get(key) != theirs.get(key))
     if differing or len(trim.remap) != len(blessed.remap):
         raise WarmStartMismatch(
             f"encoder architecture changed: blessed model {blessed.path} has {_architecture(theirs)} and "
             f"{len(blessed.remap)} vocabulary pieces, this run's encoder has {_architecture(ours)} and "
             f"{len(trim.remap)} (first differing weight: {differing[0][0] if differing else WORD_EMBEDDING})")
+
+
+def _is_prior(key: WeightKey) -> bool:
+    return key[0].startswith(f"{PRIOR_LAYER}/")
 
 
 def _copy_embedding_rows(variable: tf.Variable, trim: VocabularyTrim, full_unk_id: int,
