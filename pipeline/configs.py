@@ -130,6 +130,8 @@ class ModelConfig:
     # The label prior (models/classifier/label_prior.py): each label's description ({label} = its name, "_" as a
     # space) embedded by the encoder; logits add strength × cosine, the strength chosen on the held-out languages.
     label_prior: bool = _Recipe.label_prior
+    # Mixes of the frozen and fine-tuned weights tried after fine-tuning, the best on the held-out languages kept.
+    weight_mixes: Tuple[float, ...] = _Recipe.weight_mixes
     label_prior_template: str = _Recipe.label_prior_template
     train_steps: Optional[int] = _Recipe.train_steps  # cap on fine-tuning steps; None: whole epochs
     seed: int = _Recipe.seed

@@ -57,8 +57,8 @@ def fine_tuned_failures(frozen: Reports, fine_tuned: Reports, trained_languages:
                                                                                            trained_languages)
         for group in sorted(theirs):
             if ours[group]["accuracy"] < theirs[group]["accuracy"]:
-                failures.append(f"{name} {group} languages: accuracy {ours[group]['accuracy']:.3f} < frozen "
-                                f"encoder + linear head {theirs[group]['accuracy']:.3f}")
+                failures.append(f"{name} {group} languages: accuracy {ours[group]['accuracy']:.3f} < frozen-"
+                                f"encoder candidate {theirs[group]['accuracy']:.3f}")
     return failures
 
 

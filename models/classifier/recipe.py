@@ -7,7 +7,7 @@ are one set of numbers; the Trainer copies config.model's values into a `Recipe`
 from __future__ import annotations
 
 import dataclasses
-from typing import Optional
+from typing import Optional, Tuple
 
 
 @dataclasses.dataclass(frozen=True)
@@ -46,6 +46,9 @@ class Recipe:
     bfloat16_kernels: bool = False
     # Add what the label names mean (label_prior.py): cosine to a description of each label, its strength
     # chosen per candidate on the held-out languages.
+    # Mixes of the frozen and fine-tuned weights tried after fine-tuning (1 = as trained; tuning.py, WiSE-FT),
+    # the best on the held-out languages kept.
+    weight_mixes: Tuple[float, ...] = (0.5, 0.75, 1.0)
     label_prior: bool = True
     label_prior_template: str = "This text is about {label}."
     train_steps: Optional[int] = 60

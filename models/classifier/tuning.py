@@ -48,6 +48,7 @@ class Tuning:
     real_token_share: Dict[str, object] = dataclasses.field(default_factory=dict)
     seconds: Dict[str, float] = dataclasses.field(default_factory=dict)
     label_prior: Dict[str, object] = dataclasses.field(default_factory=dict)
+    weight_mix: Dict[str, object] = dataclasses.field(default_factory=dict)
     _frozen_weights: Optional[List[np.ndarray]] = None
     _extra: Dict[str, tf.data.Dataset] = dataclasses.field(default_factory=dict)
 
@@ -120,25 +121,50 @@ class Tuning:
         label_prior.prior_layer(self.model).turn_off()  # the head trains alone; the prior is chosen after
         result = fit(trainer, train, evaluation, data.num_classes, recipe.epochs, recipe.early_stopping_patience,
                      recipe.train_steps)
-        self.choose_label_prior("fine_tuned")
+        self._choose_weight_mix()
         self.real_token_share["per_epoch"] = trainer.real_token_shares
         self.seconds["fine_tuning"] = result.seconds
         self.seconds["per_epoch"] = round(result.seconds / max(len(result.epochs), 1), 1)
         return result
 
-    def choose_label_prior(self, candidate: str) -> None:
-        """Reads the label vectors from the current encoder and sets the strength that does best on rows outside
-        training (the held-out languages, else the eval split); no label descriptions: the prior stays off."""
+    def _choose_weight_mix(self) -> None:
+        """Weight-space ensembling of the frozen and the fine-tuned model (WiSE-FT, Wortsman et al. 2022: the
+        mix keeps more of what the pretrained encoder knows outside the training distribution): every mix of
+        `recipe.weight_mixes` (1 = fine-tuned as trained) with its own label prior is scored on the selection set,
+        and the best is kept (ties: the more fine-tuned)."""
+        model, tuned = self._trained_model(), self._trained_model().get_weights()
+        scores = {}
+        for mix in sorted(set(self.recipe.weight_mixes) | {1.0}):
+            model.set_weights(mixed_weights(self._frozen_weights, tuned, mix))
+            scores[mix] = self.choose_label_prior("fine_tuned")
+        chosen = max(mix for mix, value in scores.items() if value >= max(scores.values()))
+        model.set_weights(mixed_weights(self._frozen_weights, tuned, chosen))
+        self.choose_label_prior("fine_tuned")
+        self.weight_mix = {"chosen": chosen, "selected_on": self._selection_set,
+                           "accuracy_by_mix": {f"{mix:g}": round(value, 4) for mix, value in scores.items()}}
+        if len(scores) > 1:
+            progress.log.info("weight mix: %g of the fine-tuning kept (accuracy on %s: %s)", chosen,
+                              self._selection_set, ", ".join(f"{m:g} → {v:.3f}" for m, v in scores.items()))
+
+    @property
+    def _selection_set(self) -> str:
+        """Where the label prior's strength and the weight mix are chosen: rows of languages never trained on,
+        else the eval split."""
+        return candidates.HELD_OUT if candidates.HELD_OUT in self.sets else candidates.EVAL
+
+    def choose_label_prior(self, candidate: str) -> float:
+        """Reads the label vectors from the current encoder and sets the strength that does best on the
+        selection set; no label descriptions: the prior stays off. Returns the selection set's accuracy."""
+        logits, pooled, labels, _ = self._prior_inputs(*self._set_batches(self._selection_set))
         if LABEL_DESCRIPTIONS not in self._extra:
-            return
+            return float(np.mean(np.argmax(logits, axis=1) == labels))
         vectors = self._prior_inputs(self.model, self._example_batches(self._extra[LABEL_DESCRIPTIONS]))[1]
-        selected_on = candidates.HELD_OUT if candidates.HELD_OUT in self.sets else candidates.EVAL
-        logits, pooled, labels, _ = self._prior_inputs(*self._set_batches(selected_on))
         strength, table = label_prior.choose_strength(logits, pooled, vectors, labels)
         label_prior.prior_layer(self.model).set_prior(vectors, strength)
-        self.label_prior[candidate] = label_prior.report_entry(strength, table, selected_on)
+        self.label_prior[candidate] = label_prior.report_entry(strength, table, self._selection_set)
         progress.log.info("label prior (%s): strength %g chosen on %s (accuracy %.3f at 0, %.3f chosen)", candidate,
-                          strength, selected_on, table["0"], table[f"{strength:g}"])
+                          strength, self._selection_set, table["0"], table[f"{strength:g}"])
+        return table[f"{strength:g}"]
 
     def _set_batches(self, name: str):
         """(model, batches, whether the batches hold cached hidden states) to run over one set."""
@@ -220,6 +246,11 @@ class Tuning:
         self.seconds["linear_probe"] = round(time.time() - started, 1)
         progress.log.info("linear probe: head fitted on the frozen encoder, train accuracy %.4f",
                           self.probe_accuracy)
+
+
+def mixed_weights(frozen: Sequence[np.ndarray], tuned: Sequence[np.ndarray], mix: float) -> List[np.ndarray]:
+    """frozen + mix · (tuned − frozen), weight by weight (0: frozen, 1: fine-tuned)."""
+    return [start + mix * (end - start) for start, end in zip(frozen, tuned)]
 
 
 def evaluate_examples(model: tf_keras.Model, sets: Mapping[str, tf.data.Dataset], remap: np.ndarray,

@@ -79,7 +79,7 @@ def test_fine_tuned_candidate_must_match_the_frozen_one_in_every_language_group(
     frozen = {candidates.OUT_OF_CORPUS: report({"en": 0.9, "de": 0.9})}
     better_trained_worse_absent = {candidates.OUT_OF_CORPUS: report({"en": 1.0, "de": 0.8})}
     failures = candidates.fine_tuned_failures(frozen, better_trained_worse_absent, ["en"])
-    assert failures == ["out_of_corpus absent languages: accuracy 0.800 < frozen encoder + linear head 0.900"]
+    assert failures == ["out_of_corpus absent languages: accuracy 0.800 < frozen-encoder candidate 0.900"]
     assert candidates.fine_tuned_failures(frozen, frozen, ["en"]) == []
 
 

@@ -6,6 +6,7 @@ import tensorflow as tf
 
 from models.classifier import candidates, datasets, label_prior
 from models.classifier.fine_tune import Recipe, train_classifier
+from models.classifier.tuning import mixed_weights
 from tiny_model import FAST_RECIPE, LABELS, split_datasets, write_transformed
 
 
@@ -63,6 +64,11 @@ def test_training_chooses_a_prior_per_candidate_on_the_held_out_language_and_the
         assert entry["selected_on"] == candidates.HELD_OUT
         assert entry["strength"] in label_prior.STRENGTHS
         assert entry["accuracy_by_strength"][f"{entry['strength']:g}"] == max(entry["accuracy_by_strength"].values())
+    mix = trained.report["weight_mix"]
+    assert set(mix["accuracy_by_mix"]) == {"0.5", "0.75", "1"} and mix["selected_on"] == candidates.HELD_OUT
+    assert mix["accuracy_by_mix"][f"{mix['chosen']:g}"] == max(mix["accuracy_by_mix"].values())
+    assert prior["candidates"]["fine_tuned"]["accuracy_by_strength"][f"{prior['candidates']['fine_tuned']['strength']:g}"] \
+        == mix["accuracy_by_mix"][f"{mix['chosen']:g}"]
     chosen = trained.report["chosen"]["candidate"]
     assert prior["pushed_strength"] == prior["candidates"][chosen]["strength"]
     layer = label_prior.prior_layer(trained.model)
@@ -80,3 +86,15 @@ def test_without_descriptions_the_prior_is_off_and_says_why(trained_tiny):
     prior = trained_tiny.report["label_prior"]
     assert prior == {"used": False, "reason": "no label descriptions were given"}
     assert float(label_prior.prior_layer(trained_tiny.model).strength.numpy()) == 0.0
+    assert trained_tiny.report["weight_mix"]["selected_on"] == candidates.EVAL  # no held-out languages
+
+
+def test_a_weight_mix_moves_each_frozen_weight_part_way_to_its_fine_tuned_value():
+    frozen = [np.zeros((2, 2), np.float32), np.array([1.0, 3.0], np.float32)]
+    tuned = [np.ones((2, 2), np.float32), np.array([3.0, 3.0], np.float32)]
+    half = mixed_weights(frozen, tuned, 0.5)
+    np.testing.assert_allclose(half[0], np.full((2, 2), 0.5))
+    np.testing.assert_allclose(half[1], [2.0, 3.0])
+    for mix, expected in ((0.0, frozen), (1.0, tuned)):
+        for got, want in zip(mixed_weights(frozen, tuned, mix), expected):
+            np.testing.assert_array_equal(got, want)
