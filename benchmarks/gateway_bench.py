@@ -11,12 +11,16 @@ load). Load: wrk (Debian package) with keep-alive connections at concurrency 1 a
 bodies on both paths; direct and gateway runs alternate, `--rounds` times, each after a 1 s unmeasured run, and
 the tables show the median over rounds. A third path times the gateway alone (key check, quota, metering; no
 backend call). CPU ms/req: the CPU time the gateway and the backend processes spent during a run, per answered
-request (/proc), which says what each hop costs whatever else the shared machine runs.
+request (/proc), which says what each hop costs whatever else the shared machine runs. Each backend is measured
+in two CPU layouts (`--layouts`): `shared` (every process on both cores) and `pinned` (the model server on CPU 0,
+wrk and the gateway on CPU 1: the gateway has CPU of its own, as in a deployment where it runs in its own pod; the
+model server has the same one core on both paths, so the ratio compares like with like).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import statistics
 import subprocess
@@ -127,10 +131,29 @@ def _backends(args: argparse.Namespace, scratch: str) -> list:
     return found
 
 
-def _measure_backend(title: str, base_path: str, key: str, scratch: str, args: argparse.Namespace) -> list:
-    """The table of one backend, with the load average before and after it."""
+LAYOUTS = {"shared": "every process on both cores",
+           "pinned": "the model server on CPU 0, wrk and the gateway on CPU 1: the gateway on CPU the model server "
+                     "does not use, as in its own pod or container"}
+
+
+@contextlib.contextmanager
+def _cpus(layout: str, cpus: set):
+    """Processes started inside inherit `cpus` when the layout pins; the benchmark's own affinity comes back."""
+    held = os.sched_getaffinity(0)
+    if layout == "pinned":
+        os.sched_setaffinity(0, cpus)
+    try:
+        yield
+    finally:
+        os.sched_setaffinity(0, held)
+
+
+def _measure_backend(title: str, base_path: str, key: str, scratch: str, args: argparse.Namespace,
+                     layout: str) -> list:
+    """The table of one backend in one CPU layout, with the load average before and after it."""
     load_before = " / ".join(f"{v:.2f}" for v in os.getloadavg())
-    with server_processes.our_server(MODEL, base_path, timeout_s=900) as backend:
+    with _cpus(layout, {0}), server_processes.our_server(MODEL, base_path, timeout_s=900) as backend, \
+            _cpus(layout, {1}):
         port = machine.free_port()
         gateway = _start_gateway(scratch, backend["rest"], port)
         pids = {"gateway": gateway.pid, "backend": backend["pid"]}
@@ -141,8 +164,8 @@ def _measure_backend(title: str, base_path: str, key: str, scratch: str, args: a
             gateway.terminate()
             gateway.wait(20)
     load_after = " / ".join(f"{v:.2f}" for v in os.getloadavg())
-    return [f"## Backend: {title}", "", *_table(results), "",
-            f"Load average (1/5/15 min) before this backend: {load_before}; after: {load_after}.", ""]
+    return [f"## Backend: {title}; CPUs: {layout} ({LAYOUTS[layout]})", "", *_table(results), "",
+            f"Load average (1/5/15 min) before this table: {load_before}; after: {load_after}.", ""]
 
 
 def main() -> int:
@@ -152,6 +175,7 @@ def main() -> int:
     parser.add_argument("--concurrency", default="1,16")
     parser.add_argument("--model", help="a trained SavedModel (version dir or base path) measured after the tiny "
                         "one; default: the newest version `nlp2prod run` pushed, if any")
+    parser.add_argument("--layouts", default="shared,pinned", help=f"CPU layouts to measure: {', '.join(LAYOUTS)}")
     parser.add_argument("--max_load", type=float, default=2.0, help="wait (up to 2 min) for a load below this")
     parser.add_argument("--output", default=os.path.join(BENCH_DIR, "results", "gateway.md"))
     args = parser.parse_args()
@@ -163,7 +187,8 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="nlp2prod-gateway-bench-") as scratch:
         key = _create_key(scratch)
         for title, base_path in _backends(args, scratch):
-            sections += _measure_backend(title, base_path, key, scratch, args)
+            for layout in args.layouts.split(","):
+                sections += _measure_backend(title, base_path, key, scratch, args, layout)
     machine.add_end_facts(facts, started)
     markdown = "\n".join(["# Gateway overhead: TF Serving REST direct vs through nlp2prod gateway", "",
                           __doc__.split("\n\n", 2)[2].strip(), "", *sections,
