@@ -22,7 +22,8 @@ GATEWAY = [
     "uvicorn==0.54.0",
     "httptools",  # uvicorn's C HTTP parser and uvloop: about 2x the requests/s of h11 + asyncio here
     "uvloop",
-    "httpx",
+    "aiohttp",  # the pooled client to the backend (gateway/backend.py): several times httpx's calls/s here
+    "httpx",  # label moves' sync status polls (gateway/labels.py)
     "pydantic>=2",
     "SQLAlchemy>=2,<3",
     "psycopg[binary]>=3.2",

@@ -3,7 +3,8 @@
 Routers: proxy (TF Serving's REST paths), classify, feedback (true labels of logged calls), catalog (versions,
 lineage), labels, account (whoami, keys, usage, audit, monitoring report), authz (gRPC key checks), docs (offline
 Swagger UI); the web interface (`gateway.ui`) when that package is present. Every error answers
-`{"error": "..."}` with its status.
+`{"error": "..."}` with its status. Inference POSTs take `gateway.fast_path` (the proxy's steps without FastAPI's
+routing), inside the body limit and the security headers.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from gateway import account, authz, catalog, classify, docs, feedback, labels, openapi_examples, proxy
 from gateway.classify import VersionResolver
 from gateway.errors import GatewayError
+from gateway.fast_path import InferenceFastPath
 from gateway.languages import LanguageGuesser
 from gateway.middleware import BodyLimit, SecurityHeaders
 from gateway.service import Gateway
@@ -110,6 +112,7 @@ def create_app(settings: GatewaySettings, gateway: Gateway = None) -> FastAPI:
         from gateway import ui
 
         app.include_router(ui.router)
+    app.add_middleware(InferenceFastPath, gateway=parts, versions=app.state.versions)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeaders)
     return app

@@ -7,15 +7,19 @@
 The body is checked to be JSON (a malformed one is refused here, with the parser's message) and forwarded as it
 came; the backend's status and body come back as they are. With request logging on, a sampled `:predict` that
 answered 200 is logged (`gateway.request_logging`) and its answer carries the `X-Request-Id` feedback refers to.
+
+The inference POSTs usually reach `relay` through `gateway.fast_path` (the same steps without FastAPI's routing);
+the routes here document every path in the OpenAPI description and answer what the fast path passes on.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import json
 import logging
 import time
-from typing import Optional, Tuple
+from typing import Dict, Optional, Tuple
 
 from fastapi import APIRouter, Request, Response
 
@@ -24,14 +28,14 @@ from gateway.backend import model_path
 from gateway.errors import BadRequest, GatewayError
 from gateway.names import checked_name
 
-__all__ = ["router"]
+__all__ = ["router", "relay", "ProxiedAnswer", "backend_path"]
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["TF Serving REST (proxied)"])
 _ADDRESSES = {"": "", "/versions/{version}": "a version number", "/labels/{label}": "a version label"}
 
 
-def _backend_path(model: str, version: Optional[int], label: Optional[str]) -> str:
+def backend_path(model: str, version: Optional[int], label: Optional[str]) -> str:
     return model_path(checked_name("model name", model), version,
                       checked_name("label", label) if label is not None else None)
 
@@ -51,16 +55,31 @@ def _texts_in(payload: dict) -> int:
     return len(rows) if isinstance(rows, list) else 1
 
 
-async def _relay(request: Request, scope: str, path: str, body: Optional[bytes] = None,
-                 logged_as: Optional[Tuple[str, Optional[int], Optional[str]]] = None) -> Response:
-    gateway = request.app.state.gateway
-    record = await gateway.admit(request.headers.get("authorization"), scope)
+@dataclasses.dataclass(frozen=True)
+class ProxiedAnswer:
+    """What the backend answered a proxied call, plus the gateway's own headers (`X-Request-Id`)."""
+
+    status_code: int
+    content: bytes
+    content_type: str
+    headers: Dict[str, str]
+
+
+async def relay(gateway, versions, authorization: Optional[str], scope: str, method: str, path: str,
+                body: Optional[bytes] = None,
+                logged_as: Optional[Tuple[str, Optional[int], Optional[str]]] = None) -> ProxiedAnswer:
+    """Admits the key, checks the body is a JSON object, forwards it as it came and meters the call.
+
+    Shared by the FastAPI routes below and `gateway.fast_path` (the same steps, without the framework's
+    routing), so both answer alike. Raises GatewayError for every refusal.
+    """
+    record = await gateway.admit(authorization, scope)
     texts, payload = 0, None
     try:
         payload = _parsed(body) if body is not None else None
         texts = _texts_in(payload) if payload is not None else 0
         started = time.perf_counter()
-        answer = await gateway.backend.send(request.method, path, body)
+        answer = await gateway.backend.send(method, path, body)
     except Exception:
         gateway.meter.record(record.key_id, texts, error=True)
         raise
@@ -68,26 +87,26 @@ async def _relay(request: Request, scope: str, path: str, body: Optional[bytes] 
     headers = {}
     if logged_as is not None and answer.status_code == 200 and gateway.request_log is not None \
             and gateway.request_log.active:
-        request_id = await _log_predict(request, logged_as, payload, answer, (time.perf_counter() - started) * 1e3)
+        request_id = await _log_predict(gateway, versions, logged_as, payload, answer,
+                                        (time.perf_counter() - started) * 1e3)
         headers = {"X-Request-Id": request_id} if request_id else {}
-    return Response(answer.content, answer.status_code, headers=headers,
-                    media_type=answer.headers.get("content-type", "application/json"))
+    return ProxiedAnswer(answer.status_code, answer.content, answer.content_type, headers)
 
 
-async def _log_predict(request: Request, logged_as: Tuple[str, Optional[int], Optional[str]], payload: dict,
+async def _log_predict(gateway, versions, logged_as: Tuple[str, Optional[int], Optional[str]], payload: dict,
                        answer, latency_ms: float) -> Optional[str]:
     """Logs an answered `:predict` with the version that answered (the path's, else the one the model or label
     serves now); a call whose version or answer cannot be read is not logged, and still answered."""
     model, version, label = logged_as
     try:
-        version = version or await request.app.state.versions.resolve(model, label)
+        version = version or await versions.resolve(model, label)
         result = answer.json()
     except (GatewayError, ValueError) as error:
         log.warning("request log: a %s:predict call was not logged: %s", model, getattr(error, "message", error))
         return None
     if not isinstance(result, dict):
         return None
-    return request.app.state.gateway.request_log.log_rest_predict(model, version, payload, result, latency_ms)
+    return gateway.request_log.log_rest_predict(model, version, payload, result, latency_ms)
 
 
 def _path_signature(suffix: str) -> inspect.Signature:
@@ -103,9 +122,12 @@ def _path_signature(suffix: str) -> inspect.Signature:
 
 def _handler(name: str, suffix: str, scope: str, tail: str, with_body: bool):
     async def handler(request: Request, model: str, version: Optional[int] = None, label: Optional[str] = None):
-        path = _backend_path(model, version, label) + tail
+        path = backend_path(model, version, label) + tail
         logged_as = (model, version, label) if tail == ":predict" else None
-        return await _relay(request, scope, path, await request.body() if with_body else None, logged_as)
+        answer = await relay(request.app.state.gateway, request.app.state.versions,
+                             request.headers.get("authorization"), scope, request.method, path,
+                             await request.body() if with_body else None, logged_as)
+        return Response(answer.content, answer.status_code, headers=answer.headers, media_type=answer.content_type)
 
     handler.__name__ = name
     handler.__signature__ = _path_signature(suffix)  # only this address's path parameters, no query ones
