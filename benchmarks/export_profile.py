@@ -7,7 +7,9 @@ examples (gzipped TFRecords, as ModelExport reads them) and LABELS_JSON a JSON l
 manifest.json holding "labels"). The exporter runs exactly as the component runs it; the stages are timed by
 wrapping the library functions it calls (load, tokenizer parity, reference predictions, each converter, each
 runtime load, each gate evaluation, the sha256 of each written file), so the same script profiles any version
-of the exporter whose functions keep these names. Prints one line per stage and the total.
+of the exporter whose functions keep these names: run the copy inside the source tree to profile (it puts its
+own repository first on sys.path). Prints one line per stage, the total and the load average before and after
+(results: benchmarks/results/export.md, "ModelExport wall time per stage").
 """
 
 from __future__ import annotations
