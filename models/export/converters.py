@@ -1,4 +1,4 @@
-"""SavedModel ids function → ONNX (tf2onnx; onnxruntime fusion; dynamic int8) and TFLite (fp16; dynamic int8).
+"""SavedModel ids function → ONNX (tf2onnx; onnxruntime fusion; MatMulNBits int8) and TFLite (fp16; dynamic int8).
 
 Each converter raises `ConversionError` carrying the converter's own message, so one artefact that cannot be
 converted fails alone. TFLite artefacts use builtin ops only: a graph that needs TF ops (Flex) would not run on
