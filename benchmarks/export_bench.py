@@ -7,8 +7,9 @@ MODEL_DIR is a SavedModel of `models.classifier.export` (a pushed version, or mo
 output). The eval texts are the model benchmark's held-out split of the bundled corpus (same cap and seed as
 model_bench.py's, so a model it trained never saw them). Every artefact is converted by `models.export.converters`
 and measured through `edge.runtime` on raw text (tokenization included), the SavedModel through its
-`serving_default` signature; all on 2 threads. With --edge-venv, a fresh venv gets `pip install '.[edge]'` only:
-its size, the import time of the edge runtime, and `nlp2prod edge predict` on texts in several scripts.
+`serving_default` signature; all on 2 threads. With --edge-venv, two fresh venvs get only the edge runtime, one
+with `pip install '.[edge]'`, one (DIR-lean) with requirements-edge.lock and --no-deps: their sizes, the import
+time of the edge runtime, and `nlp2prod edge predict` on texts in several scripts.
 """
 
 from __future__ import annotations
@@ -96,9 +97,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     export_dir = args.export_dir or tempfile.mkdtemp(prefix="export-bench-")
     outcome = run(args, export_dir)
     runtimes = export_measure.runtime_sizes()
-    edge = export_measure.edge_venv_report(args.edge_venv, export_dir) if args.edge_venv else None
+    edges = [export_measure.edge_venv_report(args.edge_venv + suffix, export_dir, install)
+             for suffix, install in (("", "extra"), ("-lean", "lean"))] if args.edge_venv else []
     machine.add_end_facts(facts, started)
-    markdown = export_measure.render(outcome, runtimes, edge, facts, machine.command_line(), args.model_dir)
+    markdown = export_measure.render(outcome, runtimes, edges, facts, machine.command_line(), args.model_dir)
     machine.publish(markdown, args.output)
     return 0
 

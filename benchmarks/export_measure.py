@@ -142,13 +142,28 @@ def runtime_sizes() -> Dict[str, int]:
     return sizes
 
 
-def edge_venv_report(venv: str, export_dir: str) -> Dict[str, object]:
-    """Builds a fresh venv with only `nlp2prod[edge]` and runs the edge CLI there on texts in eight scripts."""
+EDGE_INSTALLS = {
+    "extra": "`pip install -c requirements.lock '.[edge]'` (every declared dependency)",
+    "lean": "`pip install --no-deps -r requirements-edge.lock && pip install --no-deps .` (onnxruntime's tooling "
+            "dependencies left out)"}
+
+
+def _install_edge(python: str, install: str) -> None:
+    pip = [python, "-m", "pip", "install", "-q"]
+    if install == "extra":
+        subprocess.run([*pip, "-c", os.path.join(REPO, "requirements.lock"), f"{REPO}[edge]"], check=True)
+    else:
+        subprocess.run([*pip, "--no-deps", "-r", os.path.join(REPO, "requirements-edge.lock")], check=True)
+        subprocess.run([*pip, "--no-deps", REPO], check=True)
+
+
+def edge_venv_report(venv: str, export_dir: str, install: str = "extra") -> Dict[str, object]:
+    """Builds a fresh venv with only the edge runtime (`install`: a key of EDGE_INSTALLS) and runs the edge CLI
+    there on texts in eight scripts."""
     python = os.path.join(venv, "bin", "python")
     if not os.path.exists(python):
         subprocess.run([sys.executable, "-m", "venv", venv], check=True)
-    subprocess.run([python, "-m", "pip", "install", "-q", "-c", os.path.join(REPO, "requirements.lock"),
-                    f"{REPO}[edge]"], check=True)
+    _install_edge(python, install)
     site = subprocess.run([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
                           capture_output=True, text=True, check=True).stdout.strip()
     total = int(subprocess.run(["du", "-sb", site], capture_output=True, text=True).stdout.split()[0])
@@ -160,20 +175,20 @@ def edge_venv_report(venv: str, export_dir: str) -> Dict[str, object]:
              ".interpreter; print(round(time.perf_counter()-t, 3))")
     import_s = subprocess.run([python, "-c", probe], capture_output=True, text=True, cwd="/").stdout.strip()
     answers = {}
-    for artefact in ("", "tflite_fp16", "onnx_int8"):  # the default pick, a TFLite one, a refused one
+    for artefact in ("", "tflite_fp16", "onnx_int8"):  # the default pick, a TFLite one, an int8 one
         choice = ["--artefact", artefact] if artefact else []
         run = subprocess.run([os.path.join(venv, "bin", "nlp2prod"), "edge", "predict", "--model", export_dir,
                               *choice, *EDGE_TEXTS], capture_output=True, text=True, cwd="/")
         answers[" ".join(choice) or "(default)"] = (run.stdout + run.stderr).strip().splitlines()
-    return {"site_bytes": total, "pip_setuptools_bytes": baseline, "packages": frozen, "import_s": import_s,
-            "answers": answers}
+    return {"install": EDGE_INSTALLS[install], "site_bytes": total, "pip_setuptools_bytes": baseline,
+            "packages": frozen, "import_s": import_s, "answers": answers}
 
 
-def render(outcome, runtimes, edge, facts, command: str, model_dir: str) -> str:
+def render(outcome, runtimes, edges, facts, command: str, model_dir: str) -> str:
     """The markdown report."""
     from export_report import render_report
 
-    return render_report(outcome, runtimes, edge, facts, command, model_dir)
+    return render_report(outcome, runtimes, edges, facts, command, model_dir)
 
 
 def write_manifest(export_dir: str, source, labels: Sequence[str], results: Dict[str, Dict]) -> None:

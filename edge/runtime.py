@@ -123,10 +123,21 @@ class EdgeModel:
         return cls(name, manifest["labels"], tokenizer, backend)
 
     def probabilities(self, texts: Sequence[str]) -> np.ndarray:
-        """float32 [N, K] class probabilities of raw texts, in batches."""
-        chunks = [self._backend(*self._tokenizer.pack(texts[start:start + self._batch_size]))
-                  for start in range(0, len(texts), self._batch_size)]
-        return np.concatenate(chunks) if chunks else np.zeros((0, len(self.labels)), np.float32)
+        """float32 [N, K] class probabilities of raw texts, in their order.
+
+        Texts are batched by packed length (shortest first), so a batch pads few positions: on short, varied
+        texts this computes about a third of the positions batches in arrival order would.
+        """
+        pieces = self._tokenizer.pieces(texts)
+        order = np.argsort([len(row) for row in pieces], kind="stable")
+        batches = [order[start:start + self._batch_size] for start in range(0, len(order), self._batch_size)]
+        chunks = [self._backend(*self._tokenizer.pack_pieces([pieces[i] for i in batch])) for batch in batches]
+        if not chunks:
+            return np.zeros((0, len(self.labels)), np.float32)
+        in_length_order = np.concatenate(chunks)
+        result = np.empty_like(in_length_order)
+        result[order] = in_length_order
+        return result
 
     def predict(self, texts: Sequence[str]) -> List[Prediction]:
         """The top label and probabilities of each text."""

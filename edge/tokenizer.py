@@ -36,7 +36,11 @@ class PieceTokenizer:
 
     def pack(self, texts: Sequence[str], length: int = 0) -> Tuple[np.ndarray, np.ndarray]:
         """(input_ids, input_mask) int64 [N, L]; L = `length` when given, else the longest packed row."""
-        rows = [[self._bos] + pieces[: self._max_pieces] + [self._eos] for pieces in self.pieces(texts)]
+        return self.pack_pieces(self.pieces(texts), length)
+
+    def pack_pieces(self, pieces: Sequence[Sequence[int]], length: int = 0) -> Tuple[np.ndarray, np.ndarray]:
+        """`pack` of texts already split into piece ids (by `pieces`)."""
+        rows = [[self._bos] + list(row[: self._max_pieces]) + [self._eos] for row in pieces]
         width = length or max((len(row) for row in rows), default=2)
         ids = np.full((len(rows), width), self._pad, np.int64)
         mask = np.zeros((len(rows), width), np.int64)

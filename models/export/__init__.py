@@ -8,7 +8,7 @@ SentencePiece ModelProto found in its graph, never on one architecture. The fold
 Modules:
     settings.py    ExportSettings: formats and gate thresholds (no TensorFlow; RunConfig.export defaults)
     source.py      what the SavedModel offers an exporter: the ids function, tokenizer proto, packed length
-    converters.py  tf2onnx + onnxruntime fusion / dynamic int8 quantization; TFLite fp16 / dynamic-range int8
+    converters.py  tf2onnx + onnxruntime fusion / 8-bit MatMulNBits int8; TFLite fp16 / dynamic-range int8
     accuracy.py    the per-language gate: top-1 agreement, |Δprob|, macro-F1 against the SavedModel
     exporter.py    export_model: convert, gate, keep what passed, write the manifest
 """

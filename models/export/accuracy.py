@@ -55,3 +55,27 @@ def gate_failures(precision: str, accuracy: Dict[str, Dict[str, float]], setting
             failures.append(f"{lang}: macro-F1 {values['macro_f1']:.4f} is {drop:.4f} below the SavedModel's "
                             f"{values['reference_macro_f1']:.4f} (allowed {settings.int8_max_macro_f1_drop})")
     return failures
+
+
+def certain_failure(precision: str, reference: np.ndarray, candidate: np.ndarray, languages: Sequence[str],
+                    totals: Dict[str, int], settings: ExportSettings) -> str:
+    """Why the gate must fail whatever the texts not yet measured answer ('' while it still can pass).
+
+    `candidate` holds the first len(candidate) rows; `totals` each language's count of texts in the whole gate
+    set. More texts can only add disagreements and probability deltas, so a language whose agreement is below
+    the minimum even if every remaining text agreed has failed already. Macro-F1 is not bounded this way.
+    """
+    seen = len(candidate)
+    langs = np.asarray(languages[:seen])
+    disagrees = reference[:seen].argmax(axis=1) != candidate.argmax(axis=1)
+    floats = precision in FLOAT_PRECISIONS
+    minimum = settings.float_min_agreement if floats else settings.int8_min_agreement
+    for lang in sorted(set(langs.tolist())):
+        rows = langs == lang
+        best_case = round(1.0 - float(disagrees[rows].sum()) / totals[lang], 4)
+        if best_case < minimum:
+            return f"{lang}: top-1 agreement at most {best_case:.4f} < {minimum}"
+        delta = float(np.abs(reference[:seen][rows] - candidate[rows]).max())
+        if floats and float(f"{delta:.3g}") > settings.float_max_prob_delta:
+            return f"{lang}: |Δprob| {delta:.3g} > {settings.float_max_prob_delta}"
+    return ""

@@ -2,16 +2,20 @@
 
 The folder it writes is `edge.manifest`'s contract: manifest.json, tokenizer.model and the shipped artefacts.
 Every artefact is measured through `edge.runtime` (the edge's own tokenizer and runtimes) on raw eval texts, so
-the gate covers tokenization, the input prefix and the vocabulary remap as a device would run them.
+the gate covers tokenization, the input prefix and the vocabulary remap as a device would run them. The eval
+texts run in length order (batches pad few positions), the SavedModel once for all artefacts, and an artefact
+whose measured part already fails its gate is not run on the rest of the split.
 """
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import json
 import os
+import shutil
 import tempfile
-from typing import Callable, Dict, List, Sequence
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -22,6 +26,10 @@ from models import progress
 from models.export import accuracy, converters
 from models.export.settings import ExportSettings
 from models.export.source import ExportSource, ExportSourceError, load_source
+
+
+# Batches an artefact runs between two checks of whether its gate can still pass.
+_GATE_CHUNK_BATCHES = 8
 
 
 @dataclasses.dataclass(frozen=True)
@@ -89,6 +97,12 @@ def select_rows(rows: Sequence[EvalRow], per_language: int) -> List[EvalRow]:
     return kept
 
 
+def length_sorted(rows: Sequence[EvalRow], tokenizer: PieceTokenizer) -> List[EvalRow]:
+    """The rows by packed length (stable): batches of similar length pad few positions in every evaluation."""
+    lengths = [len(pieces) for pieces in tokenizer.pieces([row.text for row in rows])]
+    return [rows[int(index)] for index in np.argsort(lengths, kind="stable")]
+
+
 def _write_tokenizer(source: ExportSource, out_dir: str, manifest: Dict[str, object]) -> PieceTokenizer:
     path = os.path.join(out_dir, contract.TOKENIZER_FILE)
     with open(path, "wb") as handle:
@@ -114,6 +128,7 @@ def _tokenizer_parity(source: ExportSource, tokenizer: PieceTokenizer, rows: Seq
 def _export_formats(source: ExportSource, tokenizer: PieceTokenizer, out_dir: str, rows: Sequence[EvalRow],
                     labels: List[str], formats: List[str], settings: ExportSettings,
                     manifest: Dict[str, object]) -> None:
+    rows = length_sorted(rows, tokenizer)
     texts = [row.text for row in rows]
     reference = source.reference_probabilities(texts, settings.batch_size)
     if reference.shape[1] != len(labels):
@@ -133,7 +148,11 @@ def _export_formats(source: ExportSource, tokenizer: PieceTokenizer, out_dir: st
             except (converters.ConversionError, contract.EdgeModelError) as error:
                 _refuse(manifest, name, str(error), path)
                 continue
-            candidate = EdgeModel(name, labels, tokenizer, backend, settings.batch_size).probabilities(texts)
+            model = EdgeModel(name, labels, tokenizer, backend, settings.batch_size)
+            candidate, stopped = _candidate_probabilities(model, reference, rows, precision, settings)
+            if stopped:
+                _refuse(manifest, name, stopped, path)
+                continue
             measured = accuracy.per_language(reference, candidate, [r.label_id for r in rows], [r.lang for r in rows])
             failures = accuracy.gate_failures(precision, measured, settings)
             if failures:
@@ -144,6 +163,23 @@ def _export_formats(source: ExportSource, tokenizer: PieceTokenizer, out_dir: st
             overall = measured["overall"]
             progress.log.info("export %s: shipped, %.1f MB, agreement %.4f, max |Δprob| %.3g", name,
                               os.path.getsize(path) / 1e6, overall["agreement"], overall["max_prob_delta"])
+
+
+def _candidate_probabilities(model: EdgeModel, reference: np.ndarray, rows: Sequence[EvalRow], precision: str,
+                             settings: ExportSettings) -> Tuple[Optional[np.ndarray], str]:
+    """The artefact's probabilities of every row, measured in chunks of `_GATE_CHUNK_BATCHES` batches; or None
+    and the reason as soon as the measured part shows that the gate cannot pass (a refused artefact is not run on
+    the rest of the split: its reason says how far it got)."""
+    texts, languages = [row.text for row in rows], [row.lang for row in rows]
+    totals = collections.Counter(languages)
+    step = settings.batch_size * _GATE_CHUNK_BATCHES
+    measured = np.zeros((0, reference.shape[1]), np.float32)
+    for start in range(0, len(texts), step):
+        measured = np.concatenate([measured, model.probabilities(texts[start:start + step])])
+        reason = accuracy.certain_failure(precision, reference, measured, languages, totals, settings)
+        if reason and len(measured) < len(texts):
+            return None, f"accuracy gate: stopped after {len(measured)} of {len(texts)} texts: {reason}"
+    return measured, ""
 
 
 def _writers(source: ExportSource, function, out_dir: str, scratch: str,
@@ -160,17 +196,25 @@ def _writers(source: ExportSource, function, out_dir: str, scratch: str,
         return fused_onnx
 
     def onnx_fp32(path: str):
-        with open(fused(), "rb") as source_file, open(path, "wb") as target:
-            target.write(source_file.read())
+        _link_or_copy(fused(), path)
         return dict(fusions)
 
     def onnx_int8(path: str):
-        converters.quantize_onnx(fused(), path)
-        return dict(fusions)
+        return dict(fusions, quantized_operators=converters.quantize_onnx(fused(), path))
 
     return {"onnx_fp32": onnx_fp32, "onnx_int8": onnx_int8,
             "tflite_fp16": lambda path: converters.to_tflite(function, source.loaded, path, "float16"),
             "tflite_int8": lambda path: converters.to_tflite(function, source.loaded, path, "int8")}
+
+
+def _link_or_copy(source_path: str, path: str) -> None:
+    """A hard link (the scratch folder is inside the export folder), or a copy where links are not allowed."""
+    if os.path.exists(path):
+        os.remove(path)
+    try:
+        os.link(source_path, path)
+    except OSError:
+        shutil.copyfile(source_path, path)
 
 
 def _refuse(manifest: Dict[str, object], name: str, reason: str, path: str) -> None:

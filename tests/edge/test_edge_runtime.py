@@ -85,3 +85,34 @@ def test_a_refused_artefact_is_named_with_its_reason():
         contract.choose_artefact(manifest, "onnx_int8")
     with pytest.raises(contract.EdgeModelError, match="no artefact passed the export gate"):
         contract.choose_artefact({"artefacts": {}, "refused": manifest["refused"]})
+
+
+# onnxruntime's declared dependencies that only its Python tooling (quantization, transformer fusions, symbolic
+# shape inference) imports; requirements-edge.lock leaves them out of a device install.
+_ONNXRUNTIME_TOOLING = ("sympy", "mpmath", "coloredlogs", "humanfriendly", "flatbuffers", "packaging", "google")
+
+
+def test_edge_predict_runs_without_onnxruntimes_tooling_dependencies(export_dir):
+    blocker = ("import sys\nclass Block:\n"
+               "    def find_spec(self, name, path=None, target=None):\n"
+               f"        if name.split('.')[0] in {_ONNXRUNTIME_TOOLING!r}:\n"
+               "            raise ImportError('blocked: ' + name)\n"
+               "sys.meta_path.insert(0, Block())\n"
+               "from pipeline import cli\n")
+    for artefact in ("onnx_fp32", "tflite_fp16"):
+        probe = blocker + f"sys.exit(cli.main(['edge', 'predict', '--model', {export_dir!r}, '--artefact', " \
+                          f"{artefact!r}, *{TEXTS!r}]))\n"
+        result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120,
+                                cwd=REPO, env=dict(os.environ, PYTHONPATH=str(REPO)))
+        assert result.returncode == 0, result.stderr[-2000:]
+        assert [line.split("\t")[2] for line in result.stdout.strip().splitlines()] == TEXTS
+
+
+def test_edge_lock_pins_the_versions_of_the_main_lock():
+    def pins(name):
+        lines = (REPO / name).read_text(encoding="utf-8").splitlines()
+        return dict(line.split("==") for line in lines if line and not line.startswith("#"))
+
+    edge, main = pins("requirements-edge.lock"), pins("requirements.lock")
+    assert set(edge) == {"numpy", "onnxruntime", "sentencepiece", "tflite-runtime"}
+    assert all(main[name] == version for name, version in edge.items())

@@ -11,7 +11,7 @@ import tensorflow as tf
 from edge import manifest as contract
 from edge.runtime import EdgeModel
 from edge.tokenizer import PieceTokenizer
-from models.export import exporter
+from models.export import accuracy, exporter
 from models.export.settings import ALL_FORMATS, ExportSettings
 from models.export.source import load_source
 from tiny_model import LABELS
@@ -108,3 +108,27 @@ def test_a_folder_without_a_savedmodel_is_refused_not_raised(tmp_path, eval_rows
     assert manifest["artefacts"] == {}
     assert manifest["refused"]["pytorch"] == "unknown export format"
     assert "not a readable SavedModel" in manifest["refused"]["onnx_int8"]
+
+
+def test_an_artefact_that_has_failed_is_not_run_on_the_rest_of_the_split(tiny_saved_model, eval_rows, tmp_path,
+                                                                         monkeypatch):
+    monkeypatch.setattr(exporter, "_GATE_CHUNK_BATCHES", 1)
+    settings = ExportSettings(formats=("tflite_fp16",), float_max_prob_delta=0.0, batch_size=4)
+    manifest = exporter.export_model(tiny_saved_model, str(tmp_path), eval_rows, LABELS, settings)
+    reason = manifest["refused"]["tflite_fp16"]
+    assert reason.startswith(f"accuracy gate: stopped after 4 of {len(eval_rows)} texts: "), reason
+    assert "|Δprob|" in reason
+
+
+def test_certain_failure_bounds_agreement_by_the_texts_still_to_come():
+    settings = ExportSettings()
+    reference = np.eye(3, dtype=np.float32)[[0, 1, 2, 0]]
+    flipped = np.eye(3, dtype=np.float32)[[1]]
+    totals = {"en": 100, "it": 2}
+    # One disagreement in 100 English texts: 0.99 is still reachable for int8, not for float.
+    assert accuracy.certain_failure("int8", reference, flipped, ["en", "it"], totals, settings) == ""
+    assert "en: top-1 agreement at most 0.9900" in accuracy.certain_failure("float32", reference, flipped,
+                                                                            ["en", "it"], totals, settings)
+    # One disagreement in 2 Italian texts: at most 0.5.
+    assert "it: top-1 agreement at most 0.5000" in accuracy.certain_failure("int8", reference, flipped,
+                                                                            ["it", "en"], totals, settings)
