@@ -74,10 +74,11 @@ echo "nlp2prod: building $VENV with $("$PY" --version) (log: $LOG) ..."
 start=$(date +%s)
 rm -rf "$VENV"
 "$PY" -m venv "$VENV"
+# Chained with &&: inside a `{ } ||` group bash ignores set -e, so a failed step must stop the chain itself.
 {
-  "$VENV/bin/python" -m pip install --upgrade "pip==24.2"
+  "$VENV/bin/python" -m pip install --upgrade "pip==24.2" &&
   # The lock is a complete, tested freeze: --no-deps installs exactly it, with no resolution at install time.
-  "$VENV/bin/python" -m pip install --no-deps -r "$LOCK"
+  "$VENV/bin/python" -m pip install --no-deps -r "$LOCK" &&
   "$VENV/bin/python" -m pip install --no-deps -e .
 } >"$LOG" 2>&1 || { echo "install failed; last lines of $LOG:" >&2; tail -n 20 "$LOG" >&2; exit 1; }
 if ! "$VENV/bin/python" -m pip check >>"$LOG" 2>&1; then
