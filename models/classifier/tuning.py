@@ -136,7 +136,7 @@ class Tuning:
         scores = {}
         for mix in sorted(set(self.recipe.weight_mixes) | {1.0}):
             model.set_weights(mixed_weights(self._frozen_weights, tuned, mix))
-            scores[mix] = self.choose_label_prior("fine_tuned")
+            scores[mix] = self.choose_label_prior("fine_tuned", announce=False)
         chosen = max(mix for mix, value in scores.items() if value >= max(scores.values()))
         model.set_weights(mixed_weights(self._frozen_weights, tuned, chosen))
         self.choose_label_prior("fine_tuned")
@@ -152,9 +152,10 @@ class Tuning:
         else the eval split."""
         return candidates.HELD_OUT if candidates.HELD_OUT in self.sets else candidates.EVAL
 
-    def choose_label_prior(self, candidate: str) -> float:
+    def choose_label_prior(self, candidate: str, announce: bool = True) -> float:
         """Reads the label vectors from the current encoder and sets the strength that does best on the
-        selection set; no label descriptions: the prior stays off. Returns the selection set's accuracy."""
+        selection set (logged when `announce`); no label descriptions: the prior stays off. Returns the selection
+        set's accuracy."""
         logits, pooled, labels, _ = self._prior_inputs(*self._set_batches(self._selection_set))
         if LABEL_DESCRIPTIONS not in self._extra:
             return float(np.mean(np.argmax(logits, axis=1) == labels))
@@ -162,8 +163,9 @@ class Tuning:
         strength, table = label_prior.choose_strength(logits, pooled, vectors, labels)
         label_prior.prior_layer(self.model).set_prior(vectors, strength)
         self.label_prior[candidate] = label_prior.report_entry(strength, table, self._selection_set)
-        progress.log.info("label prior (%s): strength %g chosen on %s (accuracy %.3f at 0, %.3f chosen)", candidate,
-                          strength, self._selection_set, table["0"], table[f"{strength:g}"])
+        if announce:
+            progress.log.info("label prior (%s): strength %g chosen on %s (accuracy %.3f at 0, %.3f chosen)",
+                              candidate, strength, self._selection_set, table["0"], table[f"{strength:g}"])
         return table[f"{strength:g}"]
 
     def _set_batches(self, name: str):
