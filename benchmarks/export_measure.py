@@ -28,10 +28,14 @@ class SavedModelCandidate:
     precision = "float32"
 
     def __init__(self, source, load_seconds: float):
+        from edge.manifest import EXPORTS_DIR
         from models.classifier.export import saved_model_bytes
 
         self._source, self.load_seconds = source, load_seconds
-        self.bytes = saved_model_bytes(source.saved_model_dir)
+        # A pushed version carries its exports under assets.extra/exports: they are not the SavedModel's bytes.
+        exports = os.path.join(source.saved_model_dir, EXPORTS_DIR)
+        self.bytes = saved_model_bytes(source.saved_model_dir) - (saved_model_bytes(exports)
+                                                                 if os.path.isdir(exports) else 0)
 
     def probabilities(self, texts: Sequence[str]) -> np.ndarray:
         return self._source.reference_probabilities(list(texts), 32)
