@@ -38,6 +38,11 @@ class Recipe:
     # script (45,493 of 250,037 rows), trimming cost 8–39 points of out-of-corpus accuracy per language (chat
     # words fall to <unk>); when on, the gate below keeps the untrimmed model unless every language holds.
     trim_vocabulary: bool = False
+    # Structured pruning (structured_pruning.py): every block keeps this fraction of its FFN intermediate units,
+    # the most important ones, in physically smaller kernels, then recovers for `ffn_recovery_steps` steps; kept
+    # only within `pruning_tolerance` per language. 1.0 turns it off (the default: benchmarks/results/model.md).
+    ffn_keep: float = 1.0
+    ffn_recovery_steps: int = 60
     vocab_margin_per_script: int = 5000
     # Trimming and bfloat16 kernels are kept only if no language of any evaluation set loses more than this
     # (accuracy; macro-F1 on the eval split).
