@@ -112,5 +112,6 @@ def test_kept_pruned_model_trims_exports_smaller_and_warm_start_falls_back(tiny_
     fallback = warm_start.initialize(fresh, identity, tiny_corpus.checkpoint.vocabulary.unk_id, LABELS,
                                      str(tmp_path / "pruned"))
     assert fallback["used"] is False and "encoder architecture changed" in fallback["reason"]
-    assert "intermediate" in fallback["reason"]
+    assert f"FFN size {full // 2}" in fallback["reason"] and f"FFN size {full}" in fallback["reason"]
+    assert "first differing weight: transformer_block_0/intermediate" in fallback["reason"]
 
