@@ -37,7 +37,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument("--num-layers", type=int, default=12, help="encoder layers kept (e5-small has 12)")
     parser.add_argument("--max-seq-length", type=int, default=64)
     parser.add_argument("--ffn-keep", type=float, default=0.5)
-    parser.add_argument("--recovery-steps", type=int, default=60)
+    parser.add_argument("--recovery-steps", type=int, default=150)
     parser.add_argument("--max-rows-per-topic", type=int, default=30, help="rows per (language, topic) kept")
     parser.add_argument("--duration", type=float, default=6.0, help="seconds of each latency measurement")
     parser.add_argument("--rounds", type=int, default=2, help="alternating latency rounds per model")

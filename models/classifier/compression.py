@@ -3,7 +3,7 @@
 * `prune`: magnitude pruning (tensorflow-model-optimization) of the transformer kernels, fine-tuned to the
   target sparsity; kept only within `recipe.pruning_tolerance` per language on every evaluation set.
 * `prune_ffn`: structured pruning (structured_pruning.py): every block keeps the `recipe.ffn_keep` most important
-  FFN intermediate units and is rebuilt with physically smaller kernels, then recovers for
+  FFN intermediate units (mean |activation| on training batches × output-row norm) and is rebuilt with physically smaller kernels, then recovers for
   `recipe.ffn_recovery_steps` steps; kept only within `recipe.pruning_tolerance` per language.
 * `bfloat16`: the transformer kernels stored as bfloat16 (half the bytes every served call reads); kept only
   within `recipe.compression_tolerance` per language.
@@ -70,7 +70,8 @@ def prune_ffn(model: tf_keras.Model, data, recipe: Recipe, sets: Mapping[str, tf
               prefix_ids: Sequence[int], before: Reports, report: Dict[str, object]):
     """(model, reports): the model with smaller FFNs when it passes the per-language gate, else `model`."""
     full_size = structured_pruning.intermediate_sizes(model)[0]
-    pruned = structured_pruning.pruned_copy(model, recipe.ffn_keep)
+    importance = structured_pruning.activation_importance(model, data.train)
+    pruned = structured_pruning.pruned_copy(model, recipe.ffn_keep, importance)
     size = structured_pruning.intermediate_sizes(pruned)[0]
     steps = max(0, recipe.ffn_recovery_steps)
     trainer = ClassifierTrainer(pruned, recipe.learning_rate, max(1, steps), data.weights)

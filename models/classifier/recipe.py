@@ -42,7 +42,7 @@ class Recipe:
     # the most important ones, in physically smaller kernels, then recovers for `ffn_recovery_steps` steps; kept
     # only within `pruning_tolerance` per language. 1.0 turns it off (the default: benchmarks/results/model.md).
     ffn_keep: float = 1.0
-    ffn_recovery_steps: int = 60
+    ffn_recovery_steps: int = 150
     vocab_margin_per_script: int = 5000
     # Trimming and bfloat16 kernels are kept only if no language of any evaluation set loses more than this
     # (accuracy; macro-F1 on the eval split).

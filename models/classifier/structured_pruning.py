@@ -6,14 +6,15 @@ a smaller `intermediate_size`: the intermediate kernel [H, F] becomes [H, k], th
 [k, H], and the FFN (about two thirds of a block's matmul FLOPs at short lengths) does k/F of the work. The
 exported SavedModel is the same graph with smaller Dense matmuls.
 
-A unit's importance is what it can contribute: the L2 norm of its intermediate kernel column (how strongly it
-reads the hidden state) times the L2 norm of its output kernel row (how strongly it writes back). Every block
-keeps the same number of units, so the block config stays one number.
+A unit's importance is what it contributes: its mean |GELU output| over the real tokens of a few training
+batches times the L2 norm of its output kernel row (`activation_importance`). Without batches, the weights alone
+stand in for the activation: the L2 norm of its intermediate kernel column (`unit_importance`). Every block keeps
+the same number of units, so the block config stays one number.
 """
 
 from __future__ import annotations
 
-from typing import Dict, List
+from typing import Dict, List, Optional
 
 import numpy as np
 import tensorflow as tf
@@ -29,6 +30,25 @@ def unit_importance(block: TransformerBlock) -> np.ndarray:
     return reads * writes
 
 
+def activation_importance(model: tf_keras.Model, batches: tf.data.Dataset,
+                          max_batches: int = 8) -> Dict[str, np.ndarray]:
+    """Per block name, [F] importance of each FFN unit: mean |GELU output| over the real tokens of up to
+    `max_batches` batches (ids, mask, label, lang) times |output row|₂."""
+    blocks = [layer for layer in model.layers if isinstance(layer, TransformerBlock)]
+    sums = {block.name: np.zeros(block.intermediate_size, np.float64) for block in blocks}
+    tokens = 0
+    for ids, mask, *_ in batches.take(max_batches):
+        hidden = model.get_layer("embeddings")(ids, training=False)
+        real = tf.cast(mask, tf.float32)[:, :, tf.newaxis]
+        for block in blocks:
+            inner = block.intermediate_activations(hidden, mask)
+            sums[block.name] += tf.reduce_sum(tf.abs(inner) * real, axis=[0, 1]).numpy()
+            hidden = block([hidden, mask], training=False)
+        tokens += int(tf.reduce_sum(mask))
+    return {block.name: (sums[block.name] / max(1, tokens)) *
+            np.linalg.norm(np.asarray(block.kernels["output"].numpy(), np.float32), axis=1) for block in blocks}
+
+
 def kept_size(intermediate_size: int, keep: float) -> int:
     """Units kept of `intermediate_size` at fraction `keep` (at least one).
 
@@ -40,9 +60,11 @@ def kept_size(intermediate_size: int, keep: float) -> int:
     return max(1, int(round(intermediate_size * keep)))
 
 
-def kept_units(block: TransformerBlock, size: int) -> np.ndarray:
-    """The `size` most important units of `block`, in their original order (ties: the lower index)."""
-    order = np.argsort(-unit_importance(block), kind="stable")
+def kept_units(block: TransformerBlock, size: int, importance: Optional[np.ndarray] = None) -> np.ndarray:
+    """The `size` most important units of `block` (`importance`, else `unit_importance`), in their original
+    order (ties: the lower index)."""
+    scores = unit_importance(block) if importance is None else importance
+    order = np.argsort(-scores, kind="stable")
     return np.sort(order[:size])
 
 
@@ -77,11 +99,14 @@ def shrunk_copy(model: tf_keras.Model, size: int, units: Dict[str, np.ndarray]) 
     return copy
 
 
-def pruned_copy(model: tf_keras.Model, keep: float) -> tf_keras.Model:
-    """The classifier with each block's `keep` fraction of most important FFN units (`unit_importance`)."""
+def pruned_copy(model: tf_keras.Model, keep: float,
+                importance: Optional[Dict[str, np.ndarray]] = None) -> tf_keras.Model:
+    """The classifier with each block's `keep` fraction of most important FFN units (per block name in
+    `importance`, e.g. `activation_importance`; else `unit_importance`)."""
     blocks = [layer for layer in model.layers if isinstance(layer, TransformerBlock)]
     size = kept_size(blocks[0].intermediate_size, keep)
-    return shrunk_copy(model, size, {block.name: kept_units(block, size) for block in blocks})
+    return shrunk_copy(model, size, {block.name: kept_units(block, size, (importance or {}).get(block.name))
+                                     for block in blocks})
 
 
 def _copy_block(source: TransformerBlock, target: TransformerBlock, units: np.ndarray) -> None:
