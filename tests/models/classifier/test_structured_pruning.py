@@ -48,6 +48,22 @@ def test_kept_units_are_the_most_important_ones(dense):
                                       source.biases["intermediate"].numpy()[kept])
 
 
+def test_activation_importance_weighs_each_units_mean_activation_by_its_output_row(dense, tiny_corpus):
+    inputs = _inputs(tiny_corpus)
+    batches = tf.data.Dataset.from_tensors((inputs["input_ids"], inputs["input_mask"], tf.zeros([6], tf.int32),
+                                            tf.fill([6], "en")))
+    importance = structured_pruning.activation_importance(dense, batches)
+    first = _blocks(dense)[0]
+    hidden = dense.get_layer("embeddings")(inputs["input_ids"])
+    inner = first.intermediate_activations(hidden, inputs["input_mask"]).numpy()[:, :6]  # the real tokens
+    expected = np.abs(inner).mean(axis=(0, 1)) * np.linalg.norm(first.kernels["output"].numpy(), axis=1)
+    np.testing.assert_allclose(importance[first.name], expected, rtol=1e-4)
+    pruned = structured_pruning.pruned_copy(dense, 0.5, importance)
+    kept = structured_pruning.kept_units(first, first.intermediate_size // 2, importance[first.name])
+    assert kept.tolist() == sorted(np.argsort(-importance[first.name])[:len(kept)].tolist())
+    np.testing.assert_array_equal(_blocks(pruned)[0].kernels["output"].numpy(), first.kernels["output"].numpy()[kept])
+
+
 def test_pruned_kernels_are_physically_smaller(dense):
     pruned = structured_pruning.pruned_copy(dense, 0.25)
     full = _blocks(dense)[0].intermediate_size
