@@ -116,6 +116,10 @@ class ModelConfig:
     pruning_epochs: int = _Recipe.pruning_epochs
     # The pruned model may lose at most this much eval macro-F1 against the dense one.
     pruning_tolerance: float = _Recipe.pruning_tolerance
+    # Structured pruning: the fraction of FFN intermediate units every block keeps (smaller kernels, real
+    # speed-up), then `ffn_recovery_steps` fine-tuning steps; gated per language by pruning_tolerance. 1.0: off.
+    ffn_keep: float = _Recipe.ffn_keep
+    ffn_recovery_steps: int = _Recipe.ffn_recovery_steps
     # Keep only the vocabulary pieces the corpus (all splits) and the reference texts need.
     trim_vocabulary: bool = _Recipe.trim_vocabulary
     # Margin for text the corpus never showed: the most probable pieces of each script the corpus uses.

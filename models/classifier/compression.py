@@ -2,13 +2,16 @@
 
 * `prune`: magnitude pruning (tensorflow-model-optimization) of the transformer kernels, fine-tuned to the
   target sparsity; kept only within `recipe.pruning_tolerance` per language on every evaluation set.
+* `prune_ffn`: structured pruning (structured_pruning.py): every block keeps the `recipe.ffn_keep` most important
+  FFN intermediate units (mean |activation| on training batches × output-row norm) and is rebuilt with physically smaller kernels, then recovers for
+  `recipe.ffn_recovery_steps` steps; kept only within `recipe.pruning_tolerance` per language.
 * `bfloat16`: the transformer kernels stored as bfloat16 (half the bytes every served call reads); kept only
   within `recipe.compression_tolerance` per language.
 * `trim`: the word embedding cut to the pieces the corpus (every split), the input prefix, the reference text
   and a per-script margin need; kept only within `recipe.compression_tolerance` per language. The `<unk>` rate per
   language of every set under the planned trim is reported either way (the out-of-corpus set is never part of
   the plan, so its rate is what unseen text meets).
-Both steps write what they measured into the training report.
+Every step writes what they measured into the training report.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ import tf_keras
 
 from models import progress
 from models.encoder.checkpoint import EncoderCheckpoint
-from models.classifier import candidates, datasets, vocabulary_trim
+from models.classifier import candidates, datasets, structured_pruning, vocabulary_trim
 from models.classifier import classifier as classifier_lib
 from models.classifier.recipe import Recipe
 from models.classifier.training import ClassifierTrainer, fit
@@ -63,6 +66,32 @@ def prune(model: tf_keras.Model, data, recipe: Recipe, sets: Mapping[str, tf.dat
     return (stripped, after) if kept else (model, before)
 
 
+def prune_ffn(model: tf_keras.Model, data, recipe: Recipe, sets: Mapping[str, tf.data.Dataset],
+              prefix_ids: Sequence[int], before: Reports, report: Dict[str, object]):
+    """(model, reports): the model with smaller FFNs when it passes the per-language gate, else `model`."""
+    full_size = structured_pruning.intermediate_sizes(model)[0]
+    importance = structured_pruning.activation_importance(model, data.train)
+    pruned = structured_pruning.pruned_copy(model, recipe.ffn_keep, importance)
+    size = structured_pruning.intermediate_sizes(pruned)[0]
+    steps = max(0, recipe.ffn_recovery_steps)
+    trainer = ClassifierTrainer(pruned, recipe.learning_rate, max(1, steps), data.weights)
+    result = fit(trainer, data.train, data.evaluation, data.num_classes, -(-steps // data.steps_per_epoch),
+                 patience=0, max_steps=steps)
+    identity = np.arange(model.get_layer("embeddings").vocab_size, dtype=np.int32)
+    after = evaluate_examples(pruned, sets, identity, prefix_ids, data.num_classes)
+    failures = candidates.compression_failures(before, after, recipe.pruning_tolerance)
+    kept = not failures
+    report["structured_pruning"] = {
+        "kept": kept, "failures": failures, "keep": recipe.ffn_keep, "full_intermediate_size": full_size,
+        "intermediate_size": size if kept else full_size, "pruned_intermediate_size": size,
+        "recovery": dataclasses.asdict(result), "reports": after}
+    progress.log.info("FFN pruned to %d of %d units per block: eval macro-F1 %.4f (before %.4f): %s", size,
+                      full_size, after[candidates.EVAL]["overall"]["macro_f1"],
+                      before[candidates.EVAL]["overall"]["macro_f1"],
+                      "kept" if kept else "full FFN kept (" + "; ".join(failures) + ")")
+    return (pruned, after) if kept else (model, before)
+
+
 def trim(checkpoint: EncoderCheckpoint, model: tf_keras.Model, recipe: Recipe, sets: Mapping[str, tf.data.Dataset],
          prefix_ids: Sequence[int], before: Reports, report: Dict[str, object], plan_ids: np.ndarray):
     """(model, trim, reports): the trimmed model when it passes the per-language gate, else the untrimmed."""
@@ -76,6 +105,9 @@ def trim(checkpoint: EncoderCheckpoint, model: tf_keras.Model, recipe: Recipe, s
     rebuilt = classifier_lib.build_classifier(
         vocabulary_trim.trimmed_checkpoint(checkpoint, plan), model.output_shape[-1], recipe.num_layers,
         recipe.freeze_embeddings, recipe.dropout_rate, recipe.seed)
+    sizes = structured_pruning.intermediate_sizes(model)
+    if sizes != structured_pruning.intermediate_sizes(rebuilt):  # FFN pruned: same shapes before the copy
+        rebuilt = structured_pruning.shrunk_copy(rebuilt, sizes[0], {})
     classifier_lib.copy_with_word_rows(model, rebuilt, plan.kept_ids)
     after = evaluate_examples(rebuilt, sets, plan.remap, prefix_ids, model.output_shape[-1])
     failures = candidates.compression_failures(before, after, recipe.compression_tolerance)

@@ -34,6 +34,12 @@ class Recipe:
     target_sparsity: float = 0.0
     pruning_epochs: int = 2
     pruning_tolerance: float = 0.03
+    # Structured pruning (structured_pruning.py): every block keeps this fraction of its FFN intermediate units,
+    # the most important ones, in physically smaller kernels, then recovers for `ffn_recovery_steps` steps; kept
+    # only within `pruning_tolerance` per language. 1.0 turns it off, the default: at 0.5 on e5-small (12 layers)
+    # batch-32 throughput rose 1.40x but uk lost 9 points of eval macro-F1 (benchmarks/results/model.md).
+    ffn_keep: float = 1.0
+    ffn_recovery_steps: int = 150
     # Off by default: even with every split's pieces, UDHR text of 18 languages and a 5,000-piece margin per
     # script (45,493 of 250,037 rows), trimming cost 8–39 points of out-of-corpus accuracy per language (chat
     # words fall to <unk>); when on, the gate below keeps the untrimmed model unless every language holds.

@@ -130,7 +130,8 @@ def _weight_keys(variables: Sequence[tf.Variable]) -> List[WeightKey]:
 def _architecture(keys_and_shapes: Dict[WeightKey, Tuple[int, ...]]) -> str:
     blocks = {name.split("/", 1)[0] for name, _ in keys_and_shapes if name.startswith(_BLOCK_PREFIX)}
     hidden = keys_and_shapes.get((_POSITION_EMBEDDING, 0), (None, None))[-1]
-    return f"{len(blocks)} layers, hidden size {hidden}"
+    ffn = keys_and_shapes.get((f"{_BLOCK_PREFIX}0/intermediate/kernel", 0), (None, None))[-1]
+    return f"{len(blocks)} layers, hidden size {hidden}, FFN size {ffn}"
 
 
 def _check_compatible(model: tf_keras.Model, trim: VocabularyTrim, labels: Sequence[str],

@@ -96,6 +96,11 @@ class TransformerBlock(tf_keras.layers.Layer, tfmot.sparsity.keras.PrunableLayer
         inner = tf.nn.gelu(self._dense(hidden, "intermediate"), approximate=False)
         return self.output_norm(hidden + self.dropout(self._dense(inner, "output"), training=training))
 
+    def intermediate_activations(self, hidden, input_mask):
+        """The FFN's GELU outputs [B, T, F] for block input `hidden` (inference: no dropout)."""
+        hidden = self.attention_norm(hidden + self._attention(hidden, input_mask, False))
+        return tf.nn.gelu(self._dense(hidden, "intermediate"), approximate=False)
+
     def _dense(self, x, name):
         kernel = self.kernels[name]
         if kernel.dtype == tf.float32:
