@@ -110,7 +110,8 @@ def markdown(args, trained, results, facts) -> str:
     speed = min(results[pruned]["tps"]) / max(results[dense]["tps"]), max(results[pruned]["tps"]) / min(
         results[dense]["tps"])
     lines += ["", f"Batch-32 throughput ratio pruned / dense: {speed[0]:.2f}x to {speed[1]:.2f}x (worst to best "
-              f"pairing of rounds); size ratio dense / pruned: {results[dense]['bytes'] / results[pruned]['bytes']:.2f}x.",
+              "pairing of rounds); size ratio dense / pruned: "
+              f"{results[dense]['bytes'] / results[pruned]['bytes']:.2f}x.",
               "", "Macro-F1 per language through the SavedModel (eval split | unseen text), pruned − dense:", "",
               "| language | dense eval | pruned eval | Δ eval | dense unseen | pruned unseen | Δ unseen |",
               "|---|---:|---:|---:|---:|---:|---:|"]

@@ -134,11 +134,15 @@ class ModelConfig:
     # The label prior (models/classifier/label_prior.py): each label's description ({label} = its name, "_" as a
     # space) embedded by the encoder; logits add strength × cosine, the strength chosen on the held-out languages.
     label_prior: bool = _Recipe.label_prior
+    label_prior_template: str = _Recipe.label_prior_template
     # Mixes of the frozen and fine-tuned weights tried after fine-tuning, the best on the held-out languages kept.
     weight_mixes: Tuple[float, ...] = _Recipe.weight_mixes
-    label_prior_template: str = _Recipe.label_prior_template
     train_steps: Optional[int] = _Recipe.train_steps  # cap on fine-tuning steps; None: whole epochs
     seed: int = _Recipe.seed
+
+    def __post_init__(self):
+        # The Trainer builds its Recipe from these fields; a bad value is refused here, before a run starts.
+        _Recipe(**{field.name: getattr(self, field.name) for field in dataclasses.fields(_Recipe)})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -347,7 +351,9 @@ def _parse_like(raw: str, current, item: str):
             raise ValueError(f"{item!r}: expected true or false")
         return raw.lower() in ("true", "1")
     if isinstance(current, tuple):
-        return tuple(part.strip() for part in raw.split(",") if part.strip())
+        # Items parse like the default's own items (model.weight_mixes=0.5,1 gives floats, data.labels strings).
+        return tuple(_parse_like(part.strip(), current[0], item) if current else part.strip()
+                     for part in raw.split(",") if part.strip())
     if raw.lower() == "none":
         return None
     try:

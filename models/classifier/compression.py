@@ -3,15 +3,16 @@
 * `prune`: magnitude pruning (tensorflow-model-optimization) of the transformer kernels, fine-tuned to the
   target sparsity; kept only within `recipe.pruning_tolerance` per language on every evaluation set.
 * `prune_ffn`: structured pruning (structured_pruning.py): every block keeps the `recipe.ffn_keep` most important
-  FFN intermediate units (mean |activation| on training batches × output-row norm) and is rebuilt with physically smaller kernels, then recovers for
-  `recipe.ffn_recovery_steps` steps; kept only within `recipe.pruning_tolerance` per language.
+  FFN intermediate units (mean |activation| on training batches × output-row norm) and is rebuilt with physically
+  smaller kernels, then recovers for `recipe.ffn_recovery_steps` steps; kept only within
+  `recipe.pruning_tolerance` per language.
 * `bfloat16`: the transformer kernels stored as bfloat16 (half the bytes every served call reads); kept only
   within `recipe.compression_tolerance` per language.
 * `trim`: the word embedding cut to the pieces the corpus (every split), the input prefix, the reference text
   and a per-script margin need; kept only within `recipe.compression_tolerance` per language. The `<unk>` rate per
   language of every set under the planned trim is reported either way (the out-of-corpus set is never part of
   the plan, so its rate is what unseen text meets).
-Every step writes what they measured into the training report.
+Every step writes what it measured into the training report.
 """
 
 from __future__ import annotations

@@ -109,7 +109,8 @@ def train_classifier(checkpoint: EncoderCheckpoint, train_examples: tf.data.Data
               "real_token_share": tuning.real_token_share, "seconds": tuning.seconds,
               "gzip_weight_bytes": {"dense": classifier_lib.gzip_weight_bytes(model)}, "warm_start": warm,
               "input_prefix_ids": list(prefix_ids), "linear_probe_train_accuracy": tuning.probe_accuracy,
-              "language_head": languages[1], "label_prior": _label_prior_report(tuning, chosen, recipe), "weight_mix": tuning.weight_mix}
+              "language_head": languages[1], "label_prior": _label_prior_report(tuning, chosen, recipe),
+              "weight_mix": tuning.weight_mix}
     if recipe.ffn_keep < 1.0:
         model, chosen_reports = compression.prune_ffn(model, data, recipe, sets, prefix_ids, chosen_reports, report)
     if recipe.target_sparsity > 0:

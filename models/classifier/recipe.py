@@ -7,7 +7,7 @@ are one set of numbers; the Trainer copies config.model's values into a `Recipe`
 from __future__ import annotations
 
 import dataclasses
-from typing import Optional, Tuple
+from typing import List, Optional, Tuple
 
 
 @dataclasses.dataclass(frozen=True)
@@ -50,13 +50,41 @@ class Recipe:
     compression_tolerance: float = 0.02
     # Export the transformer kernels as bfloat16 (half the weight bytes read per served call), gated as above.
     bfloat16_kernels: bool = False
-    # Add what the label names mean (label_prior.py): cosine to a description of each label, its strength
-    # chosen per candidate on the held-out languages.
     # Mixes of the frozen and fine-tuned weights tried after fine-tuning (1 = as trained; tuning.py, WiSE-FT),
     # the best on the held-out languages kept.
     weight_mixes: Tuple[float, ...] = (0.5, 0.75, 1.0)
+    # Add what the label names mean (label_prior.py): cosine to a description of each label, its strength
+    # chosen per candidate on the held-out languages.
     label_prior: bool = True
     label_prior_template: str = "This text is about {label}."
     train_steps: Optional[int] = 60
     seed: int = 13
     warm_start: bool = False
+
+    def __post_init__(self):
+        problems = range_problems(self)
+        if problems:
+            raise ValueError("; ".join(f"model.{problem}" for problem in problems))
+
+
+def range_problems(recipe: Recipe) -> List[str]:
+    """What a run would only trip over minutes in, one "field must be …, got value" line per bad value."""
+    def positive_or_none(value) -> bool:
+        return value is None or value > 0
+
+    rules = [
+        ("ffn_keep", lambda v: 0.0 < v <= 1.0, "in (0, 1] (1.0: no structured pruning)"),
+        ("target_sparsity", lambda v: 0.0 <= v < 1.0, "in [0, 1) (0: no magnitude pruning)"),
+        ("weight_mixes", lambda v: len(v) > 0 and all(0.0 < m <= 1.0 for m in v),
+         "one or more mixes in (0, 1] (1: the fine-tuned weights as trained)"),
+        ("ffn_recovery_steps", lambda v: v >= 0, ">= 0"),
+        ("learning_rate", lambda v: v > 0, "> 0"),
+        ("batch_size", lambda v: v > 0, "> 0"),
+        ("epochs", lambda v: v > 0, "> 0"),
+        ("dropout_rate", lambda v: 0.0 <= v < 1.0, "in [0, 1)"),
+        ("num_layers", positive_or_none, "a positive number of blocks or none"),
+        ("trainable_layers", positive_or_none, "a positive number of blocks or none"),
+        ("train_steps", positive_or_none, "a positive number of steps or none"),
+    ]
+    return [f"{name} must be {allowed}, got {getattr(recipe, name)!r}"
+            for name, ok, allowed in rules if not ok(getattr(recipe, name))]

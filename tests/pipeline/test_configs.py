@@ -26,6 +26,7 @@ def test_set_overrides_section_fields_with_their_types():
         "check.timeout_seconds=30", "gate.min_tokens=2", "push.warmup_per_language=1"])
     assert (config.model.epochs, config.eval.min_macro_f1, config.model.freeze_embeddings) == (1, 0.7, False)
     assert config.data.labels == ("a", "b")
+    assert configs.with_overrides(config, ["model.weight_mixes=0.5, 1"]).model.weight_mixes == (0.5, 1.0)
     assert (config.check.timeout_seconds, config.gate.min_tokens, config.push.warmup_per_language) == (30, 2, 1)
 
 
@@ -42,6 +43,10 @@ def test_set_overrides_top_level_fields():
     ("enable_cahce=false", "unknown field 'enable_cahce' in the run config"),
     ("model.epochs=three", "'three' is not a number"),
     ("enable_cache=maybe", "expected true or false"),
+    ("model.ffn_keep=0", r"model\.ffn_keep must be in \(0, 1\].*got 0"),
+    ("model.target_sparsity=1", r"model\.target_sparsity must be in \[0, 1\).*got 1"),
+    ("model.weight_mixes=0.5,1.5", r"model\.weight_mixes must be one or more mixes in \(0, 1\]"),
+    ("model.learning_rate=-1e-5", r"model\.learning_rate must be > 0, got -1e-05"),
 ])
 def test_bad_overrides_say_what_is_wrong(item, message):
     with pytest.raises(ValueError, match=message):
@@ -65,3 +70,8 @@ def test_every_tunable_of_every_section_is_reachable_with_set():
             overridden = configs.with_overrides(config, [f"{section.name}.{field.name}={raw}"])
             assert getattr(getattr(overridden, section.name), field.name) == type(current)(
                 raw == "true" if isinstance(current, bool) else raw)
+
+
+def test_every_bad_model_value_is_named_at_once():
+    with pytest.raises(ValueError, match=r"model\.batch_size must be > 0, got 0; model\.epochs must be > 0, got 0"):
+        configs.ModelConfig(batch_size=0, epochs=0)
