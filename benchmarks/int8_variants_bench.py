@@ -29,6 +29,7 @@ import machine  # noqa: E402
 from data.bundled import BUNDLED_LABELS, BUNDLED_LANGUAGES, read_corpus  # noqa: E402
 from edge import manifest as contract  # noqa: E402
 from edge.runtime import EdgeModel, OnnxBackend  # noqa: E402
+from models.export import converters  # noqa: E402
 from models.export.converters import INT8_BLOCK_SIZE  # noqa: E402
 from models.export.settings import ExportSettings  # noqa: E402
 
@@ -90,7 +91,8 @@ def _variants(fp32: str, work: str) -> Dict[str, Callable[[str], None]]:
                                                                   _matmuls(fp32, _ffn)),
         f"MatMulNBits on FFN output (blocks of {INT8_BLOCK_SIZE}), dynamic elsewhere": nbits_then_gather(
             INT8_BLOCK_SIZE, _matmuls(fp32, _ffn_output), ("MatMul", "Gather")),
-        f"MatMulNBits everywhere, blocks of {INT8_BLOCK_SIZE} (shipped recipe)": nbits_then_gather(INT8_BLOCK_SIZE),
+        f"MatMulNBits everywhere, blocks of {INT8_BLOCK_SIZE} (shipped: converters.quantize_onnx)":
+            lambda t: converters.quantize_onnx(fp32, t),
         "MatMulNBits everywhere, blocks of 32": nbits_then_gather(32),
     }
 

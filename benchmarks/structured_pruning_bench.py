@@ -91,11 +91,11 @@ def markdown(args, trained, results, facts) -> str:
     gate = trained[pruned][0].report["structured_pruning"]
     lines = [BEGIN, f"## Structured FFN pruning (`model.ffn_keep={args.ffn_keep:g}`)", "",
              f"Command: `{machine.command_line()}`", "", *machine.markdown_facts(facts), "",
-             "The machine's 2 cores are shared with other jobs (the coordinator trains models at the same time): "
-             "latency figures are noisy; each model was measured alternately, every round listed.", "",
+             "Latency: each model measured alternately, every round listed (read them beside the load averages).",
+             "",
              f"Both: the default recipe on {args.num_layers} layers, same seed; the pruned run then keeps "
              f"{gate['pruned_intermediate_size']} of {gate['full_intermediate_size']} FFN units per block "
-             f"(`unit_importance`) and recovers for {gate['recovery']['steps']} steps. Gate at the default "
+             f"(`activation_importance`) and recovers for {gate['recovery']['steps']} steps. Gate at the default "
              f"`pruning_tolerance` 0.03 (macro-F1 per language, eval): "
              f"{'passes' if not _failures(trained, 0.03) else 'fails: ' + '; '.join(_failures(trained, 0.03))}; "
              f"at 0.01 (the issue's 1 point): "
