@@ -43,15 +43,58 @@ def to_onnx(function, path: str, opset: int) -> None:
 
 def fuse_onnx(path: str, fused_path: str) -> Dict[str, int]:
     """onnxruntime's transformer fusions (attention, layer norm, gelu, ...) in Python (opt_level 0: no
-    execution-provider-specific nodes); returns the count of each fused operator that matched."""
+    execution-provider-specific nodes); returns the count of each fused operator that matched.
+
+    tf2onnx writes a mean over the trailing axes of a rank ≥ 3 tensor (each LayerNorm's two means) as
+    GlobalAveragePool, a form onnxruntime's LayerNorm fusions do not match; those nodes become the ReduceMean they
+    stand for first, so the 25 LayerNorms fuse (24 of them with their residual Add: SkipLayerNormalization).
+    """
+    import onnx
     from onnxruntime.transformers.optimizer import optimize_model
 
+    means_path = fused_path + ".means.onnx"
     try:
-        optimized = optimize_model(path, model_type="bert", num_heads=0, hidden_size=0, opt_level=0)
+        model = onnx.load(path)
+        _pools_as_means(model)
+        onnx.save(model, means_path)
+        optimized = optimize_model(means_path, model_type="bert", num_heads=0, hidden_size=0, opt_level=0)
         optimized.save_model_to_file(fused_path)
     except Exception as error:  # the fusion scripts raise many types
         raise _failure("onnxruntime fusion", error) from None
+    finally:
+        if os.path.exists(means_path):
+            os.remove(means_path)
     return {name: int(count) for name, count in optimized.get_fused_operator_statistics().items() if count}
+
+
+def _pools_as_means(model) -> int:
+    """Rewrites, in place, each GlobalAveragePool whose input rank shape inference knows as the ReduceMean over
+    axes 2.. (keepdims) it computes; returns how many were rewritten."""
+    import onnx
+    from onnx import helper
+
+    inferred = onnx.shape_inference.infer_shapes(model)
+    ranks = {info.name: len(info.type.tensor_type.shape.dim)
+             for info in list(inferred.graph.value_info) + list(inferred.graph.input)
+             if info.type.tensor_type.HasField("shape")}
+    opset = next(entry.version for entry in model.opset_import if entry.domain in ("", "ai.onnx"))
+    rewritten = 0
+    for index, node in enumerate(model.graph.node):
+        rank = ranks.get(node.input[0]) if node.op_type == "GlobalAveragePool" else None
+        if not rank or rank < 3:
+            continue
+        axes = list(range(2, rank))
+        if opset >= 18:  # ReduceMean's axes became an input in opset 18
+            axes_name = f"{node.output[0]}__axes"
+            model.graph.initializer.append(helper.make_tensor(axes_name, onnx.TensorProto.INT64, [len(axes)], axes))
+            mean = helper.make_node("ReduceMean", [node.input[0], axes_name], list(node.output), name=node.name,
+                                    keepdims=1)
+        else:
+            mean = helper.make_node("ReduceMean", [node.input[0]], list(node.output), name=node.name, axes=axes,
+                                    keepdims=1)
+        model.graph.node[index].CopyFrom(mean)
+        rewritten += 1
+    return rewritten
 
 
 def quantize_onnx(path: str, quantized_path: str) -> Dict[str, int]:

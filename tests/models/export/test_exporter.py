@@ -52,6 +52,14 @@ def test_every_artefact_is_shipped_or_refused_with_a_reason(exported):
         assert json.load(handle) == manifest
 
 
+def test_onnx_layer_norms_are_fused(exported):
+    """tf2onnx's GlobalAveragePool means are rewritten so onnxruntime's LayerNorm fusions match every block."""
+    _, manifest = exported
+    fused = manifest["artefacts"]["onnx_fp32"]["fused_operators"]
+    # the tiny model's blocks each hold two LayerNorms after a residual Add
+    assert fused.get("SkipLayerNormalization", 0) >= 2, fused
+
+
 def test_shipped_artefacts_meet_their_gate_in_every_language(exported, eval_rows):
     _, manifest = exported
     settings = ExportSettings()
