@@ -15,4 +15,4 @@ demo: env
 
 # The full test suite, whole-pipeline runs included.
 test: env
-	@TF_USE_LEGACY_KERAS=1 TF_CPP_MIN_LOG_LEVEL=2 .venv/bin/python -m pytest -q tests
+	@TF_USE_LEGACY_KERAS=1 TF_CPP_MIN_LOG_LEVEL=2 .venv/bin/python -m pytest -q --durations=25 tests

@@ -2,8 +2,10 @@
 
 Starts from a pushed version's shipped `onnx_fp32` and writes several int8 variants of it with onnxruntime's
 quantizers: plain dynamic quantization (MatMulInteger: one activation scale per tensor), the same with some
-projections left in float, and MatMulNBits (8-bit weights, activations quantized per block at run time: the
-recipe ModelExport ships). Each variant is run on the same texts through the edge runtime (its tokenizer, length
+projections left in float, SmoothQuant (activation outliers moved into the weights with ranges calibrated on
+other corpus texts) before dynamic quantization, and MatMulNBits (8-bit weights, activations quantized per block
+at run time: the recipe ModelExport ships). The shipped `onnx_fp32` is first passed through
+`converters.fuse_onnx` again, so a version exported before the LayerNorm fusion is measured as one exported now. Each variant is run on the same texts through the edge runtime (its tokenizer, length
 ordered batches of 32, 2 threads) and compared with `onnx_fp32`: top-1 agreement per language against the export
 gate's `int8_min_agreement`, size on disk, batch-32 texts/s. Throughput is measured in two passes, all models
 in turn each pass, so the ratios are side by side.
@@ -35,6 +37,7 @@ from models.export.settings import ExportSettings  # noqa: E402
 
 DEFAULT_OUTPUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results", "int8_variants.md")
 FFN_SIZE = 1536  # e5-small's FFN width: the FFN projections are the MatMuls whose constant weight has this dim
+SMOOTH_ALPHAS = (0.5, 0.75, 0.85)  # SmoothQuant's migration strength (0.5 in the paper for BERT-sized models)
 
 
 def _matmuls(path: str, keep: Callable[[str, tuple], bool]) -> List[str]:
@@ -55,11 +58,85 @@ def _ffn(name: str, shape: tuple) -> bool:
     return FFN_SIZE in shape
 
 
+def _encoder_projection(name: str, shape: tuple) -> bool:
+    """The transformer's projections (every constant-weight MatMul but the head's and the label prior's)."""
+    return not _head_or_prior(name, shape)
+
+
+def _head_or_prior(name: str, shape: tuple) -> bool:
+    """The classifier head and the label prior: one weight column per label (or language), far below 64."""
+    return len(shape) != 2 or shape[1] < 64
+
+
+def _activation_maxima(path: str, feeds) -> Dict[str, np.ndarray]:
+    """Per input channel, max |x| of the input x of every encoder projection over the calibration batches."""
+    import onnx
+    import onnxruntime as ort
+    from onnx import helper
+
+    model = onnx.load(path)
+    projections = set(_matmuls(path, _encoder_projection))
+    inputs = sorted({node.input[0] for node in model.graph.node if node.name in projections})
+    del model.graph.output[:]
+    model.graph.output.extend(helper.make_tensor_value_info(name, onnx.TensorProto.FLOAT, None) for name in inputs)
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 2
+    session = ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
+    maxima: Dict[str, np.ndarray] = {}
+    for ids, mask in feeds:
+        for name, value in zip(inputs, session.run(inputs, {"input_ids": ids, "input_mask": mask})):
+            rows = value.reshape(-1, value.shape[-1])
+            if value.shape[:2] == mask.shape:  # per token: padded positions do not count
+                rows = rows[mask.reshape(-1) > 0]
+            maxima[name] = np.maximum(maxima.get(name, 0.0), np.abs(rows).max(0))
+    return maxima
+
+
+def _smooth(source: str, target: str, maxima: Dict[str, np.ndarray], alpha: float) -> None:
+    """SmoothQuant (Xiao et al., 2022): x·W = (x / s)·(s·W) with s_j = max|x_j|^α / max|W_j|^(1-α), moving the
+    activations' outlier channels into the weights before per-tensor activation quantization. One Mul per
+    projection input (the three of a block's Q/K/V share theirs); the float model's outputs are unchanged."""
+    import onnx
+    from onnx import helper, numpy_helper
+
+    model = onnx.load(source)
+    weights = {init.name: init for init in model.graph.initializer}
+    consumers: Dict[str, list] = collections.defaultdict(list)
+    projections = set(_matmuls(source, _encoder_projection))
+    for node in model.graph.node:
+        if node.name in projections:
+            consumers[node.input[0]].append(node)
+    scalers = {}
+    for x, nodes in consumers.items():
+        kernels = [numpy_helper.to_array(weights[node.input[1]]) for node in nodes]
+        weight_max = np.max([np.abs(kernel).max(1) for kernel in kernels], axis=0)
+        scale = (np.maximum(maxima[x], 1e-5) ** alpha / np.maximum(weight_max, 1e-5) ** (1 - alpha))
+        model.graph.initializer.append(numpy_helper.from_array((1 / scale).astype(np.float32), f"{x}/smooth"))
+        scalers[nodes[0].name] = helper.make_node("Mul", [x, f"{x}/smooth"], [f"{x}/smoothed"], name=f"{x}/smooth")
+        for node, kernel in zip(nodes, kernels):
+            model.graph.initializer.append(
+                numpy_helper.from_array((kernel * scale[:, None]).astype(np.float32), f"{node.input[1]}/smoothed"))
+            node.input[0], node.input[1] = f"{x}/smoothed", f"{node.input[1]}/smoothed"
+    ordered = []
+    for node in model.graph.node:  # each Mul goes just before the first projection that reads it
+        ordered += [scalers[node.name], node] if node.name in scalers else [node]
+    del model.graph.node[:]
+    model.graph.node.extend(ordered)
+    used = {name for node in model.graph.node for name in node.input}
+    kept = [init for init in model.graph.initializer if init.name in used]
+    del model.graph.initializer[:]
+    model.graph.initializer.extend(kept)
+    onnx.save(model, target)
+
+
 def _dynamic(source: str, target: str, ops: Sequence[str], exclude: Sequence[str] = ()) -> None:
+    import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
+    # DefaultTensorType: shape inference cannot type the outputs of the fused (com.microsoft) LayerNorms.
     quantize_dynamic(source, target, per_channel=True, weight_type=QuantType.QInt8,
-                     op_types_to_quantize=list(ops), nodes_to_exclude=list(exclude))
+                     op_types_to_quantize=list(ops), nodes_to_exclude=list(exclude),
+                     extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
 
 
 def _nbits(source: str, target: str, block: int, include: Sequence[str] = None) -> None:
@@ -72,9 +149,18 @@ def _nbits(source: str, target: str, block: int, include: Sequence[str] = None) 
     quantizer.model.save_model_to_file(target, use_external_data_format=False)
 
 
-def _variants(fp32: str, work: str) -> Dict[str, Callable[[str], None]]:
-    """name → function(target path) writing that int8 variant of `fp32`."""
+def _variants(fp32: str, work: str, feeds) -> Dict[str, Callable[[str], None]]:
+    """name → function(target path) writing that int8 variant of `fp32` (`feeds`: calibration batches)."""
     staged = os.path.join(work, "staged.onnx")
+    maxima = {}
+
+    def smoothed_dynamic(alpha):
+        def write(target):
+            if not maxima:
+                maxima.update(_activation_maxima(fp32, feeds))
+            _smooth(fp32, staged, maxima, alpha)
+            _dynamic(staged, target, ["MatMul", "Gather"], _matmuls(fp32, _head_or_prior))
+        return write
 
     def nbits_then_gather(block, include=None, rest=("Gather",)):
         def write(target):
@@ -94,6 +180,11 @@ def _variants(fp32: str, work: str) -> Dict[str, Callable[[str], None]]:
         f"MatMulNBits everywhere, blocks of {INT8_BLOCK_SIZE} (shipped: converters.quantize_onnx)":
             lambda t: converters.quantize_onnx(fp32, t),
         "MatMulNBits everywhere, blocks of 32": nbits_then_gather(32),
+        "MatMulNBits everywhere, blocks of 128": nbits_then_gather(128),
+        "dynamic, head and prior float": lambda t: _dynamic(fp32, t, ["MatMul", "Gather"],
+                                                            _matmuls(fp32, _head_or_prior)),
+        **{f"SmoothQuant α {alpha} + dynamic, head and prior float": smoothed_dynamic(alpha)
+           for alpha in SMOOTH_ALPHAS},
     }
 
 
@@ -123,6 +214,8 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("version", help="a pushed version dir holding assets.extra/exports with onnx_fp32")
     parser.add_argument("--per-language", type=int, default=100, help="corpus texts per language")
+    parser.add_argument("--calibration-per-language", type=int, default=40,
+                        help="corpus texts per language for SmoothQuant's activation ranges (none of the measured ones)")
     parser.add_argument("--speed-texts", type=int, default=320, help="texts per throughput measurement")
     parser.add_argument("--passes", type=int, default=2)
     parser.add_argument("--output", default=DEFAULT_OUTPUT)
@@ -131,13 +224,21 @@ def main(argv=None) -> None:
     started = time.time()
     facts = machine.machine_info(["onnxruntime", "onnx"])
     model = EdgeModel.load(args.version, "onnx_fp32")
-    fp32 = os.path.join(contract.export_folder(args.version), contract.ARTEFACTS["onnx_fp32"][0])
+    shipped = os.path.join(contract.export_folder(args.version), contract.ARTEFACTS["onnx_fp32"][0])
     texts, languages = _texts(args.per_language, seed=0)
+    measured = set(texts)
+    calibration = [text for text in _texts(args.calibration_per_language, seed=1)[0] if text not in measured]
+    pieces = model._tokenizer.pieces(calibration)  # pylint: disable=protected-access
+    order = np.argsort([len(row) for row in pieces], kind="stable")
+    feeds = [model._tokenizer.pack_pieces([pieces[i] for i in order[start:start + 32]])  # pylint: disable=protected-access
+             for start in range(0, len(order), 32)]
     speed_texts = texts[::max(1, len(texts) // args.speed_texts)][:args.speed_texts]
     minimum = ExportSettings().int8_min_agreement
     with tempfile.TemporaryDirectory() as work:
+        fp32 = os.path.join(work, "fp32.onnx")
+        fusions = converters.fuse_onnx(shipped, fp32)
         paths = {"onnx_fp32 (reference)": fp32}
-        for name, write in _variants(fp32, work).items():
+        for name, write in _variants(fp32, work, feeds).items():
             paths[name] = os.path.join(work, f"variant{len(paths)}.onnx")
             print(f"writing {name} ...", flush=True)
             write(paths[name])
@@ -166,10 +267,11 @@ def main(argv=None) -> None:
                     f"{np.mean(rates[name]) / base_rate:.2f}× | {agrees.mean():.4f} | "
                     f"{worst} {per_language[worst]:.3f} | {verdict} |")
     lines = ["# int8 ONNX variants against onnx_fp32", "", f"Command: `{machine.command_line()}`", "",
-             f"Model: {os.path.abspath(args.version)}; {len(texts)} bundled-corpus texts ({args.per_language} per "
+             f"Model: {os.path.abspath(args.version)} (onnx_fp32 fusions: {fusions}); {len(texts)} bundled-corpus texts ({args.per_language} per "
              f"language, {len(set(languages))} languages); throughput on {len(speed_texts)} of them, batches of 32, "
              f"2 threads, {args.passes} passes (all models in turn each pass). Gate: top-1 agreement ≥ {minimum} "
-             "in every language (the export gate's `int8_min_agreement`).", "",
+             "in every language (the export gate's `int8_min_agreement`). SmoothQuant's activation ranges come from "
+             f"{len(calibration)} other corpus texts.", "",
              *machine.markdown_facts(facts), "",
              "| variant | MB | texts/s per pass | vs onnx_fp32 | top-1 agreement | lowest language | agreement gate |",
              "|---|---:|---:|---:|---:|---:|---|", *rows, ""]

@@ -118,8 +118,9 @@ def quantize_onnx(path: str, quantized_path: str) -> Dict[str, int]:
         quantizer = MatMulNBitsQuantizer(path, algo_config=config)
         quantizer.process()
         quantizer.model.save_model_to_file(matmul_path, use_external_data_format=False)
+        # DefaultTensorType: shape inference cannot type the outputs of the fused (com.microsoft) LayerNorms.
         quantize_dynamic(matmul_path, quantized_path, per_channel=True, weight_type=QuantType.QInt8,
-                         op_types_to_quantize=["Gather"])
+                         op_types_to_quantize=["Gather"], extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
         graph = onnx.load(quantized_path, load_external_data=False).graph
     except Exception as error:  # onnxruntime.quantization raises many types
         raise _failure("onnxruntime quantization", error) from None
