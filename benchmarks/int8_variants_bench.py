@@ -5,8 +5,9 @@ quantizers: plain dynamic quantization (MatMulInteger: one activation scale per 
 projections left in float, SmoothQuant (activation outliers moved into the weights with ranges calibrated on
 other corpus texts) before dynamic quantization, and MatMulNBits (8-bit weights, activations quantized per block
 at run time: the recipe ModelExport ships). The shipped `onnx_fp32` is first passed through
-`converters.fuse_onnx` again, so a version exported before the LayerNorm fusion is measured as one exported now. Each variant is run on the same texts through the edge runtime (its tokenizer, length
-ordered batches of 32, 2 threads) and compared with `onnx_fp32`: top-1 agreement per language against the export
+`converters.fuse_onnx` again, so a version exported before the LayerNorm fusion is measured as one exported now.
+Each variant is run on the same texts through the edge runtime (its tokenizer, length ordered batches of 32,
+2 threads) and compared with `onnx_fp32`: top-1 agreement per language against the export
 gate's `int8_min_agreement`, size on disk, batch-32 texts/s. Throughput is measured in two passes, all models
 in turn each pass, so the ratios are side by side.
 
@@ -215,7 +216,7 @@ def main(argv=None) -> None:
     parser.add_argument("version", help="a pushed version dir holding assets.extra/exports with onnx_fp32")
     parser.add_argument("--per-language", type=int, default=100, help="corpus texts per language")
     parser.add_argument("--calibration-per-language", type=int, default=40,
-                        help="corpus texts per language for SmoothQuant's activation ranges (none of the measured ones)")
+                        help="corpus texts per language for SmoothQuant's activation ranges (none measured)")
     parser.add_argument("--speed-texts", type=int, default=320, help="texts per throughput measurement")
     parser.add_argument("--passes", type=int, default=2)
     parser.add_argument("--output", default=DEFAULT_OUTPUT)
@@ -228,10 +229,10 @@ def main(argv=None) -> None:
     texts, languages = _texts(args.per_language, seed=0)
     measured = set(texts)
     calibration = [text for text in _texts(args.calibration_per_language, seed=1)[0] if text not in measured]
-    pieces = model._tokenizer.pieces(calibration)  # pylint: disable=protected-access
+    tokenizer = model._tokenizer  # pylint: disable=protected-access
+    pieces = tokenizer.pieces(calibration)
     order = np.argsort([len(row) for row in pieces], kind="stable")
-    feeds = [model._tokenizer.pack_pieces([pieces[i] for i in order[start:start + 32]])  # pylint: disable=protected-access
-             for start in range(0, len(order), 32)]
+    feeds = [tokenizer.pack_pieces([pieces[i] for i in order[start:start + 32]]) for start in range(0, len(order), 32)]
     speed_texts = texts[::max(1, len(texts) // args.speed_texts)][:args.speed_texts]
     minimum = ExportSettings().int8_min_agreement
     with tempfile.TemporaryDirectory() as work:
@@ -267,11 +268,12 @@ def main(argv=None) -> None:
                     f"{np.mean(rates[name]) / base_rate:.2f}× | {agrees.mean():.4f} | "
                     f"{worst} {per_language[worst]:.3f} | {verdict} |")
     lines = ["# int8 ONNX variants against onnx_fp32", "", f"Command: `{machine.command_line()}`", "",
-             f"Model: {os.path.abspath(args.version)} (onnx_fp32 fusions: {fusions}); {len(texts)} bundled-corpus texts ({args.per_language} per "
-             f"language, {len(set(languages))} languages); throughput on {len(speed_texts)} of them, batches of 32, "
-             f"2 threads, {args.passes} passes (all models in turn each pass). Gate: top-1 agreement ≥ {minimum} "
-             "in every language (the export gate's `int8_min_agreement`). SmoothQuant's activation ranges come from "
-             f"{len(calibration)} other corpus texts.", "",
+             f"Model: {os.path.abspath(args.version)} (onnx_fp32 fusions: {fusions}); {len(texts)} bundled-corpus "
+             f"texts ({args.per_language} per language, {len(set(languages))} languages); throughput on "
+             f"{len(speed_texts)} of them, batches of 32, 2 threads, {args.passes} passes (all models in turn each "
+             f"pass). Gate: top-1 agreement ≥ {minimum} in every language (the export gate's "
+             f"`int8_min_agreement`). SmoothQuant's activation ranges come from {len(calibration)} other corpus "
+             "texts.", "",
              *machine.markdown_facts(facts), "",
              "| variant | MB | texts/s per pass | vs onnx_fp32 | top-1 agreement | lowest language | agreement gate |",
              "|---|---:|---:|---:|---:|---:|---|", *rows, ""]
