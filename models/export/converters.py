@@ -45,9 +45,12 @@ def fuse_onnx(path: str, fused_path: str) -> Dict[str, int]:
     """onnxruntime's transformer fusions (attention, layer norm, gelu, ...) in Python (opt_level 0: no
     execution-provider-specific nodes); returns the count of each fused operator that matched.
 
-    tf2onnx writes a mean over the trailing axes of a rank ≥ 3 tensor (each LayerNorm's two means) as
-    GlobalAveragePool, a form onnxruntime's LayerNorm fusions do not match; those nodes become the ReduceMean they
-    stand for first, so the 25 LayerNorms fuse (24 of them with their residual Add: SkipLayerNormalization).
+    Two forms in tf2onnx's graph are put first in the form those fusions match, with the same float results:
+    - a mean over the trailing axes of a rank ≥ 3 tensor (each LayerNorm's two means) is written as
+      GlobalAveragePool; it becomes the ReduceMean it stands for, so the LayerNorms fuse (with their residual
+      Add: SkipLayerNormalization);
+    - TF's exact GELU, (0.5·x)·(1 + erf(x·0.7071)), becomes ((1 + erf(x·0.7071))·0.5)·x, so it fuses as Gelu (and
+      with its bias Add: BiasGelu). Halving is exact in float, so both orders round alike.
     """
     import onnx
     from onnxruntime.transformers.optimizer import optimize_model
@@ -56,6 +59,7 @@ def fuse_onnx(path: str, fused_path: str) -> Dict[str, int]:
     try:
         model = onnx.load(path)
         _pools_as_means(model)
+        _gelus_halved_last(model)
         onnx.save(model, means_path)
         optimized = optimize_model(means_path, model_type="bert", num_heads=0, hidden_size=0, opt_level=0)
         optimized.save_model_to_file(fused_path)
@@ -93,6 +97,53 @@ def _pools_as_means(model) -> int:
             mean = helper.make_node("ReduceMean", [node.input[0]], list(node.output), name=node.name, axes=axes,
                                     keepdims=1)
         model.graph.node[index].CopyFrom(mean)
+        rewritten += 1
+    return rewritten
+
+
+def _gelus_halved_last(model) -> int:
+    """Rewrites, in place, each GELU of the form Mul(Mul(x, 0.5), Add(Erf(Mul(x, c)), 1)) so the halving applies
+    to the Add's output and x is multiplied last; returns how many were rewritten."""
+    from onnx import helper, numpy_helper
+
+    constants = {init.name: numpy_helper.to_array(init) for init in model.graph.initializer}
+    producer = {output: node for node in model.graph.node for output in node.output}
+    readers: Dict[str, int] = {}
+    for node in model.graph.node:
+        for name in node.input:
+            readers[name] = readers.get(name, 0) + 1
+
+    def halving(node):
+        """(x, name of the 0.5) when node is Mul(x, 0.5) in either order, else None."""
+        if node is None or node.op_type != "Mul":
+            return None
+        for i in (0, 1):
+            value = constants.get(node.input[i])
+            if value is not None and value.size == 1 and float(value) == 0.5:
+                return node.input[1 - i], node.input[i]
+        return None
+
+    rewritten = 0
+    for node in list(model.graph.node):
+        if node.op_type != "Erf":
+            continue
+        adds = [n for n in model.graph.node if n.op_type == "Add" and node.output[0] in n.input]
+        finals = [n for n in model.graph.node if adds and n.op_type == "Mul" and adds[0].output[0] in n.input]
+        if len(adds) != 1 or len(finals) != 1:
+            continue
+        final = finals[0]
+        other = final.input[1] if final.input[0] == adds[0].output[0] else final.input[0]
+        half = halving(producer.get(other))
+        if half is None or readers.get(other) != 1:
+            continue
+        x, half_name = half
+        halved = f"{final.output[0]}__halved"
+        index = list(model.graph.node).index(final)
+        model.graph.node.insert(index, helper.make_node("Mul", [adds[0].output[0], half_name], [halved],
+                                                        name=f"{final.name}__halved"))
+        del final.input[:]
+        final.input.extend([halved, x])
+        model.graph.node.remove(producer[other])
         rewritten += 1
     return rewritten
 

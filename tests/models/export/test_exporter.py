@@ -52,11 +52,15 @@ def test_every_artefact_is_shipped_or_refused_with_a_reason(exported):
         assert json.load(handle) == manifest
 
 
-def test_onnx_layer_norms_are_fused(exported):
-    """tf2onnx's GlobalAveragePool means are rewritten so onnxruntime's LayerNorm fusions match every block."""
+def test_onnx_layer_norms_and_gelus_are_fused(exported, tiny_corpus):
+    """tf2onnx's GlobalAveragePool means and TF's GELU order are rewritten so onnxruntime's fusions match every
+    block: two LayerNorms after a residual Add and one GELU after its bias per block."""
     _, manifest = exported
     fused = manifest["artefacts"]["onnx_fp32"]["fused_operators"]
-    # the tiny model's blocks each hold two LayerNorms after a residual Add
+    blocks = tiny_corpus.checkpoint.config.num_layers
+    assert fused.get("BiasGelu", 0) + fused.get("Gelu", 0) == blocks, fused
+    # The fine-tuned block's two LayerNorms. The random checkpoint's untouched ones have all-zero betas, which
+    # TF folds into a Neg that the fusion does not match (every LayerNorm of the e5 checkpoint fuses: 25 of 25).
     assert fused.get("SkipLayerNormalization", 0) >= 2, fused
 
 
