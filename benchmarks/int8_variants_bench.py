@@ -38,7 +38,7 @@ from models.export.settings import ExportSettings  # noqa: E402
 
 DEFAULT_OUTPUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results", "int8_variants.md")
 FFN_SIZE = 1536  # e5-small's FFN width: the FFN projections are the MatMuls whose constant weight has this dim
-SMOOTH_ALPHAS = (0.5, 0.75, 0.85)  # SmoothQuant's migration strength (0.5 in the paper for BERT-sized models)
+SMOOTH_ALPHAS = (0.5, 0.75, 0.85)  # SmoothQuant's migration strength (the paper's default is 0.5)
 
 
 def _matmuls(path: str, keep: Callable[[str, tuple], bool]) -> List[str]:
