@@ -55,25 +55,25 @@ def fuse_onnx(path: str, fused_path: str) -> Dict[str, int]:
     import onnx
     from onnxruntime.transformers.optimizer import optimize_model
 
-    means_path = fused_path + ".means.onnx"
+    staged_path = fused_path + ".staged.onnx"
     try:
         model = onnx.load(path)
         _pools_as_means(model)
         _gelus_halved_last(model)
-        onnx.save(model, means_path)
-        optimized = optimize_model(means_path, model_type="bert", num_heads=0, hidden_size=0, opt_level=0)
+        onnx.save(model, staged_path)
+        optimized = optimize_model(staged_path, model_type="bert", num_heads=0, hidden_size=0, opt_level=0)
         optimized.save_model_to_file(fused_path)
     except Exception as error:  # the fusion scripts raise many types
         raise _failure("onnxruntime fusion", error) from None
     finally:
-        if os.path.exists(means_path):
-            os.remove(means_path)
+        if os.path.exists(staged_path):
+            os.remove(staged_path)
     return {name: int(count) for name, count in optimized.get_fused_operator_statistics().items() if count}
 
 
-def _pools_as_means(model) -> int:
+def _pools_as_means(model) -> None:
     """Rewrites, in place, each GlobalAveragePool whose input rank shape inference knows as the ReduceMean over
-    axes 2.. (keepdims) it computes; returns how many were rewritten."""
+    axes 2.. (keepdims) it computes."""
     import onnx
     from onnx import helper
 
@@ -82,7 +82,6 @@ def _pools_as_means(model) -> int:
              for info in list(inferred.graph.value_info) + list(inferred.graph.input)
              if info.type.tensor_type.HasField("shape")}
     opset = next(entry.version for entry in model.opset_import if entry.domain in ("", "ai.onnx"))
-    rewritten = 0
     for index, node in enumerate(model.graph.node):
         rank = ranks.get(node.input[0]) if node.op_type == "GlobalAveragePool" else None
         if not rank or rank < 3:
@@ -97,21 +96,21 @@ def _pools_as_means(model) -> int:
             mean = helper.make_node("ReduceMean", [node.input[0]], list(node.output), name=node.name, axes=axes,
                                     keepdims=1)
         model.graph.node[index].CopyFrom(mean)
-        rewritten += 1
-    return rewritten
 
 
-def _gelus_halved_last(model) -> int:
+def _gelus_halved_last(model) -> None:
     """Rewrites, in place, each GELU of the form Mul(Mul(x, 0.5), Add(Erf(Mul(x, c)), 1)) so the halving applies
-    to the Add's output and x is multiplied last; returns how many were rewritten."""
+    to the Add's output and x is multiplied last."""
+    import collections
+
     from onnx import helper, numpy_helper
 
     constants = {init.name: numpy_helper.to_array(init) for init in model.graph.initializer}
     producer = {output: node for node in model.graph.node for output in node.output}
-    readers: Dict[str, int] = {}
+    consumers = collections.defaultdict(list)
     for node in model.graph.node:
         for name in node.input:
-            readers[name] = readers.get(name, 0) + 1
+            consumers[name].append(node)
 
     def halving(node):
         """(x, name of the 0.5) when node is Mul(x, 0.5) in either order, else None."""
@@ -123,29 +122,27 @@ def _gelus_halved_last(model) -> int:
                 return node.input[1 - i], node.input[i]
         return None
 
-    rewritten = 0
-    for node in list(model.graph.node):
-        if node.op_type != "Erf":
+    for erf in [node for node in model.graph.node if node.op_type == "Erf"]:
+        adds = consumers[erf.output[0]]
+        if len(adds) != 1 or adds[0].op_type != "Add":
             continue
-        adds = [n for n in model.graph.node if n.op_type == "Add" and node.output[0] in n.input]
-        finals = [n for n in model.graph.node if adds and n.op_type == "Mul" and adds[0].output[0] in n.input]
-        if len(adds) != 1 or len(finals) != 1:
+        add = adds[0].output[0]
+        finals = consumers[add]
+        if len(finals) != 1 or finals[0].op_type != "Mul":
             continue
         final = finals[0]
-        other = final.input[1] if final.input[0] == adds[0].output[0] else final.input[0]
+        other = final.input[1] if final.input[0] == add else final.input[0]
         half = halving(producer.get(other))
-        if half is None or readers.get(other) != 1:
+        if half is None or len(consumers[other]) != 1:
             continue
         x, half_name = half
         halved = f"{final.output[0]}__halved"
         index = list(model.graph.node).index(final)
-        model.graph.node.insert(index, helper.make_node("Mul", [adds[0].output[0], half_name], [halved],
+        model.graph.node.insert(index, helper.make_node("Mul", [add, half_name], [halved],
                                                         name=f"{final.name}__halved"))
         del final.input[:]
         final.input.extend([halved, x])
         model.graph.node.remove(producer[other])
-        rewritten += 1
-    return rewritten
 
 
 def quantize_onnx(path: str, quantized_path: str) -> Dict[str, int]:
