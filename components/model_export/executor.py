@@ -7,6 +7,7 @@ import json
 import logging
 from typing import Any, Dict, List
 
+import numpy as np
 from tfx import types
 from tfx.dsl.components.base import base_executor
 from tfx.types import artifact_utils
@@ -17,6 +18,7 @@ from models import features, tfrecords
 from models.export.exporter import EvalRow, empty_manifest, export_model, select_rows, write_manifest
 from models.export.settings import ExportSettings
 
+TRAIN_SPLIT = "train"  # the split the int8 calibration texts come from (the gate measures the eval split)
 NOT_BLESSED = "not exported: the candidate was not blessed by both gates"
 
 
@@ -35,7 +37,8 @@ class Executor(base_executor.BaseExecutor):
             model_dir = path_utils.serving_model_path(model.uri, path_utils.is_old_model_artifact(model))
             split_uri = artifact_utils.get_split_uri(input_dict["examples"], exec_properties["example_split"])
             rows = select_rows(eval_rows(split_uri, labels), settings.max_texts_per_language)
-            manifest = export_model(model_dir, exports.uri, rows, labels, settings)
+            calibration = calibration_texts(input_dict["examples"], settings.calibration_texts)
+            manifest = export_model(model_dir, exports.uri, rows, labels, settings, calibration)
         else:
             manifest = empty_manifest(labels)
             manifest["refused"] = {name: NOT_BLESSED for name in settings.formats}
@@ -50,6 +53,20 @@ def settings_from_json(text: str) -> ExportSettings:
     values = json.loads(text)
     return ExportSettings(**{key: tuple(value) if isinstance(value, list) else value
                              for key, value in values.items()})
+
+
+def calibration_texts(examples: List[types.Artifact], count: int) -> List[str]:
+    """`count` texts of the training split, evenly spaced through it (every language's part is represented); none
+    when the examples have no training split (the per_token int8 recipe then quantizes unsmoothed)."""
+    if TRAIN_SPLIT not in artifact_utils.decode_split_names(artifact_utils.get_single_instance(examples).split_names):
+        logging.warning("ModelExport: the examples have no %r split; int8 is quantized without calibration",
+                        TRAIN_SPLIT)
+        return []
+    split_uri = artifact_utils.get_split_uri(examples, TRAIN_SPLIT)
+    texts = [tfrecords.string_value(example, features.TEXT) for example in tfrecords.read_examples(split_uri)]
+    if len(texts) <= count:
+        return texts
+    return [texts[int(index)] for index in np.linspace(0, len(texts) - 1, count)]
 
 
 def eval_rows(split_uri: str, labels: List[str]) -> List[EvalRow]:

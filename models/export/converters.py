@@ -1,4 +1,4 @@
-"""SavedModel ids function → ONNX (tf2onnx; onnxruntime fusion; MatMulNBits int8) and TFLite (fp16; dynamic int8).
+"""SavedModel ids function → ONNX (tf2onnx; onnxruntime fusion; int8) and TFLite (fp16; dynamic int8).
 
 Each converter raises `ConversionError` carrying the converter's own message, so one artefact that cannot be
 converted fails alone. TFLite artefacts use builtin ops only: a graph that needs TF ops (Flex) would not run on
@@ -9,13 +9,20 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import Dict
+from typing import Dict, Iterable
 
+import numpy as np
 import tensorflow as tf
 
+from edge.manifest import INPUT_MASK
+from models.export import int8
+
 _MESSAGE_CHARS = 600
-# Inputs per weight scale of the int8 ONNX MatMuls (16 and 32 measured; 16 keeps every language within the gate).
+# Inputs per weight scale of the blockwise int8 MatMuls (16 and 32 measured; 16 keeps every language in the gate).
 INT8_BLOCK_SIZE = 16
+# The int8 ONNX recipes `quantize_onnx` knows, fastest first.
+INT8_RECIPES = ("per_token", "blockwise")
+_COUNTED_OPERATORS = ("MatMulIntegerToFloat", "QuantizeLinear", "MatMulNBits", "DequantizeLinear", "MatMul", "Gather")
 
 
 class ConversionError(RuntimeError):
@@ -145,41 +152,56 @@ def _gelus_halved_last(model) -> None:
         model.graph.node.remove(producer[other])
 
 
-def quantize_onnx(path: str, quantized_path: str) -> Dict[str, int]:
-    """int8 ONNX: every MatMul with a constant weight becomes MatMulNBits (8-bit weights, symmetric, one scale per
-    block of `INT8_BLOCK_SIZE` inputs of each output column; accuracy level 4: each activation row is quantized to
-    int8 per block at run time), then the embedding Gathers get int8 weights per channel.
+def quantize_onnx(path: str, quantized_path: str, recipe: str, calibration: Iterable[Dict[str, np.ndarray]] = (),
+                  smooth_alpha: float = 0.0) -> Dict[str, int]:
+    """int8 ONNX of the float graph at `path` by one of `INT8_RECIPES`; the embedding Gathers then get int8 weights
+    per channel. Returns the count of each quantized operator written.
 
-    Plain dynamic quantization (MatMulInteger: one activation scale per tensor) flips 4-5% of this classifier's
-    top-1s, most of them through the FFN output projection whose GELU inputs carry outliers; quantizing the
-    activations per block keeps the top-1s within the gate (benchmarks/results/export.md). Activation x
-    activation MatMuls (attention scores) stay float. Returns the count of each quantized operator written.
+    - "per_token": SmoothQuant on the `calibration` feeds (ONNX feed dicts of training texts; `smooth_alpha` 0
+      skips it), then MatMulInteger with one activation scale per token (`models.export.int8`). Runs at about
+      twice the float graph's batch throughput.
+    - "blockwise": MatMulNBits (8-bit weights, symmetric, one scale per block of `INT8_BLOCK_SIZE` inputs of each
+      output column; accuracy level 4: activations quantized to int8 per block at run time). Closest to the float
+      model, but onnxruntime 1.23's 8-bit MatMulNBits is no faster than its float MatMul on this CPU.
+
+    Plain dynamic quantization (one activation scale per tensor) flips 4-5% of this classifier's top-1s and is not
+    offered (benchmarks/results/int8_variants.md). Activation × activation MatMuls (attention scores) stay float.
     """
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
-    from onnxruntime.quantization.matmul_nbits_quantizer import DefaultWeightOnlyQuantConfig, MatMulNBitsQuantizer
 
+    if recipe not in INT8_RECIPES:
+        raise ValueError(f"unknown int8 recipe {recipe!r}; known: {', '.join(INT8_RECIPES)}")
     matmul_path = quantized_path + ".matmul.onnx"
     try:
-        config = DefaultWeightOnlyQuantConfig(block_size=INT8_BLOCK_SIZE, is_symmetric=True, accuracy_level=4,
-                                              bits=8, op_types_to_quantize=("MatMul",))
-        quantizer = MatMulNBitsQuantizer(path, algo_config=config)
-        quantizer.process()
-        quantizer.model.save_model_to_file(matmul_path, use_external_data_format=False)
+        if recipe == "per_token":
+            int8.per_token_recipe(path, matmul_path, calibration, INPUT_MASK, smooth_alpha)
+        else:
+            _blockwise(path, matmul_path)
         # DefaultTensorType: shape inference cannot type the outputs of the fused (com.microsoft) LayerNorms.
         quantize_dynamic(matmul_path, quantized_path, per_channel=True, weight_type=QuantType.QInt8,
                          op_types_to_quantize=["Gather"], extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
         graph = onnx.load(quantized_path, load_external_data=False).graph
-    except Exception as error:  # onnxruntime.quantization raises many types
-        raise _failure("onnxruntime quantization", error) from None
+    except Exception as error:  # onnxruntime.quantization and onnx raise many types
+        raise _failure(f"int8 recipe {recipe}", error) from None
     finally:
         if os.path.exists(matmul_path):
             os.remove(matmul_path)
     counts: Dict[str, int] = {}
     for node in graph.node:
-        if node.op_type in ("MatMulNBits", "DequantizeLinear", "MatMul", "Gather"):
+        if node.op_type in _COUNTED_OPERATORS:
             counts[node.op_type] = counts.get(node.op_type, 0) + 1
     return counts
+
+
+def _blockwise(path: str, quantized_path: str) -> None:
+    from onnxruntime.quantization.matmul_nbits_quantizer import DefaultWeightOnlyQuantConfig, MatMulNBitsQuantizer
+
+    config = DefaultWeightOnlyQuantConfig(block_size=INT8_BLOCK_SIZE, is_symmetric=True, accuracy_level=4,
+                                          bits=8, op_types_to_quantize=("MatMul",))
+    quantizer = MatMulNBitsQuantizer(path, algo_config=config)
+    quantizer.process()
+    quantizer.model.save_model_to_file(quantized_path, use_external_data_format=False)
 
 
 def to_tflite(function, trackable, path: str, precision: str) -> None:

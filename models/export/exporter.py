@@ -43,8 +43,12 @@ class EvalRow:
 
 
 def export_model(saved_model_dir: str, out_dir: str, rows: Sequence[EvalRow], labels: Sequence[str],
-                 settings: ExportSettings = ExportSettings()) -> Dict[str, object]:
+                 settings: ExportSettings = ExportSettings(),
+                 calibration_texts: Sequence[str] = ()) -> Dict[str, object]:
     """Writes the gated exports of a SavedModel into `out_dir` and returns the manifest written there.
+
+    `rows` are the eval texts every artefact is gated on; `calibration_texts` (training texts, none of them in
+    `rows`) give the per_token int8 recipe its SmoothQuant ranges; without them it quantizes unsmoothed.
 
     A conversion error or a failed gate refuses that artefact only (its reason in manifest["refused"]); a
     SavedModel the exporter cannot read at all, or whose tokenizer ids differ from the edge tokenizer's,
@@ -65,7 +69,8 @@ def export_model(saved_model_dir: str, out_dir: str, rows: Sequence[EvalRow], la
     if problem:
         manifest["refused"].update({name: problem for name in formats})
     else:
-        _export_formats(source, tokenizer, out_dir, rows, list(labels), formats, settings, manifest)
+        calibration = _calibration_feeds(tokenizer, calibration_texts[:settings.calibration_texts], settings.batch_size)
+        _export_formats(source, tokenizer, out_dir, rows, list(labels), formats, settings, calibration, manifest)
     write_manifest(out_dir, manifest)
     return manifest
 
@@ -125,9 +130,20 @@ def _tokenizer_parity(source: ExportSource, tokenizer: PieceTokenizer, rows: Seq
             f"than from the SavedModel (first: {first.lang} {first.text[:40]!r})")
 
 
+def _calibration_feeds(tokenizer: PieceTokenizer, texts: Sequence[str], batch_size: int) -> List[Dict[str, np.ndarray]]:
+    """ONNX feed dicts of `texts` in length order, `batch_size` texts each."""
+    pieces = tokenizer.pieces(texts)
+    order = np.argsort([len(row) for row in pieces], kind="stable")
+    feeds = []
+    for start in range(0, len(order), batch_size):
+        ids, mask = tokenizer.pack_pieces([pieces[int(i)] for i in order[start:start + batch_size]])
+        feeds.append({contract.INPUT_IDS: ids, contract.INPUT_MASK: mask})
+    return feeds
+
+
 def _export_formats(source: ExportSource, tokenizer: PieceTokenizer, out_dir: str, rows: Sequence[EvalRow],
                     labels: List[str], formats: List[str], settings: ExportSettings,
-                    manifest: Dict[str, object]) -> None:
+                    calibration: List[Dict[str, np.ndarray]], manifest: Dict[str, object]) -> None:
     rows = length_sorted(rows, tokenizer)
     texts = [row.text for row in rows]
     reference = source.reference_probabilities(texts, settings.batch_size)
@@ -137,32 +153,47 @@ def _export_formats(source: ExportSource, tokenizer: PieceTokenizer, out_dir: st
         return
     function = source.ids_function()
     with tempfile.TemporaryDirectory(dir=out_dir) as scratch:
-        writers = _writers(source, function, out_dir, scratch, settings)
+        writers = _writers(source, function, scratch, settings, calibration)
         for name in formats:
             file_name, runtime, precision = contract.ARTEFACTS[name]
             path = os.path.join(out_dir, file_name)
-            progress.log.info("export %s: converting", name)
-            try:
-                details = writers[name](path) or {}
-                backend = load_backend(path, runtime, settings.threads)
-            except (converters.ConversionError, contract.EdgeModelError) as error:
-                _refuse(manifest, name, str(error), path)
-                continue
-            model = EdgeModel(name, labels, tokenizer, backend, settings.batch_size)
-            candidate, stopped = _candidate_probabilities(model, reference, rows, precision, settings)
-            if stopped:
-                _refuse(manifest, name, stopped, path)
-                continue
-            measured = accuracy.per_language(reference, candidate, [r.label_id for r in rows], [r.lang for r in rows])
-            failures = accuracy.gate_failures(precision, measured, settings)
-            if failures:
-                _refuse(manifest, name, "accuracy gate: " + "; ".join(failures), path)
-                continue
-            manifest["artefacts"][name] = dict(contract.file_entry(path), runtime=runtime, precision=precision,
-                                               accuracy=measured, **details)
-            overall = measured["overall"]
-            progress.log.info("export %s: shipped, %.1f MB, agreement %.4f, max |Δprob| %.3g", name,
-                              os.path.getsize(path) / 1e6, overall["agreement"], overall["max_prob_delta"])
+            reasons = []
+            for recipe, write in writers[name]:
+                label = f"{name} ({recipe})" if recipe else name
+                progress.log.info("export %s: converting", label)
+                reason = _write_and_gate(name, write, path, runtime, precision, labels, tokenizer, reference, rows,
+                                         settings, manifest)
+                if not reason:
+                    break
+                reasons.append(f"{recipe}: {reason}" if recipe else reason)
+                progress.log.info("export %s: not shipped: %s", label, reason)
+            else:
+                _refuse(manifest, name, "; ".join(reasons), path)
+
+
+def _write_and_gate(name: str, write: Callable[[str], object], path: str, runtime: str, precision: str,
+                    labels: List[str], tokenizer: PieceTokenizer, reference: np.ndarray, rows: Sequence[EvalRow],
+                    settings: ExportSettings, manifest: Dict[str, object]) -> str:
+    """Writes one artefact and gates it: "" and its manifest entry when it ships, else the reason (file removed)."""
+    try:
+        details = write(path) or {}
+        backend = load_backend(path, runtime, settings.threads)
+    except (converters.ConversionError, contract.EdgeModelError) as error:
+        return _removed(path, str(error))
+    model = EdgeModel(name, labels, tokenizer, backend, settings.batch_size)
+    candidate, stopped = _candidate_probabilities(model, reference, rows, precision, settings)
+    if stopped:
+        return _removed(path, stopped)
+    measured = accuracy.per_language(reference, candidate, [r.label_id for r in rows], [r.lang for r in rows])
+    failures = accuracy.gate_failures(precision, measured, settings)
+    if failures:
+        return _removed(path, "accuracy gate: " + "; ".join(failures))
+    manifest["artefacts"][name] = dict(contract.file_entry(path), runtime=runtime, precision=precision,
+                                       accuracy=measured, **details)
+    overall = measured["overall"]
+    progress.log.info("export %s: shipped, %.1f MB, agreement %.4f, max |Δprob| %.3g", name,
+                      os.path.getsize(path) / 1e6, overall["agreement"], overall["max_prob_delta"])
+    return ""
 
 
 def _candidate_probabilities(model: EdgeModel, reference: np.ndarray, rows: Sequence[EvalRow], precision: str,
@@ -182,9 +213,10 @@ def _candidate_probabilities(model: EdgeModel, reference: np.ndarray, rows: Sequ
     return measured, ""
 
 
-def _writers(source: ExportSource, function, out_dir: str, scratch: str,
-             settings: ExportSettings) -> Dict[str, Callable[[str], object]]:
-    """name → a function writing that artefact to a path (returns extra manifest fields or None)."""
+def _writers(source: ExportSource, function, scratch: str, settings: ExportSettings,
+             calibration: List[Dict[str, np.ndarray]]) -> Dict[str, List[Tuple[str, Callable[[str], object]]]]:
+    """name → its ways of writing that artefact to a path, in the order tried: (recipe, function returning extra
+    manifest fields or None); the recipe is "" for formats with one way."""
     raw_onnx = os.path.join(scratch, "raw.onnx")
     fused_onnx = os.path.join(scratch, "fused.onnx")
     fusions: Dict[str, Dict[str, int]] = {}
@@ -199,12 +231,22 @@ def _writers(source: ExportSource, function, out_dir: str, scratch: str,
         _link_or_copy(fused(), path)
         return dict(fusions)
 
-    def onnx_int8(path: str):
-        return dict(fusions, quantized_operators=converters.quantize_onnx(fused(), path))
+    def onnx_int8(recipe: str) -> Callable[[str], object]:
+        alpha = settings.int8_smooth_alpha if recipe == "per_token" and calibration else 0.0
 
-    return {"onnx_fp32": onnx_fp32, "onnx_int8": onnx_int8,
-            "tflite_fp16": lambda path: converters.to_tflite(function, source.loaded, path, "float16"),
-            "tflite_int8": lambda path: converters.to_tflite(function, source.loaded, path, "int8")}
+        def write(path: str):
+            counts = converters.quantize_onnx(fused(), path, recipe, calibration, alpha)
+            details = dict(fusions, int8_recipe=recipe, quantized_operators=counts)
+            if recipe == "per_token":
+                texts = sum(len(feed[contract.INPUT_IDS]) for feed in calibration)
+                details.update(smooth_alpha=alpha, calibration_texts=texts)
+            return details
+        return write
+
+    return {"onnx_fp32": [("", onnx_fp32)],
+            "onnx_int8": [(recipe, onnx_int8(recipe)) for recipe in settings.int8_recipes],
+            "tflite_fp16": [("", lambda path: converters.to_tflite(function, source.loaded, path, "float16"))],
+            "tflite_int8": [("", lambda path: converters.to_tflite(function, source.loaded, path, "int8"))]}
 
 
 def _link_or_copy(source_path: str, path: str) -> None:
@@ -217,9 +259,13 @@ def _link_or_copy(source_path: str, path: str) -> None:
         shutil.copyfile(source_path, path)
 
 
-def _refuse(manifest: Dict[str, object], name: str, reason: str, path: str) -> None:
-    manifest["refused"][name] = reason
+def _removed(path: str, reason: str) -> str:
+    """Removes a refused artefact's file; returns the reason."""
     if os.path.exists(path):
         os.remove(path)
-    progress.log.info("export %s: not shipped: %s", name, reason)
+    return reason
+
+
+def _refuse(manifest: Dict[str, object], name: str, reason: str, path: str) -> None:
+    manifest["refused"][name] = _removed(path, reason)
 

@@ -24,6 +24,12 @@ class ExportSettings:
     # int8 artefacts, per language: top-1 agreement at least this, macro-F1 at most this below the SavedModel's.
     int8_min_agreement: float = 0.98
     int8_max_macro_f1_drop: float = 0.01
+    # int8 ONNX recipes (converters.INT8_RECIPES) tried in this order; the first that passes the gate ships.
+    int8_recipes: Tuple[str, ...] = ("per_token", "blockwise")
+    # SmoothQuant's migration strength for the per_token recipe (0: no smoothing), and the training texts its
+    # activation ranges are read from (never the eval texts the gate measures).
+    int8_smooth_alpha: float = 0.75
+    calibration_texts: int = 320
     # Eval texts per language the gate runs on (0: all of the eval split).
     max_texts_per_language: int = 0
     batch_size: int = 32

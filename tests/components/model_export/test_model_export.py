@@ -8,7 +8,7 @@ import pytest
 from tfx.types import standard_artifacts
 
 from components.model_export.component import ModelExports
-from components.model_export.executor import NOT_BLESSED, Executor as ExportExecutor
+from components.model_export.executor import NOT_BLESSED, Executor as ExportExecutor, calibration_texts
 from components.version_pusher.executor import Executor as PushExecutor
 from edge import manifest as contract
 from edge.runtime import EdgeModel
@@ -22,15 +22,17 @@ def model_dir(tiny_corpus, tmp_path_factory):
     return export_untrained(tiny_corpus, tmp_path_factory.mktemp("candidate") / "model")
 
 
-def _inputs(tmp_path, model_dir, corpus, blessed):
+def _inputs(tmp_path, model_dir, corpus, blessed, splits=("train", "eval")):
     model = standard_artifacts.Model()
     model.uri = str(tmp_path / "model")
     os.makedirs(model.uri, exist_ok=True)
     os.symlink(model_dir, os.path.join(model.uri, "Format-Serving"))
     examples = standard_artifacts.Examples()
-    examples.uri, examples.split_names = str(tmp_path / "examples"), '["eval"]'
-    os.makedirs(os.path.join(examples.uri, "Split-eval"))
-    write_raw_examples(corpus.eval_rows, os.path.join(examples.uri, "Split-eval", "data.gz"))
+    examples.uri, examples.split_names = str(tmp_path / "examples"), json.dumps(list(splits))
+    for split in splits:
+        os.makedirs(os.path.join(examples.uri, f"Split-{split}"))
+        rows = corpus.eval_rows if split == "eval" else corpus.train_rows
+        write_raw_examples(rows, os.path.join(examples.uri, f"Split-{split}", "data.gz"))
     blessings = {"model_blessing": standard_artifacts.ModelBlessing(), "infra_blessing": standard_artifacts.InfraBlessing()}
     for key, blessing in blessings.items():
         blessing.uri = str(tmp_path / key)
@@ -81,3 +83,14 @@ def test_unblessed_model_is_not_exported(model_dir, tiny_corpus, tmp_path):
     manifest = contract.read_manifest(exports.uri)
     assert manifest["artefacts"] == {} and manifest["refused"] == {name: NOT_BLESSED for name in FORMATS}
     assert sorted(os.listdir(exports.uri)) == [contract.MANIFEST_FILE]
+
+
+def test_int8_calibration_texts_come_from_the_training_split_only(model_dir, tiny_corpus, tmp_path):
+    inputs = _inputs(tmp_path, model_dir, tiny_corpus, blessed=True)
+    texts = calibration_texts(inputs["examples"], 5)
+    train_texts = [text for text, _, _ in tiny_corpus.train_rows]
+    assert len(texts) == 5 and set(texts) <= set(train_texts)
+    assert texts[0] == train_texts[0] and texts[-1] == train_texts[-1]  # spread over the whole split
+    assert calibration_texts(inputs["examples"], 10_000) == train_texts
+    eval_only = _inputs(tmp_path / "eval_only", model_dir, tiny_corpus, blessed=True, splits=("eval",))
+    assert calibration_texts(eval_only["examples"], 5) == []

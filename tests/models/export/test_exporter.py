@@ -144,3 +144,23 @@ def test_certain_failure_bounds_agreement_by_the_texts_still_to_come():
     # One disagreement in 2 Italian texts: at most 0.5.
     assert "it: top-1 agreement at most 0.5000" in accuracy.certain_failure("int8", reference, flipped,
                                                                             ["it", "en"], totals, settings)
+
+
+def test_int8_recipes_are_tried_in_order_and_every_failure_is_named(tiny_saved_model, eval_rows, tmp_path):
+    settings = ExportSettings(formats=("onnx_int8",), int8_min_agreement=1.01)  # no int8 artefact can pass
+    manifest = exporter.export_model(tiny_saved_model, str(tmp_path), eval_rows, LABELS, settings,
+                                     calibration_texts=[row.text for row in eval_rows[:8]])
+    reason = manifest["refused"]["onnx_int8"]
+    assert reason.startswith("per_token: accuracy gate: ") and "; blockwise: accuracy gate: " in reason, reason
+    assert not os.path.exists(tmp_path / contract.ARTEFACTS["onnx_int8"][0])
+
+
+def test_the_first_int8_recipe_that_passes_ships_with_its_calibration(tiny_saved_model, eval_rows, tmp_path):
+    calibration = [row.text for row in eval_rows[:8]]
+    manifest = exporter.export_model(tiny_saved_model, str(tmp_path), eval_rows, LABELS,
+                                     ExportSettings(formats=("onnx_int8",)), calibration_texts=calibration)
+    entry = manifest["artefacts"]["onnx_int8"]
+    assert entry["int8_recipe"] == "per_token", manifest["refused"]
+    assert entry["smooth_alpha"] == ExportSettings().int8_smooth_alpha and entry["calibration_texts"] == 8
+    # Six projections per block (Q, K, V, attention output, two FFN); the heads stay float.
+    assert entry["quantized_operators"]["MatMulIntegerToFloat"] % 6 == 0, entry["quantized_operators"]

@@ -1,0 +1,123 @@
+"""Per-token int8 and SmoothQuant on small ONNX graphs: the rewrite computes what its docstring says (checked
+against numpy), SmoothQuant leaves the float outputs unchanged, calibration ignores padded positions, and a head
+narrower than MIN_COLUMNS stays float."""
+
+import numpy as np
+import onnx
+import onnxruntime
+import pytest
+from onnx import TensorProto, helper, numpy_helper
+
+from models.export import int8
+
+HIDDEN, FFN, LABELS = 48, 96, 3
+
+
+def _graph(seed=0):
+    """x [B, T, HIDDEN] → Q/K/V-like trio sharing x, an FFN pair and a 3-label head; mask [B, T] is an input the
+    graph only passes through (as the classifier's mask would be)."""
+    rng = np.random.default_rng(seed)
+    weights = {"wq": (HIDDEN, HIDDEN), "wk": (HIDDEN, HIDDEN), "wv": (HIDDEN, HIDDEN), "w1": (HIDDEN, FFN),
+               "w2": (FFN, HIDDEN), "head": (HIDDEN, LABELS)}
+    inits = [numpy_helper.from_array(rng.normal(0, 0.05, shape).astype(np.float32), name)
+             for name, shape in weights.items()]
+    nodes = [helper.make_node("MatMul", ["x", "wq"], ["q"], name="q"),
+             helper.make_node("MatMul", ["x", "wk"], ["k"], name="k"),
+             helper.make_node("MatMul", ["x", "wv"], ["v"], name="v"),
+             helper.make_node("Sum", ["q", "k", "v"], ["qkv"], name="sum"),
+             helper.make_node("MatMul", ["qkv", "w1"], ["h"], name="ffn1"),
+             helper.make_node("Relu", ["h"], ["hr"], name="relu"),
+             helper.make_node("MatMul", ["hr", "w2"], ["f"]),  # unnamed, as some converters write them
+             helper.make_node("MatMul", ["f", "head"], ["logits"], name="head"),
+             helper.make_node("Identity", ["mask"], ["mask_out"], name="mask_out")]
+    graph = helper.make_graph(
+        nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["b", "t", HIDDEN]),
+                     helper.make_tensor_value_info("mask", TensorProto.INT64, ["b", "t"])],
+        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["b", "t", LABELS]),
+         helper.make_tensor_value_info("f", TensorProto.FLOAT, ["b", "t", HIDDEN]),
+         helper.make_tensor_value_info("mask_out", TensorProto.INT64, ["b", "t"])], inits)
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+
+
+def _run(model, x, mask=None):
+    session = onnxruntime.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    mask = np.ones(x.shape[:2], np.int64) if mask is None else mask
+    return session.run(["logits", "f"], {"x": x, "mask": mask})
+
+
+def _inputs(seed=1):
+    x = np.random.default_rng(seed).normal(0, 1, (2, 5, HIDDEN)).astype(np.float32)
+    x[:, 0, 3] = 40.0  # an outlier channel in the first token, as the e5 encoder has
+    return x
+
+
+def _copy(model):
+    copy = onnx.ModelProto()
+    copy.CopyFrom(model)
+    return copy
+
+
+def _per_token_matmul(x, w):
+    """numpy: one scale per row of x (max|row| / 127), u8 with zero point 128; s8 weights per column."""
+    rows = x.reshape(-1, x.shape[-1])
+    scale = np.maximum(np.abs(rows).max(1, keepdims=True) / 127, 1e-12)
+    quantized = np.clip(np.rint(rows / scale), -128, 127)
+    column = np.maximum(np.abs(w).max(0), 1e-12) / 127
+    weights = np.clip(np.rint(w / column), -127, 127)
+    return ((quantized @ weights) * column * scale).reshape(*x.shape[:-1], w.shape[1])
+
+
+def test_projections_are_the_wide_constant_weight_matmuls():
+    names = [node.input[1] for node in int8.projections(_graph())]
+    assert names == ["wq", "wk", "wv", "w1", "w2"]  # the 3-column head stays float
+
+
+def test_per_token_rewrite_computes_the_documented_int8_product():
+    model, x = _graph(), _inputs()
+    counts = int8.quantize_per_token(model)
+    onnx.checker.check_model(model)
+    assert counts == {"MatMulIntegerToFloat": 5, "QuantizeLinear": 3}  # q/k/v share one quantized input
+    assert [node.op_type for node in model.graph.node].count("MatMul") == 1  # the head
+    logits, f = _run(model, x)
+    weights = {init.name: numpy_helper.to_array(init) for init in _graph().graph.initializer}
+    qkv = sum(_per_token_matmul(x, weights[name]) for name in ("wq", "wk", "wv"))
+    expected_f = _per_token_matmul(np.maximum(_per_token_matmul(qkv, weights["w1"]), 0), weights["w2"])
+    np.testing.assert_allclose(f, expected_f, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(logits, expected_f @ weights["head"], rtol=1e-4, atol=1e-5)
+
+
+def test_per_token_scales_keep_ordinary_tokens_precise_beside_an_outlier_token():
+    model, x = _graph(), _inputs()
+    float_f = _run(_graph(), x)[1]
+    int8.quantize_per_token(model)
+    per_token_f = _run(model, x)[1]
+    ordinary = np.s_[:, 1:]  # the tokens without the outlier
+    relative = np.abs(per_token_f[ordinary] - float_f[ordinary]).max() / np.abs(float_f[ordinary]).max()
+    assert relative < 0.05, relative
+
+
+def test_smoothquant_leaves_the_float_outputs_unchanged_and_calibration_skips_padding():
+    model, x = _graph(), _inputs()
+    mask = np.ones(x.shape[:2], np.int64)
+    mask[1, 3:] = 0
+    padded = x.copy()
+    padded[1, 3:, 5] = 1e4  # would dominate channel 5 if padded positions counted
+    maxima = int8.activation_maxima(model, [{"x": padded, "mask": mask}], "mask", threads=1)
+    assert set(maxima) == {"x", "qkv", "hr"}
+    assert maxima["x"][5] < 100 and maxima["x"][3] == pytest.approx(40.0)
+    smoothed = _copy(model)
+    assert int8.smooth(smoothed, maxima, alpha=0.75) == 3
+    onnx.checker.check_model(smoothed)
+    for before, after in zip(_run(model, x), _run(smoothed, x)):
+        np.testing.assert_allclose(after, before, rtol=1e-4, atol=1e-5)
+
+
+def test_recipe_writes_a_runnable_model(tmp_path):
+    source, target = str(tmp_path / "float.onnx"), str(tmp_path / "int8.onnx")
+    onnx.save(_graph(), source)
+    x = _inputs()
+    counts, smoothed = int8.per_token_recipe(source, target, [{"x": x, "mask": np.ones((2, 5), np.int64)}],
+                                             "mask", alpha=0.75)
+    assert smoothed == 3 and counts["MatMulIntegerToFloat"] == 5
+    reference = _run(_graph(), x)[0]
+    np.testing.assert_allclose(_run(onnx.load(target), x)[0], reference, atol=0.05 * np.abs(reference).max())
