@@ -1,4 +1,4 @@
-"""Export benchmark: the SavedModel (TF) beside its ONNX fp32 / int8 and TFLite fp16 / int8 exports, one run.
+"""Export benchmark: the SavedModel (TF) beside its ONNX fp32 / int8 (each recipe) and TFLite fp16 / int8 exports.
 
     .venv/bin/python benchmarks/export_bench.py MODEL_DIR [--max-rows-per-topic 12] [--edge-venv /tmp/edge-venv]
         [--export-dir DIR] [--duration 3] [--output benchmarks/results/export.md]
@@ -65,10 +65,10 @@ def run(args: argparse.Namespace, export_dir: str) -> Dict[str, object]:
     saved_model = export_measure.SavedModelCandidate(source, time.perf_counter() - started)
     reference = saved_model.probabilities(texts)
     candidates = {"SavedModel (TF)": saved_model}
-    conversions = export_measure.convert_all(source, export_dir, ARTEFACT_ORDER)
-    for name in ARTEFACT_ORDER:
-        if name in conversions["files"]:
-            candidates[name] = export_measure.EdgeCandidate(name, conversions["files"][name], source, labels, THREADS)
+    # The per_token int8 recipe's SmoothQuant ranges come from training texts, as in ModelExport.
+    conversions = export_measure.convert_all(source, export_dir, ARTEFACT_ORDER, [r[0] for r in corpus.train])
+    for name, path in conversions["files"].items():
+        candidates[name] = export_measure.EdgeCandidate(name, path, source, labels, THREADS)
     settings = ExportSettings()
     results = {}
     for name, candidate in candidates.items():
@@ -83,7 +83,7 @@ def run(args: argparse.Namespace, export_dir: str) -> Dict[str, object]:
             "gate": "reference" if candidate is saved_model else
                     ("; ".join(accuracy.gate_failures(precision, measured, settings)) or "pass")}
         print(f"  {name}: {export_measure.result_line(results[name])}", flush=True)
-    export_measure.write_manifest(export_dir, source, labels, results)
+    export_measure.write_manifest(export_dir, source, labels, results, conversions["files"])
     return {"results": results, "conversions": conversions, "languages": sorted(set(languages)),
             "rows": len(rows), "export_dir": export_dir}
 

@@ -49,7 +49,8 @@ class EdgeCandidate:
         from edge.runtime import EdgeModel, load_backend
         from edge.tokenizer import PieceTokenizer
 
-        _, runtime, self.precision = contract.ARTEFACTS[name]
+        self.path = path
+        _, runtime, self.precision = contract.ARTEFACTS[artefact_of(name)]
         tokenizer = PieceTokenizer(source.tokenizer_proto, source.max_seq_length, source.special_ids)
         started = time.perf_counter()
         backend = load_backend(path, runtime, threads)
@@ -61,22 +62,44 @@ class EdgeCandidate:
         return self._model.probabilities(list(texts))
 
 
-def convert_all(source, export_dir: str, names: Sequence[str]) -> Dict[str, object]:
-    """Converts every artefact (timed); {"files": {name: path}, "seconds": {...}, "errors": {...}, "fusions"}."""
+def artefact_of(name: str) -> str:
+    """The edge artefact a candidate name stands for: "onnx_int8 (per_token)" → "onnx_int8"."""
+    return name.split(" (")[0]
+
+
+def convert_all(source, export_dir: str, names: Sequence[str],
+                calibration_texts: Sequence[str] = ()) -> Dict[str, object]:
+    """Converts every artefact (timed), onnx_int8 once per int8 recipe ("onnx_int8 (per_token)", ...; the
+    per_token one calibrated on `calibration_texts`); {"files": {name: path}, "seconds", "errors", "fusions"}."""
     from edge import manifest as contract
-    from models.export import converters
+    from edge.tokenizer import PieceTokenizer
+    from models.export import converters, exporter
+    from models.export.settings import ExportSettings
 
     os.makedirs(export_dir, exist_ok=True)
     function = source.ids_function()
+    settings = ExportSettings()
+    tokenizer = PieceTokenizer(source.tokenizer_proto, source.max_seq_length, source.special_ids)
+    calibration = exporter.calibration_feeds(tokenizer, calibration_texts[:settings.calibration_texts],
+                                             settings.batch_size)
     raw, fused = os.path.join(export_dir, "raw.onnx"), os.path.join(export_dir, "fused.onnx")
     out: Dict[str, Dict] = {"files": {}, "seconds": {}, "errors": {}, "fusions": {}}
+
+    def int8(recipe: str):
+        alpha = settings.int8_smooth_alpha if recipe == "per_token" else 0.0
+        return lambda path: converters.quantize_onnx(out["files"]["onnx_fp32"], path, recipe, calibration, alpha)
+
     steps = {"onnx_fp32": lambda path: (converters.to_onnx(function, raw, 17),
                                         out["fusions"].update(converters.fuse_onnx(raw, path))),
-             "onnx_int8": lambda path: converters.quantize_onnx(out["files"]["onnx_fp32"], path),
+             **{f"onnx_int8 ({recipe})": int8(recipe) for recipe in converters.INT8_RECIPES},
              "tflite_fp16": lambda path: converters.to_tflite(function, source.loaded, path, "float16"),
              "tflite_int8": lambda path: converters.to_tflite(function, source.loaded, path, "int8")}
-    for name in names:
-        path = os.path.join(export_dir, contract.ARTEFACTS[name][0])
+    for name in [step for wanted in names for step in steps if artefact_of(step) == wanted]:
+        file_name = contract.ARTEFACTS[artefact_of(name)][0]
+        if name != artefact_of(name):  # one file per recipe: model_int8.per_token.onnx, ...
+            stem, extension = os.path.splitext(file_name)
+            file_name = f"{stem}.{name.split(' (')[1].rstrip(')')}{extension}"
+        path = os.path.join(export_dir, file_name)
         started = time.perf_counter()
         try:
             steps[name](path)
@@ -195,9 +218,11 @@ def render(outcome, runtimes, edges, facts, command: str, model_dir: str) -> str
     return render_report(outcome, runtimes, edges, facts, command, model_dir)
 
 
-def write_manifest(export_dir: str, source, labels: Sequence[str], results: Dict[str, Dict]) -> None:
+def write_manifest(export_dir: str, source, labels: Sequence[str], results: Dict[str, Dict],
+                   files: Dict[str, str]) -> None:
     """A manifest for the benchmark's folder (so `nlp2prod edge predict` can load it): the artefacts that
-    passed the gate as shipped, the others refused with the gate's reason."""
+    passed the gate as shipped (of the int8 recipes, the first that passed, as the exporter ships it), the others
+    refused with the gate's reason."""
     from edge import manifest as contract
     from models.export.exporter import empty_manifest, write_manifest as write
 
@@ -208,12 +233,15 @@ def write_manifest(export_dir: str, source, labels: Sequence[str], results: Dict
     manifest["tokenizer"] = dict(contract.file_entry(tokenizer_path), kind="sentencepiece",
                                  max_seq_length=source.max_seq_length, **source.special_ids)
     for name, result in results.items():
-        if name not in contract.ARTEFACTS:
+        artefact = artefact_of(name)
+        if name not in files or artefact in manifest["artefacts"]:
             continue
-        file_name, runtime, precision = contract.ARTEFACTS[name]
+        _, runtime, precision = contract.ARTEFACTS[artefact]
         if result["gate"] == "pass":
-            manifest["artefacts"][name] = dict(contract.file_entry(os.path.join(export_dir, file_name)),
-                                               runtime=runtime, precision=precision, accuracy=result["accuracy"])
+            manifest["artefacts"][artefact] = dict(contract.file_entry(files[name]), runtime=runtime,
+                                                   precision=precision, accuracy=result["accuracy"])
+            manifest["refused"].pop(artefact, None)
         else:
-            manifest["refused"][name] = "accuracy gate: " + result["gate"]
+            manifest["refused"][artefact] = "; ".join(filter(None, [manifest["refused"].get(artefact),
+                                                                    f"{name}: accuracy gate: {result['gate']}"]))
     write(export_dir, manifest)

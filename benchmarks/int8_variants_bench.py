@@ -3,8 +3,9 @@
 Starts from a pushed version's shipped `onnx_fp32` and writes several int8 variants of it with onnxruntime's
 quantizers: plain dynamic quantization (MatMulInteger: one activation scale per tensor), the same with some
 projections left in float, SmoothQuant (activation outliers moved into the weights with ranges calibrated on
-other corpus texts) before dynamic quantization, and MatMulNBits (8-bit weights, activations quantized per block
-at run time: the recipe ModelExport ships). The shipped `onnx_fp32` is first passed through
+other corpus texts) before dynamic quantization, per-token int8 (one activation scale per token; with SmoothQuant:
+ModelExport's first recipe) and MatMulNBits (8-bit weights, activations quantized per block at run time:
+ModelExport's second recipe). The shipped `onnx_fp32` is first passed through
 `converters.fuse_onnx` again, so a version exported before the LayerNorm fusion is measured as one exported now.
 Each variant is run on the same texts through the edge runtime (its tokenizer, length ordered batches of 32,
 2 threads) and compared with `onnx_fp32`: top-1 agreement per language against the export
@@ -32,13 +33,16 @@ import machine  # noqa: E402
 from data.bundled import BUNDLED_LABELS, BUNDLED_LANGUAGES, read_corpus  # noqa: E402
 from edge import manifest as contract  # noqa: E402
 from edge.runtime import EdgeModel, OnnxBackend  # noqa: E402
-from models.export import converters  # noqa: E402
+from models.export import converters, int8  # noqa: E402
 from models.export.converters import INT8_BLOCK_SIZE  # noqa: E402
+from models.export.exporter import calibration_feeds  # noqa: E402
 from models.export.settings import ExportSettings  # noqa: E402
 
 DEFAULT_OUTPUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results", "int8_variants.md")
 FFN_SIZE = 1536  # e5-small's FFN width: the FFN projections are the MatMuls whose constant weight has this dim
 SMOOTH_ALPHAS = (0.5, 0.75, 0.85)  # SmoothQuant's migration strength (the paper's default is 0.5)
+SHIPPED_ALPHA = ExportSettings().int8_smooth_alpha
+SHIPPED_NOTE = " (ModelExport's first recipe: 'per_token')"
 
 
 def _matmuls(path: str, keep: Callable[[str, tuple], bool]) -> List[str]:
@@ -69,65 +73,24 @@ def _head_or_prior(name: str, shape: tuple) -> bool:
     return len(shape) != 2 or shape[1] < 64
 
 
-def _activation_maxima(path: str, feeds) -> Dict[str, np.ndarray]:
-    """Per input channel, max |x| of the input x of every encoder projection over the calibration batches."""
+def _smoothed(source: str, target: str, maxima: Dict[str, np.ndarray], alpha: float) -> None:
+    """SmoothQuant (`models.export.int8.smooth`) of the ONNX at `source`, written to `target`."""
     import onnx
-    import onnxruntime as ort
-    from onnx import helper
-
-    model = onnx.load(path)
-    projections = set(_matmuls(path, _encoder_projection))
-    inputs = sorted({node.input[0] for node in model.graph.node if node.name in projections})
-    del model.graph.output[:]
-    model.graph.output.extend(helper.make_tensor_value_info(name, onnx.TensorProto.FLOAT, None) for name in inputs)
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = 2
-    session = ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
-    maxima: Dict[str, np.ndarray] = {}
-    for ids, mask in feeds:
-        for name, value in zip(inputs, session.run(inputs, {"input_ids": ids, "input_mask": mask})):
-            rows = value.reshape(-1, value.shape[-1])
-            if value.shape[:2] == mask.shape:  # per token: padded positions do not count
-                rows = rows[mask.reshape(-1) > 0]
-            maxima[name] = np.maximum(maxima.get(name, 0.0), np.abs(rows).max(0))
-    return maxima
-
-
-def _smooth(source: str, target: str, maxima: Dict[str, np.ndarray], alpha: float) -> None:
-    """SmoothQuant (Xiao et al., 2022): x·W = (x / s)·(s·W) with s_j = max|x_j|^α / max|W_j|^(1-α), moving the
-    activations' outlier channels into the weights before per-tensor activation quantization. One Mul per
-    projection input (the three of a block's Q/K/V share theirs); the float model's outputs are unchanged."""
-    import onnx
-    from onnx import helper, numpy_helper
 
     model = onnx.load(source)
-    weights = {init.name: init for init in model.graph.initializer}
-    consumers: Dict[str, list] = collections.defaultdict(list)
-    projections = set(_matmuls(source, _encoder_projection))
-    for node in model.graph.node:
-        if node.name in projections:
-            consumers[node.input[0]].append(node)
-    scalers = {}
-    for x, nodes in consumers.items():
-        kernels = [numpy_helper.to_array(weights[node.input[1]]) for node in nodes]
-        weight_max = np.max([np.abs(kernel).max(1) for kernel in kernels], axis=0)
-        scale = (np.maximum(maxima[x], 1e-5) ** alpha / np.maximum(weight_max, 1e-5) ** (1 - alpha))
-        model.graph.initializer.append(numpy_helper.from_array((1 / scale).astype(np.float32), f"{x}/smooth"))
-        scalers[nodes[0].name] = helper.make_node("Mul", [x, f"{x}/smooth"], [f"{x}/smoothed"], name=f"{x}/smooth")
-        for node, kernel in zip(nodes, kernels):
-            model.graph.initializer.append(
-                numpy_helper.from_array((kernel * scale[:, None]).astype(np.float32), f"{node.input[1]}/smoothed"))
-            node.input[0], node.input[1] = f"{x}/smoothed", f"{node.input[1]}/smoothed"
-    ordered = []
-    for node in model.graph.node:  # each Mul goes just before the first projection that reads it
-        ordered += [scalers[node.name], node] if node.name in scalers else [node]
-    del model.graph.node[:]
-    model.graph.node.extend(ordered)
-    used = {name for node in model.graph.node for name in node.input}
-    kept = [init for init in model.graph.initializer if init.name in used]
-    del model.graph.initializer[:]
-    model.graph.initializer.extend(kept)
+    int8.smooth(model, maxima, alpha)
     onnx.save(model, target)
+
+
+def _per_token(source: str, target: str, work: str) -> None:
+    """Per-token int8 (`models.export.int8.quantize_per_token`), then int8 embedding Gathers."""
+    import onnx
+
+    model = onnx.load(source)
+    int8.quantize_per_token(model)
+    staged = os.path.join(work, "per_token_staged.onnx")
+    onnx.save(model, staged)
+    _dynamic(staged, target, ["Gather"])
 
 
 def _dynamic(source: str, target: str, ops: Sequence[str], exclude: Sequence[str] = ()) -> None:
@@ -155,13 +118,18 @@ def _variants(fp32: str, work: str, feeds) -> Dict[str, Callable[[str], None]]:
     staged = os.path.join(work, "staged.onnx")
     maxima = {}
 
-    def smoothed_dynamic(alpha):
+    def smoothed(alpha, then):
         def write(target):
             if not maxima:
-                maxima.update(_activation_maxima(fp32, feeds))
-            _smooth(fp32, staged, maxima, alpha)
-            _dynamic(staged, target, ["MatMul", "Gather"], _matmuls(fp32, _head_or_prior))
+                import onnx
+
+                maxima.update(int8.activation_maxima(onnx.load(fp32), feeds, contract.INPUT_MASK))
+            _smoothed(fp32, staged, maxima, alpha)
+            then(staged, target)
         return write
+
+    def dynamic_head_float(source, target):
+        _dynamic(source, target, ["MatMul", "Gather"], _matmuls(fp32, _head_or_prior))
 
     def nbits_then_gather(block, include=None, rest=("Gather",)):
         def write(target):
@@ -178,14 +146,17 @@ def _variants(fp32: str, work: str, feeds) -> Dict[str, Callable[[str], None]]:
                                                                   _matmuls(fp32, _ffn)),
         f"MatMulNBits on FFN output (blocks of {INT8_BLOCK_SIZE}), dynamic elsewhere": nbits_then_gather(
             INT8_BLOCK_SIZE, _matmuls(fp32, _ffn_output), ("MatMul", "Gather")),
-        f"MatMulNBits everywhere, blocks of {INT8_BLOCK_SIZE} (shipped: converters.quantize_onnx)":
-            lambda t: converters.quantize_onnx(fp32, t),
+        f"MatMulNBits everywhere, blocks of {INT8_BLOCK_SIZE} (ModelExport's second recipe: 'blockwise')":
+            lambda t: converters.quantize_onnx(fp32, t, "blockwise"),
         "MatMulNBits everywhere, blocks of 32": nbits_then_gather(32),
         "MatMulNBits everywhere, blocks of 128": nbits_then_gather(128),
         "dynamic, head and prior float": lambda t: _dynamic(fp32, t, ["MatMul", "Gather"],
                                                             _matmuls(fp32, _head_or_prior)),
-        **{f"SmoothQuant α {alpha} + dynamic, head and prior float": smoothed_dynamic(alpha)
+        **{f"SmoothQuant α {alpha} + dynamic, head and prior float": smoothed(alpha, dynamic_head_float)
            for alpha in SMOOTH_ALPHAS},
+        "per-token (MatMulInteger, one activation scale per token)": lambda t: _per_token(fp32, t, work),
+        **{f"SmoothQuant α {alpha} + per-token{SHIPPED_NOTE if alpha == SHIPPED_ALPHA else ''}":
+           smoothed(alpha, lambda source, target: _per_token(source, target, work)) for alpha in SMOOTH_ALPHAS},
     }
 
 
@@ -230,9 +201,7 @@ def main(argv=None) -> None:
     measured = set(texts)
     calibration = [text for text in _texts(args.calibration_per_language, seed=1)[0] if text not in measured]
     tokenizer = model._tokenizer  # pylint: disable=protected-access
-    pieces = tokenizer.pieces(calibration)
-    order = np.argsort([len(row) for row in pieces], kind="stable")
-    feeds = [tokenizer.pack_pieces([pieces[i] for i in order[start:start + 32]]) for start in range(0, len(order), 32)]
+    feeds = calibration_feeds(tokenizer, calibration, 32)
     speed_texts = texts[::max(1, len(texts) // args.speed_texts)][:args.speed_texts]
     minimum = ExportSettings().int8_min_agreement
     with tempfile.TemporaryDirectory() as work:

@@ -171,7 +171,7 @@ def quantize_onnx(path: str, quantized_path: str, recipe: str, calibration: Iter
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     if recipe not in INT8_RECIPES:
-        raise ValueError(f"unknown int8 recipe {recipe!r}; known: {', '.join(INT8_RECIPES)}")
+        raise ConversionError(f"unknown int8 recipe {recipe!r}; known: {', '.join(INT8_RECIPES)}")
     matmul_path = quantized_path + ".matmul.onnx"
     try:
         if recipe == "per_token":

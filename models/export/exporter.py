@@ -69,7 +69,7 @@ def export_model(saved_model_dir: str, out_dir: str, rows: Sequence[EvalRow], la
     if problem:
         manifest["refused"].update({name: problem for name in formats})
     else:
-        calibration = _calibration_feeds(tokenizer, calibration_texts[:settings.calibration_texts], settings.batch_size)
+        calibration = calibration_feeds(tokenizer, calibration_texts[:settings.calibration_texts], settings.batch_size)
         _export_formats(source, tokenizer, out_dir, rows, list(labels), formats, settings, calibration, manifest)
     write_manifest(out_dir, manifest)
     return manifest
@@ -130,7 +130,7 @@ def _tokenizer_parity(source: ExportSource, tokenizer: PieceTokenizer, rows: Seq
             f"than from the SavedModel (first: {first.lang} {first.text[:40]!r})")
 
 
-def _calibration_feeds(tokenizer: PieceTokenizer, texts: Sequence[str], batch_size: int) -> List[Dict[str, np.ndarray]]:
+def calibration_feeds(tokenizer: PieceTokenizer, texts: Sequence[str], batch_size: int) -> List[Dict[str, np.ndarray]]:
     """ONNX feed dicts of `texts` in length order, `batch_size` texts each."""
     pieces = tokenizer.pieces(texts)
     order = np.argsort([len(row) for row in pieces], kind="stable")
@@ -168,7 +168,8 @@ def _export_formats(source: ExportSource, tokenizer: PieceTokenizer, out_dir: st
                 reasons.append(f"{recipe}: {reason}" if recipe else reason)
                 progress.log.info("export %s: not shipped: %s", label, reason)
             else:
-                _refuse(manifest, name, "; ".join(reasons), path)
+                _refuse(manifest, name, "; ".join(reasons) or "no recipe configured (export.int8_recipes is empty)",
+                        path)
 
 
 def _write_and_gate(name: str, write: Callable[[str], object], path: str, runtime: str, precision: str,

@@ -164,3 +164,13 @@ def test_the_first_int8_recipe_that_passes_ships_with_its_calibration(tiny_saved
     assert entry["smooth_alpha"] == ExportSettings().int8_smooth_alpha and entry["calibration_texts"] == 8
     # Six projections per block (Q, K, V, attention output, two FFN); the heads stay float.
     assert entry["quantized_operators"]["MatMulIntegerToFloat"] % 6 == 0, entry["quantized_operators"]
+
+
+def test_an_unknown_or_missing_int8_recipe_refuses_the_artefact_with_that_reason(tiny_saved_model, eval_rows,
+                                                                              tmp_path):
+    unknown = exporter.export_model(tiny_saved_model, str(tmp_path / "unknown"), eval_rows[:12], LABELS,
+                                    ExportSettings(formats=("onnx_int8",), int8_recipes=("fastest",)))
+    assert unknown["refused"]["onnx_int8"] == "fastest: unknown int8 recipe 'fastest'; known: per_token, blockwise"
+    empty = exporter.export_model(tiny_saved_model, str(tmp_path / "empty"), eval_rows[:12], LABELS,
+                                  ExportSettings(formats=("onnx_int8",), int8_recipes=()))
+    assert empty["refused"]["onnx_int8"] == "no recipe configured (export.int8_recipes is empty)"
