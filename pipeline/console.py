@@ -121,8 +121,9 @@ def _absl_to_python_logging() -> None:
     absl_logging.set_verbosity(absl_logging.INFO)
 
 
-def print_table(rows: List[List[object]], headers: List[str], stream: TextIO = sys.stdout) -> None:
-    """Prints a plain aligned text table."""
+def print_table(rows: List[List[object]], headers: List[str], stream: Optional[TextIO] = None) -> None:
+    """Prints a plain aligned text table (to `stream`, else to the sys.stdout of the moment)."""
+    stream = stream or sys.stdout
     cells = [headers] + [[_format_cell(value) for value in row] for row in rows]
     widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
     for index, row in enumerate(cells):

@@ -73,12 +73,16 @@ def _print_exports(exports: Dict[str, Dict], version_dir: str) -> None:
     for name, entry in sorted(shipped.items()):
         languages = {lang: values for lang, values in entry.get("accuracy", {}).items() if lang != "overall"}
         worst = min(languages.items(), key=lambda item: item[1]["agreement"], default=("", {}))
-        rows.append([name, f"{entry['bytes'] / 1e6:.1f} MB", entry.get("accuracy", {}).get("overall", {}).get(
-            "agreement", ""), f"{worst[0]} {worst[1].get('agreement', '')}".strip()])
+        recipe = f" ({entry['int8_recipe']})" if entry.get("int8_recipe") else ""
+        rows.append([name + recipe, f"{entry['bytes'] / 1e6:.1f} MB", entry.get("accuracy", {}).get(
+            "overall", {}).get("agreement", ""), f"{worst[0]} {worst[1].get('agreement', '')}".strip()])
     if rows:
         print(f"\nEdge exports in {os.path.join(version_dir, exports.get('folder', ''))} "
               f"(nlp2prod edge predict --model {version_dir} TEXT...):")
         print_table(rows, ["artefact", "size", "top-1 agreement", "lowest language"])
+    for name, entry in sorted(shipped.items()):
+        for recipe, reason in sorted((entry.get("refused_recipes") or {}).items()):
+            print(f"  {name}: recipe {recipe} not shipped: {reason}")
     for name, reason in sorted(refused.items()):
         print(f"  not shipped: {name}: {reason}")
 

@@ -157,19 +157,21 @@ def _export_formats(source: ExportSource, tokenizer: PieceTokenizer, out_dir: st
         for name in formats:
             file_name, runtime, precision = contract.ARTEFACTS[name]
             path = os.path.join(out_dir, file_name)
-            reasons = []
+            refusals: Dict[str, str] = {}  # recipe ("" for a format with one way) → why it was not shipped
             for recipe, write in writers[name]:
                 label = f"{name} ({recipe})" if recipe else name
                 progress.log.info("export %s: converting", label)
                 reason = _write_and_gate(name, write, path, runtime, precision, labels, tokenizer, reference, rows,
                                          settings, manifest)
                 if not reason:
+                    if refusals:  # the recipes tried before the one that shipped
+                        manifest["artefacts"][name]["refused_recipes"] = refusals
                     break
-                reasons.append(f"{recipe}: {reason}" if recipe else reason)
+                refusals[recipe] = reason
                 progress.log.info("export %s: not shipped: %s", label, reason)
             else:
-                _refuse(manifest, name, "; ".join(reasons) or "no recipe configured (export.int8_recipes is empty)",
-                        path)
+                reason = "; ".join(f"{recipe}: {why}" if recipe else why for recipe, why in refusals.items())
+                _refuse(manifest, name, reason or "no recipe configured (export.int8_recipes is empty)", path)
 
 
 def _write_and_gate(name: str, write: Callable[[str], object], path: str, runtime: str, precision: str,

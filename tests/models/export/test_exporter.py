@@ -174,3 +174,11 @@ def test_an_unknown_or_missing_int8_recipe_refuses_the_artefact_with_that_reason
     empty = exporter.export_model(tiny_saved_model, str(tmp_path / "empty"), eval_rows[:12], LABELS,
                                   ExportSettings(formats=("onnx_int8",), int8_recipes=()))
     assert empty["refused"]["onnx_int8"] == "no recipe configured (export.int8_recipes is empty)"
+
+
+def test_a_recipe_refused_before_the_shipped_one_is_recorded_with_its_reason(tiny_saved_model, eval_rows, tmp_path):
+    settings = ExportSettings(formats=("onnx_int8",), int8_recipes=("fastest", "blockwise"))
+    manifest = exporter.export_model(tiny_saved_model, str(tmp_path), eval_rows, LABELS, settings)
+    entry = manifest["artefacts"]["onnx_int8"]
+    assert entry["int8_recipe"] == "blockwise", manifest["refused"]
+    assert entry["refused_recipes"] == {"fastest": "unknown int8 recipe 'fastest'; known: per_token, blockwise"}
