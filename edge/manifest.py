@@ -121,8 +121,10 @@ def choose_artefact(manifest: Dict[str, Any], name: Optional[str] = None) -> str
 
 def version_metadata(manifest: Dict[str, Any]) -> Dict[str, Any]:
     """The `exports` field of a pushed version's nlp2prod_metadata.json: where the folder is, and per
-    artefact its file, size, sha256 and accuracy (shipped) or the reason (refused)."""
-    shipped = {name: {key: entry[key] for key in ("file", "runtime", "precision", "bytes", "sha256", "accuracy")
+    artefact its file, size, sha256, accuracy and (int8 ONNX) the recipe that shipped and why the ones tried
+    before it were not (shipped), or the reason (refused)."""
+    shipped = {name: {key: entry[key] for key in ("file", "runtime", "precision", "bytes", "sha256", "accuracy",
+                                                  "int8_recipe", "refused_recipes")
                       if key in entry}
                for name, entry in (manifest.get("artefacts") or {}).items()}
     return {"folder": EXPORTS_DIR, "tokenizer": dict(manifest.get("tokenizer") or {}),
