@@ -13,7 +13,7 @@ from models.export import int8
 HIDDEN, FFN, LABELS = 48, 96, 3
 
 
-def _graph(seed=0):
+def _graph(seed=0, opset=17):
     """x [B, T, HIDDEN] → Q/K/V-like trio sharing x, an FFN pair and a 3-label head; mask [B, T] is an input the
     graph only passes through (as the classifier's mask would be)."""
     rng = np.random.default_rng(seed)
@@ -36,7 +36,7 @@ def _graph(seed=0):
         [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["b", "t", LABELS]),
          helper.make_tensor_value_info("f", TensorProto.FLOAT, ["b", "t", HIDDEN]),
          helper.make_tensor_value_info("mask_out", TensorProto.INT64, ["b", "t"])], inits)
-    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
 
 
 def _run(model, x, mask=None):
@@ -72,8 +72,9 @@ def test_projections_are_the_wide_constant_weight_matmuls():
     assert names == ["wq", "wk", "wv", "w1", "w2"]  # the 3-column head stays float
 
 
-def test_per_token_rewrite_computes_the_documented_int8_product():
-    model, x = _graph(), _inputs()
+@pytest.mark.parametrize("opset", [17, 18])  # ReduceMax takes its axes as an attribute, then as an input
+def test_per_token_rewrite_computes_the_documented_int8_product(opset):
+    model, x = _graph(opset=opset), _inputs()
     counts = int8.quantize_per_token(model)
     onnx.checker.check_model(model)
     assert counts == {"MatMulIntegerToFloat": 5, "QuantizeLinear": 3}  # q/k/v share one quantized input
