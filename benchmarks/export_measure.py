@@ -86,23 +86,27 @@ def convert_all(source, export_dir: str, names: Sequence[str],
     out: Dict[str, Dict] = {"files": {}, "seconds": {}, "errors": {}, "fusions": {}}
 
     def int8(recipe: str):
-        alpha = settings.int8_smooth_alpha if recipe == "per_token" else 0.0
-        return lambda path: converters.quantize_onnx(out["files"]["onnx_fp32"], path, recipe, calibration, alpha)
+        return lambda path: converters.quantize_onnx(out["files"]["onnx_fp32"], path, recipe, calibration,
+                                                     settings.int8_smooth_alpha)
 
-    steps = {"onnx_fp32": lambda path: (converters.to_onnx(function, raw, 17),
-                                        out["fusions"].update(converters.fuse_onnx(raw, path))),
-             **{f"onnx_int8 ({recipe})": int8(recipe) for recipe in converters.INT8_RECIPES},
-             "tflite_fp16": lambda path: converters.to_tflite(function, source.loaded, path, "float16"),
-             "tflite_int8": lambda path: converters.to_tflite(function, source.loaded, path, "int8")}
+    def file_of(artefact: str, recipe: str = "") -> str:  # one int8 file per recipe: model_int8.per_token.onnx
+        stem, extension = os.path.splitext(contract.ARTEFACTS[artefact][0])
+        return os.path.join(export_dir, f"{stem}.{recipe}{extension}" if recipe else stem + extension)
+
+    # candidate name → (file, writer)
+    steps = {"onnx_fp32": (file_of("onnx_fp32"), lambda path: (converters.to_onnx(function, raw, 17),
+                                                               out["fusions"].update(converters.fuse_onnx(raw, path)))),
+             **{f"onnx_int8 ({recipe})": (file_of("onnx_int8", recipe), int8(recipe))
+                for recipe in converters.INT8_RECIPES},
+             "tflite_fp16": (file_of("tflite_fp16"),
+                             lambda path: converters.to_tflite(function, source.loaded, path, "float16")),
+             "tflite_int8": (file_of("tflite_int8"),
+                             lambda path: converters.to_tflite(function, source.loaded, path, "int8"))}
     for name in [step for wanted in names for step in steps if artefact_of(step) == wanted]:
-        file_name = contract.ARTEFACTS[artefact_of(name)][0]
-        if name != artefact_of(name):  # one file per recipe: model_int8.per_token.onnx, ...
-            stem, extension = os.path.splitext(file_name)
-            file_name = f"{stem}.{name.split(' (')[1].rstrip(')')}{extension}"
-        path = os.path.join(export_dir, file_name)
+        path, write = steps[name]
         started = time.perf_counter()
         try:
-            steps[name](path)
+            write(path)
             out["files"][name] = path
         except (converters.ConversionError, KeyError) as error:
             out["errors"][name] = str(error)
@@ -242,6 +246,7 @@ def write_manifest(export_dir: str, source, labels: Sequence[str], results: Dict
                                                    precision=precision, accuracy=result["accuracy"])
             manifest["refused"].pop(artefact, None)
         else:
-            manifest["refused"][artefact] = "; ".join(filter(None, [manifest["refused"].get(artefact),
-                                                                    f"{name}: accuracy gate: {result['gate']}"]))
+            recipe = name[len(artefact):].strip(" ()")  # as the exporter words it: "per_token: accuracy gate: ..."
+            reason = f"{recipe + ': ' if recipe else ''}accuracy gate: {result['gate']}"
+            manifest["refused"][artefact] = "; ".join(filter(None, [manifest["refused"].get(artefact), reason]))
     write(export_dir, manifest)

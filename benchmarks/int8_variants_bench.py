@@ -63,14 +63,10 @@ def _ffn(name: str, shape: tuple) -> bool:
     return FFN_SIZE in shape
 
 
-def _encoder_projection(name: str, shape: tuple) -> bool:
-    """The transformer's projections (every constant-weight MatMul but the head's and the label prior's)."""
-    return not _head_or_prior(name, shape)
-
-
 def _head_or_prior(name: str, shape: tuple) -> bool:
-    """The classifier head and the label prior: one weight column per label (or language), far below 64."""
-    return len(shape) != 2 or shape[1] < 64
+    """The classifier heads and the label prior, which `models.export.int8` leaves float: fewer columns than
+    its MIN_COLUMNS (one per label or language)."""
+    return len(shape) != 2 or shape[1] < int8.MIN_COLUMNS
 
 
 def _smoothed(source: str, target: str, maxima: Dict[str, np.ndarray], alpha: float) -> None:
@@ -80,17 +76,6 @@ def _smoothed(source: str, target: str, maxima: Dict[str, np.ndarray], alpha: fl
     model = onnx.load(source)
     int8.smooth(model, maxima, alpha)
     onnx.save(model, target)
-
-
-def _per_token(source: str, target: str, work: str) -> None:
-    """Per-token int8 (`models.export.int8.quantize_per_token`), then int8 embedding Gathers."""
-    import onnx
-
-    model = onnx.load(source)
-    int8.quantize_per_token(model)
-    staged = os.path.join(work, "per_token_staged.onnx")
-    onnx.save(model, staged)
-    _dynamic(staged, target, ["Gather"])
 
 
 def _dynamic(source: str, target: str, ops: Sequence[str], exclude: Sequence[str] = ()) -> None:
@@ -118,18 +103,18 @@ def _variants(fp32: str, work: str, feeds) -> Dict[str, Callable[[str], None]]:
     staged = os.path.join(work, "staged.onnx")
     maxima = {}
 
-    def smoothed(alpha, then):
+    def smoothed_dynamic(alpha):  # SmoothQuant, then plain dynamic int8 with the heads in float
         def write(target):
             if not maxima:
                 import onnx
 
                 maxima.update(int8.activation_maxima(onnx.load(fp32), feeds, contract.INPUT_MASK))
             _smoothed(fp32, staged, maxima, alpha)
-            then(staged, target)
+            _dynamic(staged, target, ["MatMul", "Gather"], _matmuls(fp32, _head_or_prior))
         return write
 
-    def dynamic_head_float(source, target):
-        _dynamic(source, target, ["MatMul", "Gather"], _matmuls(fp32, _head_or_prior))
+    def per_token(alpha):  # the exporter's own recipe (alpha 0: unsmoothed)
+        return lambda target: converters.quantize_onnx(fp32, target, "per_token", feeds, alpha)
 
     def nbits_then_gather(block, include=None, rest=("Gather",)):
         def write(target):
@@ -152,11 +137,11 @@ def _variants(fp32: str, work: str, feeds) -> Dict[str, Callable[[str], None]]:
         "MatMulNBits everywhere, blocks of 128": nbits_then_gather(128),
         "dynamic, head and prior float": lambda t: _dynamic(fp32, t, ["MatMul", "Gather"],
                                                             _matmuls(fp32, _head_or_prior)),
-        **{f"SmoothQuant α {alpha} + dynamic, head and prior float": smoothed(alpha, dynamic_head_float)
+        **{f"SmoothQuant α {alpha} + dynamic, head and prior float": smoothed_dynamic(alpha)
            for alpha in SMOOTH_ALPHAS},
-        "per-token (MatMulInteger, one activation scale per token)": lambda t: _per_token(fp32, t, work),
-        **{f"SmoothQuant α {alpha} + per-token{SHIPPED_NOTE if alpha == SHIPPED_ALPHA else ''}":
-           smoothed(alpha, lambda source, target: _per_token(source, target, work)) for alpha in SMOOTH_ALPHAS},
+        "per-token (MatMulInteger, one activation scale per token)": per_token(0.0),
+        **{f"SmoothQuant α {alpha} + per-token{SHIPPED_NOTE if alpha == SHIPPED_ALPHA else ''}": per_token(alpha)
+           for alpha in SMOOTH_ALPHAS},
     }
 
 

@@ -128,10 +128,8 @@ class EdgeModel:
         Texts are batched by packed length (shortest first), so a batch pads few positions: on short, varied
         texts this computes about a third of the positions batches in arrival order would.
         """
-        pieces = self._tokenizer.pieces(texts)
-        order = np.argsort([len(row) for row in pieces], kind="stable")
-        batches = [order[start:start + self._batch_size] for start in range(0, len(order), self._batch_size)]
-        chunks = [self._backend(*self._tokenizer.pack_pieces([pieces[i] for i in batch])) for batch in batches]
+        order, batches = self._tokenizer.length_ordered_batches(texts, self._batch_size)
+        chunks = [self._backend(ids, mask) for ids, mask in batches]
         if not chunks:
             return np.zeros((0, len(self.labels)), np.float32)
         in_length_order = np.concatenate(chunks)

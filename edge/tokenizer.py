@@ -8,7 +8,7 @@ SavedModel does after its tokenizer.
 
 from __future__ import annotations
 
-from typing import Dict, Sequence, Tuple
+from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
 import sentencepiece
@@ -33,6 +33,17 @@ class PieceTokenizer:
     def pieces(self, texts: Sequence[str]) -> list:
         """Piece ids of each text, without special tokens or truncation."""
         return self._processor.encode(list(texts), out_type=int)
+
+    def length_ordered_batches(self, texts: Sequence[str], batch_size: int
+                               ) -> Tuple[np.ndarray, List[Tuple[np.ndarray, np.ndarray]]]:
+        """(order, packed batches): the texts sorted by packed length (shortest first, stable) and packed
+        `batch_size` at a time, batch k holding texts order[k * batch_size:(k + 1) * batch_size]. Batches of
+        similar length pad few positions."""
+        pieces = self.pieces(texts)
+        order = np.argsort([len(row) for row in pieces], kind="stable")
+        batches = [self.pack_pieces([pieces[i] for i in order[start:start + batch_size]])
+                   for start in range(0, len(order), batch_size)]
+        return order, batches
 
     def pack(self, texts: Sequence[str], length: int = 0) -> Tuple[np.ndarray, np.ndarray]:
         """(input_ids, input_mask) int64 [N, L]; L = `length` when given, else the longest packed row."""

@@ -132,13 +132,8 @@ def _tokenizer_parity(source: ExportSource, tokenizer: PieceTokenizer, rows: Seq
 
 def calibration_feeds(tokenizer: PieceTokenizer, texts: Sequence[str], batch_size: int) -> List[Dict[str, np.ndarray]]:
     """ONNX feed dicts of `texts` in length order, `batch_size` texts each."""
-    pieces = tokenizer.pieces(texts)
-    order = np.argsort([len(row) for row in pieces], kind="stable")
-    feeds = []
-    for start in range(0, len(order), batch_size):
-        ids, mask = tokenizer.pack_pieces([pieces[int(i)] for i in order[start:start + batch_size]])
-        feeds.append({contract.INPUT_IDS: ids, contract.INPUT_MASK: mask})
-    return feeds
+    _, batches = tokenizer.length_ordered_batches(texts, batch_size)
+    return [{contract.INPUT_IDS: ids, contract.INPUT_MASK: mask} for ids, mask in batches]
 
 
 def _export_formats(source: ExportSource, tokenizer: PieceTokenizer, out_dir: str, rows: Sequence[EvalRow],
@@ -235,14 +230,12 @@ def _writers(source: ExportSource, function, scratch: str, settings: ExportSetti
         return dict(fusions)
 
     def onnx_int8(recipe: str) -> Callable[[str], object]:
-        alpha = settings.int8_smooth_alpha if recipe == "per_token" and calibration else 0.0
-
         def write(path: str):
-            counts = converters.quantize_onnx(fused(), path, recipe, calibration, alpha)
+            counts = converters.quantize_onnx(fused(), path, recipe, calibration, settings.int8_smooth_alpha)
             details = dict(fusions, int8_recipe=recipe, quantized_operators=counts)
-            if recipe == "per_token":
+            if recipe == "per_token":  # the smoothing it got (none without calibration texts)
                 texts = sum(len(feed[contract.INPUT_IDS]) for feed in calibration)
-                details.update(smooth_alpha=alpha, calibration_texts=texts)
+                details.update(smooth_alpha=settings.int8_smooth_alpha if texts else 0.0, calibration_texts=texts)
             return details
         return write
 

@@ -193,12 +193,13 @@ def _drop_unused_initializers(graph) -> None:
 
 def per_token_recipe(path: str, quantized_path: str, calibration: Iterable[Dict[str, np.ndarray]],
                      mask_name: str, alpha: float) -> Tuple[Dict[str, int], int]:
-    """Reads the float ONNX at `path`, smooths it on `calibration` (skipped when alpha is 0), quantizes it per
-    token and writes it; returns (operator counts, inputs smoothed)."""
+    """Reads the float ONNX at `path`, smooths it on `calibration` (skipped when alpha is 0 or there is no
+    calibration batch), quantizes it per token and writes it; returns (operator counts, inputs smoothed)."""
     import onnx
 
     model = onnx.load(path)
-    smoothed = smooth(model, activation_maxima(model, calibration, mask_name), alpha) if alpha else 0
+    feeds = list(calibration)
+    smoothed = smooth(model, activation_maxima(model, feeds, mask_name), alpha) if alpha and feeds else 0
     counts = quantize_per_token(model)
     onnx.save(model, quantized_path)
     return counts, smoothed
