@@ -1,13 +1,14 @@
 """Export benchmark: the SavedModel (TF) beside its ONNX fp32 / int8 (each recipe) and TFLite fp16 / int8 exports.
 
     .venv/bin/python benchmarks/export_bench.py MODEL_DIR [--max-rows-per-topic 12] [--edge-venv /tmp/edge-venv]
-        [--export-dir DIR] [--duration 3] [--output benchmarks/results/export.md]
+        [--export-dir DIR] [--duration 3] [--rounds 3] [--output benchmarks/results/export.md]
 
 MODEL_DIR is a SavedModel of `models.classifier.export` (a pushed version, or model_bench.py's --export-dir
 output). The eval texts are the model benchmark's held-out split of the bundled corpus (same cap and seed as
 model_bench.py's, so a model it trained never saw them). Every artefact is converted by `models.export.converters`
 and measured through `edge.runtime` on raw text (tokenization included), the SavedModel through its
-`serving_default` signature; all on 2 threads. With --edge-venv, two fresh venvs get only the edge runtime, one
+`serving_default` signature; all on 2 threads. Batch-32 throughput is measured in --rounds rounds, every artefact
+in turn each round, so a drift of the machine's speed hits all of them alike; the table gives medians. With --edge-venv, two fresh venvs get only the edge runtime, one
 with `pip install '.[edge]'`, one (DIR-lean) with requirements-edge.lock and --no-deps: their sizes, the import
 time of the edge runtime, and `nlp2prod edge predict` on texts in several scripts.
 """
@@ -37,6 +38,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument("model_dir", help="a SavedModel dir written by models.classifier.export")
     parser.add_argument("--max-rows-per-topic", type=int, default=12, help="model_bench.py's cap (same split)")
     parser.add_argument("--duration", type=float, default=3.0, help="seconds of each throughput measurement")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="throughput rounds, every artefact in turn each round (medians reported)")
     parser.add_argument("--single-calls", type=int, default=40, help="single-text calls for the p50")
     parser.add_argument("--export-dir", default="", help="keep the artefacts here (default: a temp dir)")
     parser.add_argument("--edge-venv", default="", help="build a fresh venv with only nlp2prod[edge] here")
@@ -78,10 +81,11 @@ def run(args: argparse.Namespace, export_dir: str) -> Dict[str, object]:
         results[name] = {
             "bytes": candidate.bytes, "load_s": candidate.load_seconds,
             "p50_ms": export_measure.single_text_p50_ms(candidate, texts, args.single_calls),
-            "batch32_texts_per_s": export_measure.batch_throughput(candidate, texts, 32, args.duration),
             "accuracy": measured,
             "gate": "reference" if candidate is saved_model else
                     ("; ".join(accuracy.gate_failures(precision, measured, settings)) or "pass")}
+    for name, rounds in export_measure.throughput_rounds(candidates, texts, 32, args.duration, args.rounds).items():
+        results[name].update(rounds)
         print(f"  {name}: {export_measure.result_line(results[name])}", flush=True)
     export_measure.write_manifest(export_dir, source, labels, results, conversions["files"])
     return {"results": results, "conversions": conversions, "languages": sorted(set(languages)),

@@ -87,7 +87,7 @@ def convert_all(source, export_dir: str, names: Sequence[str],
 
     def int8(recipe: str):
         return lambda path: converters.quantize_onnx(out["files"]["onnx_fp32"], path, recipe, calibration,
-                                                     settings.int8_smooth_alpha)
+                                                     settings.int8_smooth_alpha, settings.int8_outlier_share)
 
     def file_of(artefact: str, recipe: str = "") -> str:  # one int8 file per recipe: model_int8.per_token.onnx
         stem, extension = os.path.splitext(contract.ARTEFACTS[artefact][0])
@@ -137,6 +137,21 @@ def batch_throughput(candidate, texts: Sequence[str], batch: int, duration: floa
         candidate.probabilities(chunk)
         done += len(chunk)
     return round(done / (time.perf_counter() - started), 1)
+
+
+def throughput_rounds(candidates: Dict[str, object], texts: Sequence[str], batch: int, duration: float,
+                      rounds: int) -> Dict[str, Dict[str, object]]:
+    """Batch throughput of every candidate in `rounds` interleaved rounds (each candidate in turn, every round):
+    name → {"batch32_rounds": texts/s per round, "batch32_texts_per_s": their median, "vs_first": the median of
+    each round's ratio to the first candidate's figure in the same round}."""
+    per_round = {name: [] for name in candidates}
+    for _ in range(max(1, rounds)):
+        for name, candidate in candidates.items():
+            per_round[name].append(batch_throughput(candidate, texts, batch, duration))
+    first = per_round[next(iter(candidates))]
+    return {name: {"batch32_rounds": values, "batch32_texts_per_s": statistics.median(values),
+                   "vs_first": round(statistics.median(v / f for v, f in zip(values, first)), 3)}
+            for name, values in per_round.items()}
 
 
 def result_line(result: Dict[str, object]) -> str:

@@ -182,6 +182,7 @@ class ExportConfig:
     int8_max_macro_f1_drop: float = _ExportSettings.int8_max_macro_f1_drop
     int8_recipes: Tuple[str, ...] = _ExportSettings.int8_recipes  # per_token, blockwise: first to pass ships
     int8_smooth_alpha: float = _ExportSettings.int8_smooth_alpha
+    int8_outlier_share: float = _ExportSettings.int8_outlier_share  # per_token: channels kept in float
     calibration_texts: int = _ExportSettings.calibration_texts  # training texts for SmoothQuant's ranges
     max_texts_per_language: int = _ExportSettings.max_texts_per_language  # 0: the whole eval split
     batch_size: int = _ExportSettings.batch_size

@@ -231,11 +231,13 @@ def _writers(source: ExportSource, function, scratch: str, settings: ExportSetti
 
     def onnx_int8(recipe: str) -> Callable[[str], object]:
         def write(path: str):
-            counts = converters.quantize_onnx(fused(), path, recipe, calibration, settings.int8_smooth_alpha)
+            counts = converters.quantize_onnx(fused(), path, recipe, calibration, settings.int8_smooth_alpha,
+                                              settings.int8_outlier_share)
             details = dict(fusions, int8_recipe=recipe, quantized_operators=counts)
-            if recipe == "per_token":  # the smoothing it got (none without calibration texts)
+            if recipe == "per_token":  # the smoothing and split it got (neither without calibration texts)
                 texts = sum(len(feed[contract.INPUT_IDS]) for feed in calibration)
-                details.update(smooth_alpha=settings.int8_smooth_alpha if texts else 0.0, calibration_texts=texts)
+                details.update(smooth_alpha=settings.int8_smooth_alpha if texts else 0.0, calibration_texts=texts,
+                               outlier_share=settings.int8_outlier_share if texts else 0.0)
             return details
         return write
 

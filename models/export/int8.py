@@ -1,13 +1,17 @@
-"""Per-token dynamic int8 for an ONNX transformer: SmoothQuant, then MatMulInteger with one scale per token.
+"""Per-token dynamic int8 for an ONNX transformer: SmoothQuant, an outlier split, then MatMulInteger with one
+scale per token.
 
 onnxruntime's `quantize_dynamic` quantizes each projection's input with one scale for the whole tensor. In this
 encoder a few tokens (the first, mostly) and a few channels carry activations far larger than the rest, so one
 scale per tensor leaves the other tokens a handful of int8 steps, and 4–5% of the top-1s flip
-(benchmarks/results/int8_variants.md). Two exact-in-float rewrites fix most of that:
+(benchmarks/results/int8_variants.md). Three rewrites, each exact in float, fix most of that:
 
 - SmoothQuant (Xiao et al., 2022): x·W = (x / s)·(s·W) with s_j = max|x_j|^α / max|W_j|^(1-α), moving the
   outlier channels into the weights. `activation_maxima` reads max|x_j| from calibration batches (training texts,
   never the texts a gate measures); one Mul per projection input divides by s.
+- Outlier split (`split_outliers`, after LLM.int8(), Dettmers et al., 2022, with the channels fixed from
+  calibration): the 2% of each projection input's channels with the largest activations are multiplied in float
+  beside the int8 product, so they set neither the token scales nor the weight scales.
 - Per-token quantization: every row (token) of a projection input gets its own scale, max|row| / 127, computed at
   run time (Abs, ReduceMax, QuantizeLinear per axis); weights are int8 with one scale per output column; the
   product runs as onnxruntime's MatMulIntegerToFloat (u8 × s8 → float, with the column scales) followed by one Mul
@@ -21,7 +25,7 @@ activation × activation MatMuls stay float.
 from __future__ import annotations
 
 import collections
-from typing import Dict, Iterable, List, Tuple
+from typing import Dict, Iterable, List
 
 import numpy as np
 
@@ -29,6 +33,7 @@ import numpy as np
 # ≥ 32; a head with fewer labels (or languages) than this stays float.
 MIN_COLUMNS = 32
 _PREFIX = "int8"  # names of the tensors and nodes this module adds
+_FLOAT_PART = f"{_PREFIX}/float/"  # name prefix of the MatMuls an outlier split adds: they stay float
 
 
 def projections(model) -> List:
@@ -36,7 +41,7 @@ def projections(model) -> List:
     shapes = {init.name: tuple(init.dims) for init in model.graph.initializer}
     return [node for node in model.graph.node
             if node.op_type == "MatMul" and len(shapes.get(node.input[1], ())) == 2
-            and shapes[node.input[1]][1] >= MIN_COLUMNS]
+            and shapes[node.input[1]][1] >= MIN_COLUMNS and not node.name.startswith(_FLOAT_PART)]
 
 
 def _by_input(nodes: Iterable) -> Dict[str, List]:
@@ -99,6 +104,72 @@ def smooth(model, maxima: Dict[str, np.ndarray], alpha: float) -> int:
     _insert(graph, before=muls)
     _drop_unused_initializers(graph)
     return len(muls)
+
+
+def split_outliers(model, maxima: Dict[str, np.ndarray], share: float) -> int:
+    """LLM.int8()-style decomposition in place, with the channels fixed from calibration: for every projection
+    input, its ceil(share · width) channels of largest max |x| (`maxima`, read on this model) are taken out of
+    the int8 path and multiplied in float, x·W = x_rest·W_rest + x_O·W_O. The int8 path then reads a zero in those channels
+    (its weight rows are zeroed too), so neither its per-token activation scales nor its per-column weight scales
+    are set by an outlier. Where the input is SmoothQuant's Mul by a constant divisor, the zeros go into that
+    divisor and the float path reads the unsmoothed input with the matching weight rows (no extra Mul). Returns
+    the number of inputs split."""
+    from onnx import helper, numpy_helper
+
+    graph = model.graph
+    _name_nodes(graph)
+    weights = {init.name: init for init in graph.initializer}
+    producers = {output: node for node in graph.node for output in node.output}
+    before: Dict[str, List] = {}
+    after: Dict[str, List] = {}
+    split = 0
+    for index, (x, nodes) in enumerate(_by_input(projections(model)).items()):
+        width = weights[nodes[0].input[1]].dims[0]
+        count = int(np.ceil(width * share))
+        if count <= 0 or count >= width:
+            continue
+        outliers = np.sort(np.argsort(maxima[x])[-count:])
+        p = f"{_PREFIX}/outliers{index}"
+        producer = producers.get(x)
+        divisor = (weights.get(producer.input[1]) if producer is not None and producer.op_type == "Mul" else None)
+        if divisor is not None and tuple(divisor.dims) == (width,):
+            # x = source · divisor: zero the outlier channels in the divisor, select them from the source.
+            factors = numpy_helper.to_array(divisor).astype(np.float32).copy()
+            float_rows = factors[outliers]
+            factors[outliers] = 0.0
+            divisor.CopyFrom(numpy_helper.from_array(factors, divisor.name))
+            source, kept, rows_factor = producer.input[0], x, float_rows
+            masking = []
+        else:
+            mask = np.ones(width, np.float32)
+            mask[outliers] = 0.0
+            graph.initializer.append(numpy_helper.from_array(mask, f"{p}/mask"))
+            source, kept, rows_factor = x, f"{p}/kept", np.ones(count, np.float32)
+            masking = [helper.make_node("Mul", [x, f"{p}/mask"], [kept], name=f"{p}/mask")]
+        # The outlier channels by a one-hot MatMul (onnxruntime's Gather on the last axis is several times slower).
+        select = np.zeros((width, count), np.float32)
+        select[outliers, np.arange(count)] = 1.0
+        graph.initializer.append(numpy_helper.from_array(select, f"{p}/select"))
+        before[nodes[0].name] = masking + [
+            helper.make_node("MatMul", [source, f"{p}/select"], [f"{p}/x"], name=f"{_FLOAT_PART}{p}/select")]
+        for node in nodes:
+            kernel = numpy_helper.to_array(weights[node.input[1]]).astype(np.float32)
+            rest = kernel.copy()
+            rest[outliers] = 0.0
+            name = f"{_PREFIX}/{node.name}/outlier"
+            graph.initializer.extend([
+                numpy_helper.from_array(rest, f"{name}/rest_weight"),
+                numpy_helper.from_array(kernel[outliers] * rows_factor[:, None], f"{name}/weight")])
+            output = node.output[0]
+            node.input[0], node.input[1], node.output[0] = kept, f"{name}/rest_weight", f"{name}/rest"
+            after[node.name] = [
+                helper.make_node("MatMul", [f"{p}/x", f"{name}/weight"], [f"{name}/float"],
+                                 name=f"{_FLOAT_PART}{name}"),
+                helper.make_node("Add", [f"{name}/rest", f"{name}/float"], [output], name=f"{name}/add")]
+        split += 1
+    _insert(graph, before=before, after=after)
+    _drop_unused_initializers(graph)
+    return split
 
 
 def quantize_per_token(model) -> Dict[str, int]:
@@ -192,14 +263,20 @@ def _drop_unused_initializers(graph) -> None:
 
 
 def per_token_recipe(path: str, quantized_path: str, calibration: Iterable[Dict[str, np.ndarray]],
-                     mask_name: str, alpha: float) -> Tuple[Dict[str, int], int]:
-    """Reads the float ONNX at `path`, smooths it on `calibration` (skipped when alpha is 0 or there is no
-    calibration batch), quantizes it per token and writes it; returns (operator counts, inputs smoothed)."""
+                     mask_name: str, alpha: float, outlier_share: float = 0.0) -> Dict[str, int]:
+    """Reads the float ONNX at `path`, smooths it on `calibration` (skipped when alpha is 0), keeps the
+    `outlier_share` of each projection input's channels in float (`split_outliers`; 0 skips it), quantizes the rest per token and
+    writes it. Without a calibration batch neither step can be measured and both are skipped. Returns the
+    operator counts of the rewrite with "smoothed" and "split" (inputs smoothed, inputs split)."""
     import onnx
 
     model = onnx.load(path)
     feeds = list(calibration)
-    smoothed = smooth(model, activation_maxima(model, feeds, mask_name), alpha) if alpha and feeds else 0
+    smoothed = split = 0
+    if feeds and alpha:
+        smoothed = smooth(model, activation_maxima(model, feeds, mask_name), alpha)
+    if feeds and outlier_share:
+        split = split_outliers(model, activation_maxima(model, feeds, mask_name), outlier_share)
     counts = quantize_per_token(model)
     onnx.save(model, quantized_path)
-    return counts, smoothed
+    return dict(counts, smoothed=smoothed, split=split)

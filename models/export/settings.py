@@ -29,6 +29,9 @@ class ExportSettings:
     # SmoothQuant's migration strength for the per_token recipe (0: no smoothing), and the training texts its
     # activation ranges are read from (never the eval texts the gate measures).
     int8_smooth_alpha: float = 0.75
+    # Share of each projection input's channels the per_token recipe keeps in float: those with the largest
+    # activations on the calibration texts (0: none), so that ordinary channels set the int8 scales.
+    int8_outlier_share: float = 0.02
     calibration_texts: int = 320
     # Eval texts per language the gate runs on (0: all of the eval split).
     max_texts_per_language: int = 0

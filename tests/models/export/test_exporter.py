@@ -162,6 +162,7 @@ def test_the_first_int8_recipe_that_passes_ships_with_its_calibration(tiny_saved
     entry = manifest["artefacts"]["onnx_int8"]
     assert entry["int8_recipe"] == "per_token", manifest["refused"]
     assert entry["smooth_alpha"] == ExportSettings().int8_smooth_alpha and entry["calibration_texts"] == 8
+    assert entry["outlier_share"] == ExportSettings().int8_outlier_share > 0
     # Six projections per block (Q, K, V, attention output, two FFN); the heads stay float.
     assert entry["quantized_operators"]["MatMulIntegerToFloat"] % 6 == 0, entry["quantized_operators"]
 

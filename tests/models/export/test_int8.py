@@ -1,6 +1,6 @@
-"""Per-token int8 and SmoothQuant on small ONNX graphs: the rewrite computes what its docstring says (checked
-against numpy), SmoothQuant leaves the float outputs unchanged, calibration ignores padded positions, and a head
-narrower than MIN_COLUMNS stays float."""
+"""Per-token int8, SmoothQuant and the outlier split on small ONNX graphs: the rewrite computes what its docstring
+says (checked against numpy), SmoothQuant and the split leave the float outputs unchanged, calibration ignores
+padded positions, and a head narrower than MIN_COLUMNS stays float."""
 
 import numpy as np
 import onnx
@@ -113,12 +113,69 @@ def test_smoothquant_leaves_the_float_outputs_unchanged_and_calibration_skips_pa
         np.testing.assert_allclose(after, before, rtol=1e-4, atol=1e-5)
 
 
+def _maxima(model, x):
+    return int8.activation_maxima(model, [{"x": x, "mask": np.ones(x.shape[:2], np.int64)}], "mask", threads=1)
+
+
+@pytest.mark.parametrize("smoothed_first", [False, True])
+def test_outlier_split_leaves_the_float_outputs_unchanged(smoothed_first):
+    model, x = _graph(), _inputs()
+    if smoothed_first:  # the split then folds its zeros into SmoothQuant's divisors instead of adding a Mul
+        int8.smooth(model, _maxima(model, x), alpha=0.75)
+    ops_before = [node.op_type for node in model.graph.node]
+    assert int8.split_outliers(model, _maxima(model, x), share=0.02) == 3  # x (q/k/v), qkv, hr
+    onnx.checker.check_model(model)
+    added = [node.op_type for node in model.graph.node].count("Mul") - ops_before.count("Mul")
+    assert added == (0 if smoothed_first else 3)
+    for before, after in zip(_run(_graph(), x), _run(model, x)):
+        np.testing.assert_allclose(after, before, rtol=1e-4, atol=1e-4)
+    # The int8 path's weights lose the outlier channel's row (channel 3 of x, set to 40 in _inputs).
+    weights = {init.name: numpy_helper.to_array(init) for init in model.graph.initializer}
+    q = next(node for node in model.graph.node if node.name == "q")
+    assert not weights[q.input[1]][3].any() and weights[q.input[1]][2].any()
+
+
+def test_split_then_per_token_keeps_the_float_part_float_and_computes_the_documented_product():
+    model, x = _graph(), _inputs()
+    int8.split_outliers(model, _maxima(model, x), share=0.02)
+    counts = int8.quantize_per_token(model)
+    onnx.checker.check_model(model)
+    assert counts == {"MatMulIntegerToFloat": 5, "QuantizeLinear": 3}
+    # float: the head, one channel selection per split input, one outlier product per projection
+    assert [node.op_type for node in model.graph.node].count("MatMul") == 1 + 3 + 5
+    weights = {init.name: numpy_helper.to_array(init) for init in _graph().graph.initializer}
+    rest = x.copy()
+    rest[..., 3] = 0.0
+    rows = {name: weights[name].copy() for name in ("wq", "wk", "wv")}
+    for w in rows.values():
+        w[3] = 0.0
+    qkv = sum(_per_token_matmul(rest, rows[name]) + x[..., 3:4] @ weights[name][3:4] for name in rows)
+    np.testing.assert_allclose(_output(model, x, "qkv"), qkv, rtol=1e-4, atol=1e-4)
+    # Compared with per-token int8 alone, the outlier token (token 0) comes out much closer to float.
+    plain = _graph()
+    int8.quantize_per_token(plain)
+    float_qkv = _output(_graph(), x, "qkv")[:, 0]
+    error_split = np.abs(_output(model, x, "qkv")[:, 0] - float_qkv).max()
+    error_plain = np.abs(_output(plain, x, "qkv")[:, 0] - float_qkv).max()
+    assert error_split < 0.2 * error_plain, (error_split, error_plain)
+
+
+def _output(model, x, name):
+    """One intermediate tensor of `model` on x."""
+    copy = _copy(model)
+    copy.graph.output.append(helper.make_tensor_value_info(name, TensorProto.FLOAT, None))
+    session = onnxruntime.InferenceSession(copy.SerializeToString(), providers=["CPUExecutionProvider"])
+    return session.run([name], {"x": x, "mask": np.ones(x.shape[:2], np.int64)})[0]
+
+
 def test_recipe_writes_a_runnable_model(tmp_path):
     source, target = str(tmp_path / "float.onnx"), str(tmp_path / "int8.onnx")
     onnx.save(_graph(), source)
     x = _inputs()
-    counts, smoothed = int8.per_token_recipe(source, target, [{"x": x, "mask": np.ones((2, 5), np.int64)}],
-                                             "mask", alpha=0.75)
-    assert smoothed == 3 and counts["MatMulIntegerToFloat"] == 5
+    counts = int8.per_token_recipe(source, target, [{"x": x, "mask": np.ones((2, 5), np.int64)}],
+                                   "mask", alpha=0.75, outlier_share=0.02)
+    assert counts["smoothed"] == 3 and counts["split"] == 3 and counts["MatMulIntegerToFloat"] == 5
     reference = _run(_graph(), x)[0]
     np.testing.assert_allclose(_run(onnx.load(target), x)[0], reference, atol=0.05 * np.abs(reference).max())
+    unsplit = int8.per_token_recipe(source, target, [], "mask", alpha=0.75, outlier_share=0.02)
+    assert unsplit["smoothed"] == 0 and unsplit["split"] == 0  # nothing to measure either step on
