@@ -3,8 +3,8 @@
 Starts from a pushed version's shipped `onnx_fp32` and writes several int8 variants of it with onnxruntime's
 quantizers: plain dynamic quantization (MatMulInteger: one activation scale per tensor), the same with some
 projections left in float, SmoothQuant (activation outliers moved into the weights with ranges calibrated on
-other corpus texts) before dynamic quantization, per-token int8 (one activation scale per token; with SmoothQuant:
-ModelExport's first recipe) and MatMulNBits (8-bit weights, activations quantized per block at run time:
+other corpus texts) before dynamic quantization, per-token int8 (one activation scale per token; with SmoothQuant and the
+outlier split: ModelExport's first recipe) and MatMulNBits (8-bit weights, activations quantized per block at run time:
 ModelExport's second recipe). The shipped `onnx_fp32` is first passed through
 `converters.fuse_onnx` again, so a version exported before the LayerNorm fusion is measured as one exported now.
 Each variant is run on the same texts through the edge runtime (its tokenizer, length ordered batches of 32,
@@ -42,6 +42,7 @@ DEFAULT_OUTPUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "resul
 FFN_SIZE = 1536  # e5-small's FFN width: the FFN projections are the MatMuls whose constant weight has this dim
 SMOOTH_ALPHAS = (0.5, 0.75, 0.85)  # SmoothQuant's migration strength (the paper's default is 0.5)
 SHIPPED_ALPHA = ExportSettings().int8_smooth_alpha
+SHIPPED_SHARE = ExportSettings().int8_outlier_share
 SHIPPED_NOTE = " (ModelExport's first recipe: 'per_token')"
 
 
@@ -113,8 +114,8 @@ def _variants(fp32: str, work: str, feeds) -> Dict[str, Callable[[str], None]]:
             _dynamic(staged, target, ["MatMul", "Gather"], _matmuls(fp32, _head_or_prior))
         return write
 
-    def per_token(alpha):  # the exporter's own recipe (alpha 0: unsmoothed)
-        return lambda target: converters.quantize_onnx(fp32, target, "per_token", feeds, alpha)
+    def per_token(alpha, share=0.0):  # the exporter's own recipe (alpha 0: unsmoothed; share 0: no outlier split)
+        return lambda target: converters.quantize_onnx(fp32, target, "per_token", feeds, alpha, share)
 
     def nbits_then_gather(block, include=None, rest=("Gather",)):
         def write(target):
@@ -140,8 +141,11 @@ def _variants(fp32: str, work: str, feeds) -> Dict[str, Callable[[str], None]]:
         **{f"SmoothQuant α {alpha} + dynamic, head and prior float": smoothed_dynamic(alpha)
            for alpha in SMOOTH_ALPHAS},
         "per-token (MatMulInteger, one activation scale per token)": per_token(0.0),
-        **{f"SmoothQuant α {alpha} + per-token{SHIPPED_NOTE if alpha == SHIPPED_ALPHA else ''}": per_token(alpha)
-           for alpha in SMOOTH_ALPHAS},
+        **{f"SmoothQuant α {alpha} + per-token": per_token(alpha) for alpha in SMOOTH_ALPHAS},
+        f"outlier split {SHIPPED_SHARE:.0%} + per-token": per_token(0.0, SHIPPED_SHARE),
+        **{f"SmoothQuant α {alpha} + outlier split {share:.0%} + per-token"
+           f"{SHIPPED_NOTE if (alpha, share) == (SHIPPED_ALPHA, SHIPPED_SHARE) else ''}": per_token(alpha, share)
+           for alpha, share in ((0.5, SHIPPED_SHARE), (SHIPPED_ALPHA, SHIPPED_SHARE), (SHIPPED_ALPHA, 0.04))},
     }
 
 
