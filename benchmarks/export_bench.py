@@ -8,9 +8,10 @@ output). The eval texts are the model benchmark's held-out split of the bundled 
 model_bench.py's, so a model it trained never saw them). Every artefact is converted by `models.export.converters`
 and measured through `edge.runtime` on raw text (tokenization included), the SavedModel through its
 `serving_default` signature; all on 2 threads. Batch-32 throughput is measured in --rounds rounds, every artefact
-in turn each round, so a drift of the machine's speed hits all of them alike; the table gives medians. With --edge-venv, two fresh venvs get only the edge runtime, one
-with `pip install '.[edge]'`, one (DIR-lean) with requirements-edge.lock and --no-deps: their sizes, the import
-time of the edge runtime, and `nlp2prod edge predict` on texts in several scripts.
+in turn each round, so a drift of the machine's speed hits all of them alike; the table gives medians. With
+--edge-venv, two fresh venvs get only the edge runtime, one with `pip install '.[edge]'`, one (DIR-lean) with
+requirements-edge.lock and --no-deps: their sizes, the import time of the edge runtime, and `nlp2prod edge
+predict` on texts in several scripts.
 """
 
 from __future__ import annotations

@@ -22,7 +22,8 @@ def _main_table(results: Dict[str, Dict], saved_model: Dict) -> List[str]:
                      f"{r['vs_first']:.2f}×",
                      overall["macro_f1"], overall["agreement"], overall["max_prob_delta"], r["gate"]])
     return _table(["artefact", "size MB", "vs SavedModel", "load s", "single-text p50 ms",
-                   "batch-32 texts/s: median (per round)", "vs SavedModel (median of per-round ratios)", "macro-F1", "top-1 agreement", "max abs Δprob", "gate"], rows)
+                   "batch-32 texts/s: median (per round)", "vs SavedModel (median of per-round ratios)", "macro-F1",
+                   "top-1 agreement", "max abs Δprob", "gate"], rows)
 
 
 def _language_table(results: Dict[str, Dict], languages: List[str]) -> List[str]:

@@ -3,9 +3,9 @@
 Starts from a pushed version's shipped `onnx_fp32` and writes several int8 variants of it with onnxruntime's
 quantizers: plain dynamic quantization (MatMulInteger: one activation scale per tensor), the same with some
 projections left in float, SmoothQuant (activation outliers moved into the weights with ranges calibrated on
-other corpus texts) before dynamic quantization, per-token int8 (one activation scale per token; with SmoothQuant and the
-outlier split: ModelExport's first recipe) and MatMulNBits (8-bit weights, activations quantized per block at run time:
-ModelExport's second recipe). The shipped `onnx_fp32` is first passed through
+other corpus texts) before dynamic quantization, per-token int8 (one activation scale per token; with SmoothQuant
+and the outlier split: ModelExport's first recipe) and MatMulNBits (8-bit weights, activations quantized per block
+at run time: ModelExport's second recipe). The shipped `onnx_fp32` is first passed through
 `converters.fuse_onnx` again, so a version exported before the LayerNorm fusion is measured as one exported now.
 Each variant is run on the same texts through the edge runtime (its tokenizer, length ordered batches of 32,
 2 threads) and compared with `onnx_fp32`: top-1 agreement per language against the export

@@ -109,17 +109,23 @@ def smooth(model, maxima: Dict[str, np.ndarray], alpha: float) -> int:
 def split_outliers(model, maxima: Dict[str, np.ndarray], share: float) -> int:
     """LLM.int8()-style decomposition in place, with the channels fixed from calibration: for every projection
     input, its ceil(share · width) channels of largest max |x| (`maxima`, read on this model) are taken out of
-    the int8 path and multiplied in float, x·W = x_rest·W_rest + x_O·W_O. The int8 path then reads a zero in those channels
-    (its weight rows are zeroed too), so neither its per-token activation scales nor its per-column weight scales
-    are set by an outlier. Where the input is SmoothQuant's Mul by a constant divisor, the zeros go into that
-    divisor and the float path reads the unsmoothed input with the matching weight rows (no extra Mul). Returns
-    the number of inputs split."""
+    the int8 path and multiplied in float, x·W = x_rest·W_rest + x_O·W_O. The int8 path then reads a zero in
+    those channels (its weight rows are zeroed too), so neither its per-token activation scales nor its
+    per-column weight scales are set by an outlier. Where the input is a Mul by a constant vector that only the
+    projections read (SmoothQuant's), the zeros go into that vector and the float path reads the Mul's input
+    with the matching weight rows; otherwise one Mul by a 0/1 mask is added. Returns the number of inputs
+    split."""
     from onnx import helper, numpy_helper
 
     graph = model.graph
     _name_nodes(graph)
     weights = {init.name: init for init in graph.initializer}
     producers = {output: node for node in graph.node for output in node.output}
+    readers: Dict[str, set] = collections.defaultdict(set)
+    for node in graph.node:
+        for name in node.input:
+            readers[name].add(node.name)
+    graph_outputs = {output.name for output in graph.output}
     before: Dict[str, List] = {}
     after: Dict[str, List] = {}
     split = 0
@@ -132,8 +138,10 @@ def split_outliers(model, maxima: Dict[str, np.ndarray], share: float) -> int:
         p = f"{_PREFIX}/outliers{index}"
         producer = producers.get(x)
         divisor = (weights.get(producer.input[1]) if producer is not None and producer.op_type == "Mul" else None)
-        if divisor is not None and tuple(divisor.dims) == (width,):
-            # x = source · divisor: zero the outlier channels in the divisor, select them from the source.
+        only_projections = readers[x] == {node.name for node in nodes} and x not in graph_outputs
+        if divisor is not None and tuple(divisor.dims) == (width,) and only_projections:
+            # x = source · divisor, read by these projections alone (SmoothQuant's Mul): zero the outlier
+            # channels in the divisor, select them from the source.
             factors = numpy_helper.to_array(divisor).astype(np.float32).copy()
             float_rows = factors[outliers]
             factors[outliers] = 0.0
@@ -265,9 +273,9 @@ def _drop_unused_initializers(graph) -> None:
 def per_token_recipe(path: str, quantized_path: str, calibration: Iterable[Dict[str, np.ndarray]],
                      mask_name: str, alpha: float, outlier_share: float = 0.0) -> Dict[str, int]:
     """Reads the float ONNX at `path`, smooths it on `calibration` (skipped when alpha is 0), keeps the
-    `outlier_share` of each projection input's channels in float (`split_outliers`; 0 skips it), quantizes the rest per token and
-    writes it. Without a calibration batch neither step can be measured and both are skipped. Returns the
-    operator counts of the rewrite with "smoothed" and "split" (inputs smoothed, inputs split)."""
+    `outlier_share` of each projection input's channels in float (`split_outliers`; 0 skips it), quantizes the
+    rest per token and writes it. Without a calibration batch neither step can be measured and both are skipped.
+    Returns the operator counts of the rewrite with "smoothed" and "split" (inputs smoothed, inputs split)."""
     import onnx
 
     model = onnx.load(path)

@@ -135,6 +135,26 @@ def test_outlier_split_leaves_the_float_outputs_unchanged(smoothed_first):
     assert not weights[q.input[1]][3].any() and weights[q.input[1]][2].any()
 
 
+def test_outlier_split_leaves_a_scaling_mul_alone_when_something_else_reads_its_output():
+    """x = x_in · g feeds the projections and is also a graph output: g must not get the split's zeros."""
+    model, x = _graph(), _inputs()
+    graph = model.graph
+    graph.input[0].name = "x_in"
+    graph.initializer.append(numpy_helper.from_array(np.linspace(0.5, 1.5, HIDDEN).astype(np.float32), "g"))
+    graph.node.insert(0, helper.make_node("Mul", ["x_in", "g"], ["x"], name="scale"))
+    graph.output.append(helper.make_tensor_value_info("x", TensorProto.FLOAT, ["b", "t", HIDDEN]))
+    reference = _copy(model)
+    maxima = int8.activation_maxima(model, [{"x_in": x, "mask": np.ones(x.shape[:2], np.int64)}], "mask",
+                                    threads=1)
+    assert int8.split_outliers(model, maxima, share=0.02) == 3
+    onnx.checker.check_model(model)
+    feeds = {"x_in": x, "mask": np.ones(x.shape[:2], np.int64)}
+    run = lambda m: onnxruntime.InferenceSession(m.SerializeToString(), providers=["CPUExecutionProvider"]).run(
+        ["x", "f", "logits"], feeds)
+    for before, after in zip(run(reference), run(model)):
+        np.testing.assert_allclose(after, before, rtol=1e-4, atol=1e-4)
+
+
 def test_split_then_per_token_keeps_the_float_part_float_and_computes_the_documented_product():
     model, x = _graph(), _inputs()
     int8.split_outliers(model, _maxima(model, x), share=0.02)
