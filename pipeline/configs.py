@@ -188,6 +188,10 @@ class ExportConfig:
     batch_size: int = _ExportSettings.batch_size
     threads: int = _ExportSettings.threads
 
+    def __post_init__(self):
+        # ModelExport builds its ExportSettings from these fields; a bad value is refused here, before a run starts.
+        _ExportSettings(**self.settings())
+
     def settings(self) -> dict:
         """The export library's settings (every field but `enabled`)."""
         return {key: value for key, value in dataclasses.asdict(self).items() if key != "enabled"}

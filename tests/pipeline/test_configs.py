@@ -47,6 +47,9 @@ def test_set_overrides_top_level_fields():
     ("model.target_sparsity=1", r"model\.target_sparsity must be in \[0, 1\).*got 1"),
     ("model.weight_mixes=0.5,1.5", r"model\.weight_mixes must be one or more mixes in \(0, 1\]"),
     ("model.learning_rate=-1e-5", r"model\.learning_rate must be > 0, got -1e-05"),
+    ("export.int8_outlier_share=0.5", r"export\.int8_outlier_share must be in \[0, 0\.5\).*got 0\.5"),
+    ("export.int8_smooth_alpha=1.5", r"export\.int8_smooth_alpha must be in \[0, 1\].*got 1\.5"),
+    ("export.batch_size=0", r"export\.batch_size must be > 0, got 0"),
 ])
 def test_bad_overrides_say_what_is_wrong(item, message):
     with pytest.raises(ValueError, match=message):
