@@ -9,6 +9,8 @@ from __future__ import annotations
 import dataclasses
 from typing import List, Optional, Tuple
 
+from models.value_ranges import Rule, refuse_out_of_range
+
 
 @dataclasses.dataclass(frozen=True)
 class Recipe:
@@ -62,29 +64,25 @@ class Recipe:
     warm_start: bool = False
 
     def __post_init__(self):
-        problems = range_problems(self)
-        if problems:
-            raise ValueError("; ".join(f"model.{problem}" for problem in problems))
+        refuse_out_of_range(self, "model", _RULES)
 
 
-def range_problems(recipe: Recipe) -> List[str]:
-    """What a run would only trip over minutes in, one "field must be …, got value" line per bad value."""
-    def positive_or_none(value) -> bool:
-        return value is None or value > 0
+def _positive_or_none(value) -> bool:
+    return value is None or value > 0
 
-    rules = [
-        ("ffn_keep", lambda v: 0.0 < v <= 1.0, "in (0, 1] (1.0: no structured pruning)"),
-        ("target_sparsity", lambda v: 0.0 <= v < 1.0, "in [0, 1) (0: no magnitude pruning)"),
-        ("weight_mixes", lambda v: len(v) > 0 and all(0.0 < m <= 1.0 for m in v),
-         "one or more mixes in (0, 1] (1: the fine-tuned weights as trained)"),
-        ("ffn_recovery_steps", lambda v: v >= 0, ">= 0"),
-        ("learning_rate", lambda v: v > 0, "> 0"),
-        ("batch_size", lambda v: v > 0, "> 0"),
-        ("epochs", lambda v: v > 0, "> 0"),
-        ("dropout_rate", lambda v: 0.0 <= v < 1.0, "in [0, 1)"),
-        ("num_layers", positive_or_none, "a positive number of blocks or none"),
-        ("trainable_layers", positive_or_none, "a positive number of blocks or none"),
-        ("train_steps", positive_or_none, "a positive number of steps or none"),
-    ]
-    return [f"{name} must be {allowed}, got {getattr(recipe, name)!r}"
-            for name, ok, allowed in rules if not ok(getattr(recipe, name))]
+
+# What a run would only trip over minutes in.
+_RULES: List[Rule] = [
+    ("ffn_keep", lambda v: 0.0 < v <= 1.0, "in (0, 1] (1.0: no structured pruning)"),
+    ("target_sparsity", lambda v: 0.0 <= v < 1.0, "in [0, 1) (0: no magnitude pruning)"),
+    ("weight_mixes", lambda v: len(v) > 0 and all(0.0 < m <= 1.0 for m in v),
+     "one or more mixes in (0, 1] (1: the fine-tuned weights as trained)"),
+    ("ffn_recovery_steps", lambda v: v >= 0, ">= 0"),
+    ("learning_rate", lambda v: v > 0, "> 0"),
+    ("batch_size", lambda v: v > 0, "> 0"),
+    ("epochs", lambda v: v > 0, "> 0"),
+    ("dropout_rate", lambda v: 0.0 <= v < 1.0, "in [0, 1)"),
+    ("num_layers", _positive_or_none, "a positive number of blocks or none"),
+    ("trainable_layers", _positive_or_none, "a positive number of blocks or none"),
+    ("train_steps", _positive_or_none, "a positive number of steps or none"),
+]

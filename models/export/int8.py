@@ -25,7 +25,7 @@ activation × activation MatMuls stay float.
 from __future__ import annotations
 
 import collections
-from typing import Dict, Iterable, List
+from typing import Dict, Iterable, List, Tuple
 
 import numpy as np
 
@@ -94,7 +94,7 @@ def smooth(model, maxima: Dict[str, np.ndarray], alpha: float) -> int:
         kernels = [numpy_helper.to_array(weights[node.input[1]]) for node in nodes]
         weight_max = np.max([np.abs(kernel).max(1) for kernel in kernels], axis=0)
         scale = np.maximum(maxima[x], 1e-5) ** alpha / np.maximum(weight_max, 1e-5) ** (1 - alpha)
-        divisor, smoothed = f"{_PREFIX}/{x}/smooth", f"{_PREFIX}/{x}/smoothed"
+        divisor, smoothed = _smoothing_names(x)
         graph.initializer.append(numpy_helper.from_array((1 / scale).astype(np.float32), divisor))
         muls[nodes[0].name] = [helper.make_node("Mul", [x, divisor], [smoothed], name=divisor)]
         for node, kernel in zip(nodes, kernels):
@@ -104,6 +104,26 @@ def smooth(model, maxima: Dict[str, np.ndarray], alpha: float) -> int:
     _insert(graph, before=muls)
     _drop_unused_initializers(graph)
     return len(muls)
+
+
+def _smoothing_names(x: str) -> Tuple[str, str]:
+    """(divisor initializer, smoothed tensor) that `smooth` writes for projection input x."""
+    return f"{_PREFIX}/{x}/smooth", f"{_PREFIX}/{x}/smoothed"
+
+
+def smoothed_maxima(model, maxima: Dict[str, np.ndarray]) -> Dict[str, np.ndarray]:
+    """The `activation_maxima` of a model `smooth` rewrote, from those read before it: max |x / s| is
+    max |x| / s channel by channel (s > 0; equal up to the rounding of the smoothed products), so no second
+    calibration pass is needed."""
+    from onnx import numpy_helper
+
+    weights = {init.name: init for init in model.graph.initializer}
+    derived = {}
+    for x, values in maxima.items():
+        divisor, smoothed = _smoothing_names(x)
+        if divisor in weights:
+            derived[smoothed] = (values * numpy_helper.to_array(weights[divisor])).astype(np.float32)
+    return derived
 
 
 def split_outliers(model, maxima: Dict[str, np.ndarray], share: float) -> int:
@@ -281,10 +301,12 @@ def per_token_recipe(path: str, quantized_path: str, calibration: Iterable[Dict[
     model = onnx.load(path)
     feeds = list(calibration)
     smoothed = split = 0
+    maxima = activation_maxima(model, feeds, mask_name) if feeds and (alpha or outlier_share) else {}
     if feeds and alpha:
-        smoothed = smooth(model, activation_maxima(model, feeds, mask_name), alpha)
+        smoothed = smooth(model, maxima, alpha)
+        maxima = smoothed_maxima(model, maxima)
     if feeds and outlier_share:
-        split = split_outliers(model, activation_maxima(model, feeds, mask_name), outlier_share)
+        split = split_outliers(model, maxima, outlier_share)
     counts = quantize_per_token(model)
     onnx.save(model, quantized_path)
     return dict(counts, smoothed=smoothed, split=split)

@@ -8,6 +8,8 @@ from __future__ import annotations
 import dataclasses
 from typing import List, Tuple
 
+from models.value_ranges import Rule, refuse_out_of_range
+
 ALL_FORMATS: Tuple[str, ...] = ("onnx_fp32", "onnx_int8", "tflite_fp16", "tflite_int8")
 
 
@@ -39,27 +41,23 @@ class ExportSettings:
     threads: int = 2
 
     def __post_init__(self):
-        problems = range_problems(self)
-        if problems:
-            raise ValueError("; ".join(f"export.{problem}" for problem in problems))
+        refuse_out_of_range(self, "export", _RULES)
 
 
-def range_problems(settings: ExportSettings) -> List[str]:
-    """One "field must be …, got value" line per value an export would only trip over once it runs."""
-    def share(value) -> bool:
-        return 0.0 <= value <= 1.0
+def _unit(value) -> bool:
+    return 0.0 <= value <= 1.0
 
-    rules = [
-        ("float_min_agreement", share, "in [0, 1]"),
-        ("float_max_prob_delta", lambda v: v >= 0, ">= 0"),
-        ("int8_min_agreement", share, "in [0, 1]"),
-        ("int8_max_macro_f1_drop", lambda v: v >= 0, ">= 0 (0.01 = one point)"),
-        ("int8_smooth_alpha", share, "in [0, 1] (0: no SmoothQuant)"),
-        ("int8_outlier_share", lambda v: 0.0 <= v < 0.5, "in [0, 0.5) (0: no outlier split)"),
-        ("calibration_texts", lambda v: v >= 0, ">= 0"),
-        ("max_texts_per_language", lambda v: v >= 0, ">= 0 (0: the whole eval split)"),
-        ("batch_size", lambda v: v > 0, "> 0"),
-        ("threads", lambda v: v > 0, "> 0"),
-    ]
-    return [f"{name} must be {allowed}, got {getattr(settings, name)!r}"
-            for name, ok, allowed in rules if not ok(getattr(settings, name))]
+
+# What an export would only trip over once it runs.
+_RULES: List[Rule] = [
+    ("float_min_agreement", _unit, "in [0, 1]"),
+    ("float_max_prob_delta", lambda v: v >= 0, ">= 0"),
+    ("int8_min_agreement", _unit, "in [0, 1]"),
+    ("int8_max_macro_f1_drop", lambda v: v >= 0, ">= 0 (0.01 = one point)"),
+    ("int8_smooth_alpha", _unit, "in [0, 1] (0: no SmoothQuant)"),
+    ("int8_outlier_share", lambda v: 0.0 <= v < 0.5, "in [0, 0.5) (0: no outlier split)"),
+    ("calibration_texts", lambda v: v >= 0, ">= 0"),
+    ("max_texts_per_language", lambda v: v >= 0, ">= 0 (0: the whole eval split)"),
+    ("batch_size", lambda v: v > 0, "> 0"),
+    ("threads", lambda v: v > 0, "> 0"),
+]

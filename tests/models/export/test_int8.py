@@ -135,6 +135,17 @@ def test_outlier_split_leaves_the_float_outputs_unchanged(smoothed_first):
     assert not weights[q.input[1]][3].any() and weights[q.input[1]][2].any()
 
 
+def test_maxima_after_smoothing_are_derived_without_a_second_calibration_pass():
+    model, x = _graph(), _inputs()
+    maxima = _maxima(model, x)
+    int8.smooth(model, maxima, alpha=0.75)
+    derived = int8.smoothed_maxima(model, maxima)
+    measured = _maxima(model, x)
+    assert set(derived) == set(measured) and len(derived) == 3
+    for name, values in measured.items():
+        np.testing.assert_allclose(derived[name], values, rtol=1e-5)  # later inputs: the smoothed products' rounding
+
+
 def test_outlier_split_leaves_a_scaling_mul_alone_when_something_else_reads_its_output():
     """x = x_in · g feeds the projections and is also a graph output: g must not get the split's zeros."""
     model, x = _graph(), _inputs()
