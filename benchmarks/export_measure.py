@@ -22,20 +22,23 @@ EDGE_ROOTS = {"ONNX (onnxruntime)": ("onnxruntime", "sentencepiece", "numpy"),
               "TFLite (tflite-runtime)": ("tflite-runtime", "sentencepiece", "numpy")}
 
 
+def saved_model_own_bytes(version_dir: str) -> int:
+    """A SavedModel's bytes on disk without the exports a pushed version carries under assets.extra/exports."""
+    from edge.manifest import EXPORTS_DIR
+    from models.classifier.export import saved_model_bytes
+
+    exports = os.path.join(version_dir, EXPORTS_DIR)
+    return saved_model_bytes(version_dir) - (saved_model_bytes(exports) if os.path.isdir(exports) else 0)
+
+
 class SavedModelCandidate:
     """The SavedModel through serving_default (raw text in), on TensorFlow."""
 
     precision = "float32"
 
     def __init__(self, source, load_seconds: float):
-        from edge.manifest import EXPORTS_DIR
-        from models.classifier.export import saved_model_bytes
-
         self._source, self.load_seconds = source, load_seconds
-        # A pushed version carries its exports under assets.extra/exports: they are not the SavedModel's bytes.
-        exports = os.path.join(source.saved_model_dir, EXPORTS_DIR)
-        self.bytes = saved_model_bytes(source.saved_model_dir) - (saved_model_bytes(exports)
-                                                                 if os.path.isdir(exports) else 0)
+        self.bytes = saved_model_own_bytes(source.saved_model_dir)
 
     def probabilities(self, texts: Sequence[str]) -> np.ndarray:
         return self._source.reference_probabilities(list(texts), 32)

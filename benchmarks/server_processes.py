@@ -124,10 +124,12 @@ def naive_flask_server(version_dir: str, timeout_s: float = 180.0) -> Iterator[D
 
 
 @contextlib.contextmanager
-def grpc_floor_server(aio: bool, timeout_s: float = 120.0) -> Iterator[Dict[str, object]]:
-    """benchmarks/grpc_floor_server.py (a constant Predict); yields {"grpc": "host:port", "pid"}."""
+def grpc_floor_server(aio: bool, hold_ms: float = 0.0, timeout_s: float = 120.0) -> Iterator[Dict[str, object]]:
+    """benchmarks/grpc_floor_server.py (a constant Predict, held `hold_ms` first); yields {"grpc": "host:port",
+    "pid"}."""
     port = free_port()
-    command = [sys.executable, os.path.join(BENCH_DIR, "grpc_floor_server.py"), "--port", str(port)]
+    command = [sys.executable, os.path.join(BENCH_DIR, "grpc_floor_server.py"), "--port", str(port),
+               "--hold-ms", str(hold_ms)]
     address = f"{LOCALHOST}:{port}"
     with _process(command + (["--aio"] if aio else []), _grpc_ready(address), timeout_s) as process:
         yield {"grpc": address, "pid": process.pid}

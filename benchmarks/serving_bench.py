@@ -88,19 +88,24 @@ class InProcessModel:
 
 
 def measure_our_server(model, batching_file: Optional[str], concurrencies: Sequence[int], duration: float,
-                       max_requests: int, texts: Sequence[str], direct: Optional["InProcessModel"] = None
+                       max_requests: int, texts: Sequence[str], direct: Optional["InProcessModel"] = None,
+                       floor_hold_ms: float = 0.0
                        ) -> Tuple[Dict[Tuple[str, int], load.Measurement], Dict[str, load.Measurement]]:
     """Every (protocol, concurrency) point; with `direct`, also single calls interleaved with the in-process
-    call for 3 × `duration` (the latency targets): (points, {"in-process"|"gRPC"|"REST": Measurement})."""
+    call for 3 × `duration` (the latency targets), and with a constant-answer gRPC server that holds each call
+    `floor_hold_ms`: (points, {"in-process"|"gRPC"|"REST"|HELD_FLOOR: Measurement})."""
     mode = "on" if batching_file else "off"
     results, interleaved = {}, {}
     requests, bodies = load.predict_requests(MODEL_NAME, texts), load.rest_bodies(texts)
     with server_processes.our_server(MODEL_NAME, model.base_path, batching_file) as server:
         url = f"{server['rest']}/v1/models/{MODEL_NAME}:predict"
         if direct is not None:
-            interleaved = load.interleaved_latency(
-                {"in-process": direct.single_call(), "gRPC": load.grpc_predict_call(server["grpc"], requests),
-                 "REST": load.rest_predict_call(url, bodies)}, 3 * duration, max_requests)
+            with server_processes.grpc_floor_server(aio=False, hold_ms=floor_hold_ms) as floor:
+                interleaved = load.interleaved_latency(
+                    {"in-process": direct.single_call(), "gRPC": load.grpc_predict_call(server["grpc"], requests),
+                     "REST": load.rest_predict_call(url, bodies),
+                     serving_report.HELD_FLOOR: load.grpc_predict_call(floor["grpc"], requests)},
+                    3 * duration, max_requests)
             for name, m in interleaved.items():
                 print(f"  interleaved {name:<10}: {serving_report.point_line(m)}", flush=True)
         for protocol, concurrency in itertools.product(("gRPC", "REST"), concurrencies):
@@ -160,8 +165,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     # again between phases: neighbours' load drifts during a run; the ratios use the medians of these.
     references = [(in_process[1], in_process[serving_report.TARGET_CONCURRENCY])]
     server_results = {}
+    floor_hold_ms = in_process[1].p50_ms
     server_results["off"], interleaved = measure_our_server(model, None, concurrencies, args.duration,
-                                                            args.max_requests, texts, direct)
+                                                            args.max_requests, texts, direct, floor_hold_ms)
     references.append(direct.measure_references(args.duration, args.max_requests))
     with tempfile.TemporaryDirectory(prefix="nlp2prod-batching-") as folder:
         batching_file = server_processes.write_batching_file(
@@ -181,7 +187,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         command=machine.command_line(), model=model.description, facts=facts, settings=vars(args),
         batching_text=batching_text, in_process=in_process, server=server_results, naive=naive,
         grpc_floor=floor, single_references=[single for single, _ in references],
-        batch_references=[batched for _, batched in references], interleaved=interleaved)
+        batch_references=[batched for _, batched in references], interleaved=interleaved,
+        floor_hold_ms=floor_hold_ms)
     machine.publish(report.markdown(), args.output)
     return 0
 
