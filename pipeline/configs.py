@@ -124,10 +124,13 @@ class ModelConfig:
     trim_vocabulary: bool = _Recipe.trim_vocabulary
     # Margin for text the corpus never showed: the most probable pieces of each script the corpus uses.
     vocab_margin_per_script: int = _Recipe.vocab_margin_per_script
-    # Trimming / bfloat16 kernels are exported only if no language of any evaluation set loses more than this.
+    # Trimming, bfloat16 kernels and the int8 word embedding are exported only if no language of any evaluation
+    # set loses more than this.
     compression_tolerance: float = _Recipe.compression_tolerance
     # Transformer kernels exported as bfloat16 (half the weight bytes per served call), gated per language.
     bfloat16_kernels: bool = _Recipe.bfloat16_kernels
+    # The word embedding exported as int8 rows with a scale each (a quarter of its bytes), gated per language.
+    int8_word_embedding: bool = _Recipe.int8_word_embedding
     # Start training from the latest blessed model's weights (LatestBlessedModel resolver → Trainer base_model)
     # instead of the pretrained encoder; a changed label set or encoder falls back, with the reason reported.
     warm_start: bool = _Recipe.warm_start

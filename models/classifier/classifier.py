@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import gzip
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 import tensorflow as tf
@@ -13,7 +13,7 @@ from tensorflow_model_optimization.python.core.sparsity.keras.pruning_wrapper im
 
 from models.encoder.checkpoint import EncoderCheckpoint
 from models.classifier.label_prior import PRIOR_LAYER, LabelPrior
-from models.encoder.keras_bert import TransformerBlock, encode, token_inputs
+from models.encoder.keras_bert import TokenEmbeddings, TransformerBlock, encode, token_inputs
 
 POOLING_LAYER = "mean_pooling"
 HEAD_LAYER = "classifier"
@@ -119,6 +119,37 @@ def bfloat16_copy(model: tf_keras.Model) -> tf_keras.Model:
     copy = tf_keras.models.clone_model(model, clone_function=convert)
     for target, source in zip(copy.weights, model.weights):
         target.assign(tf.cast(source, target.dtype))
+    return copy
+
+
+def quantize_rows(matrix: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    """(int8 rows, float32 scale per row): symmetric, each row's largest |value| → 127 (an all-zero row: scale 1)."""
+    scale = np.abs(matrix).max(axis=1).astype(np.float32) / 127.0
+    scale[scale == 0] = 1.0
+    return np.clip(np.rint(matrix / scale[:, None]), -127, 127).astype(np.int8), scale
+
+
+def int8_word_embedding_copy(model: tf_keras.Model) -> tf_keras.Model:
+    """The same classifier (weights copied) with its word embedding stored as int8 rows and a scale per row."""
+    if model.get_layer("embeddings").word_dtype == "int8":
+        raise ValueError("the word embedding is int8 already: quantizing it again would lose its scales")
+
+    def convert(layer):
+        if isinstance(layer, TokenEmbeddings):
+            return TokenEmbeddings.from_config({**layer.get_config(), "word_dtype": "int8"})
+        return layer.__class__.from_config(layer.get_config())
+    copy = tf_keras.models.clone_model(model, clone_function=convert)
+    for layer in model.layers:
+        target = copy.get_layer(layer.name)
+        if not isinstance(layer, TokenEmbeddings):
+            target.set_weights(layer.get_weights())
+            continue
+        rows, scale = quantize_rows(layer.word.numpy())
+        target.word.assign(rows)
+        target.word_scale.assign(scale)
+        for name in ("position", "token_type"):
+            getattr(target, name).assign(getattr(layer, name))
+        target.norm.set_weights(layer.norm.get_weights())
     return copy
 
 

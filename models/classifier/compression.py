@@ -8,6 +8,9 @@
   `recipe.pruning_tolerance` per language.
 * `bfloat16`: the transformer kernels stored as bfloat16 (half the bytes every served call reads); kept only
   within `recipe.compression_tolerance` per language.
+* `int8_word_embedding`: the word embedding (three quarters of an untrimmed e5-small's bytes) stored as int8 rows
+  with a float32 scale each, dequantized after the lookup; kept only within `recipe.compression_tolerance` per
+  language.
 * `trim`: the word embedding cut to the pieces the corpus (every split), the input prefix, the reference text
   and a per-script margin need; kept only within `recipe.compression_tolerance` per language. The `<unk>` rate per
   language of every set under the planned trim is reported either way (the out-of-corpus set is never part of
@@ -134,9 +137,28 @@ def _unknown_rates(sets: Mapping[str, tf.data.Dataset], trim: vocabulary_trim.Vo
 def bfloat16(model: tf_keras.Model, recipe: Recipe, sets: Mapping[str, tf.data.Dataset], prefix_ids: Sequence[int],
              before: Reports, report: Dict[str, object], remap: np.ndarray):
     """(model, reports): the copy with bfloat16 transformer kernels when it passes the per-language gate."""
-    converted = classifier_lib.bfloat16_copy(model)
+    return _gated_copy(classifier_lib.bfloat16_copy(model), "bfloat16_kernels", "bfloat16 kernels", model, recipe,
+                       sets, prefix_ids, before, report, remap)
+
+
+def int8_word_embedding(model: tf_keras.Model, recipe: Recipe, sets: Mapping[str, tf.data.Dataset],
+                        prefix_ids: Sequence[int], before: Reports, report: Dict[str, object], remap: np.ndarray):
+    """(model, reports): the copy with an int8 word embedding when it passes the per-language gate."""
+    model, reports = _gated_copy(classifier_lib.int8_word_embedding_copy(model), "int8_word_embedding",
+                                 "int8 word embedding", model, recipe, sets, prefix_ids, before, report, remap)
+    rows, width = model.get_layer("embeddings").word.shape
+    report["int8_word_embedding"]["saved_bytes"] = int(rows * width * 3 - rows * 4) if report[
+        "int8_word_embedding"]["kept"] else 0
+    return model, reports
+
+
+def _gated_copy(converted: tf_keras.Model, key: str, what: str, model: tf_keras.Model, recipe: Recipe,
+                sets: Mapping[str, tf.data.Dataset], prefix_ids: Sequence[int], before: Reports,
+                report: Dict[str, object], remap: np.ndarray):
+    """(converted, its reports) when no language loses past `recipe.compression_tolerance`, else (model, before);
+    the verdict and the figures go to report[key]."""
     after = evaluate_examples(converted, sets, remap, prefix_ids, model.output_shape[-1])
     failures = candidates.compression_failures(before, after, recipe.compression_tolerance)
-    report["bfloat16_kernels"] = {"kept": not failures, "failures": failures, "reports": after}
-    progress.log.info("bfloat16 kernels: %s", "kept" if not failures else "float32 kept (" + "; ".join(failures) + ")")
+    report[key] = {"kept": not failures, "failures": failures, "reports": after}
+    progress.log.info("%s: %s", what, "kept" if not failures else "not kept (" + "; ".join(failures) + ")")
     return (converted, after) if not failures else (model, before)

@@ -122,6 +122,9 @@ def train_classifier(checkpoint: EncoderCheckpoint, train_examples: tf.data.Data
     if recipe.bfloat16_kernels:
         model, chosen_reports = compression.bfloat16(model, recipe, sets, prefix_ids, chosen_reports, report,
                                                      trim.remap)
+    if recipe.int8_word_embedding:
+        model, chosen_reports = compression.int8_word_embedding(model, recipe, sets, prefix_ids, chosen_reports,
+                                                                report, trim.remap)
     report["pushed"] = candidates.summarize(chosen_reports, trained_languages)
     report["eval"] = chosen_reports[candidates.EVAL]
     return TrainedClassifier(model=model, trim=trim, report=report, prefix_ids=prefix_ids,

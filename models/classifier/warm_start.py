@@ -27,6 +27,7 @@ from models.classifier.label_prior import PRIOR_LAYER
 from models.classifier.vocabulary_trim import VocabularyTrim
 
 WORD_EMBEDDING = "embeddings/word"
+_WORD_SCALE = "embeddings/word_scale"
 _POSITION_EMBEDDING = "embeddings/position"
 _BLOCK_PREFIX = "transformer_block_"
 
@@ -62,6 +63,10 @@ def read_blessed(model_dir: str) -> BlessedWeights:
     weights = dict(zip(_weight_keys(loaded.classifier.variables),
                        (tf.cast(variable, tf.float32).numpy() if variable.dtype == tf.bfloat16 else variable.numpy()
                         for variable in loaded.classifier.variables)))
+    # An int8 word embedding comes back as the float32 rows it stands for.
+    scale = weights.pop((_WORD_SCALE, 0), None)
+    if scale is not None:
+        weights[(WORD_EMBEDDING, 0)] = weights[(WORD_EMBEDDING, 0)].astype(np.float32) * scale[:, np.newaxis]
     return BlessedWeights(path=model_dir, labels=labels, remap=loaded.remap.numpy(), weights=weights)
 
 

@@ -24,20 +24,33 @@ _MASKED_SCORE = -1e9
 
 
 class TokenEmbeddings(tf_keras.layers.Layer):
-    """Word + position (from 0) + token-type-0 embeddings, then LayerNorm and dropout."""
+    """Word + position (from 0) + token-type-0 embeddings, then LayerNorm and dropout.
+
+    `word_dtype="int8"` stores the word embedding (most of a multilingual encoder's bytes) as int8 rows with one
+    float32 scale each (`word_scale`); the rows a call looks up are dequantized after the gather (inference only).
+    """
 
     def __init__(self, vocab_size: int, hidden_size: int, max_positions: int, layer_norm_eps: float,
-                 dropout_rate: float = 0.0, freeze_word_embeddings: bool = False, **kwargs):
+                 dropout_rate: float = 0.0, freeze_word_embeddings: bool = False, word_dtype: str = "float32",
+                 **kwargs):
         super().__init__(**kwargs)
+        if word_dtype not in ("float32", "int8"):
+            raise ValueError(f"word_dtype must be float32 or int8, got {word_dtype!r}")
         self.vocab_size, self.hidden_size, self.max_positions = vocab_size, hidden_size, max_positions
         self.layer_norm_eps, self.dropout_rate = layer_norm_eps, dropout_rate
-        self.freeze_word_embeddings = freeze_word_embeddings
+        self.freeze_word_embeddings, self.word_dtype = freeze_word_embeddings, word_dtype
         self.norm = tf_keras.layers.LayerNormalization(epsilon=layer_norm_eps, name="norm")
         self.dropout = tf_keras.layers.Dropout(dropout_rate)
 
     def build(self, input_shape):
-        self.word = self.add_weight("word", shape=(self.vocab_size, self.hidden_size),
-                                    trainable=not self.freeze_word_embeddings)
+        if self.word_dtype == "int8":
+            self.word = self.add_weight("word", shape=(self.vocab_size, self.hidden_size), dtype=tf.int8,
+                                        initializer="zeros", trainable=False)
+            self.word_scale = self.add_weight("word_scale", shape=(self.vocab_size,), initializer="ones",
+                                              trainable=False)
+        else:
+            self.word = self.add_weight("word", shape=(self.vocab_size, self.hidden_size),
+                                        trainable=not self.freeze_word_embeddings)
         self.position = self.add_weight("position", shape=(self.max_positions, self.hidden_size))
         self.token_type = self.add_weight("token_type", shape=(self.hidden_size,))
         self.norm.build((None, None, self.hidden_size))
@@ -46,13 +59,17 @@ class TokenEmbeddings(tf_keras.layers.Layer):
     @tf.autograph.experimental.do_not_convert
     def call(self, input_ids, training=None):
         length = tf.shape(input_ids)[1]
-        embedded = tf.gather(self.word, input_ids) + self.position[tf.newaxis, :length] + self.token_type
+        words = tf.gather(self.word, input_ids)
+        if self.word_dtype == "int8":
+            words = tf.cast(words, tf.float32) * tf.expand_dims(tf.gather(self.word_scale, input_ids), -1)
+        embedded = words + self.position[tf.newaxis, :length] + self.token_type
         return self.dropout(self.norm(embedded), training=training)
 
     def get_config(self):
         return {**super().get_config(), "vocab_size": self.vocab_size, "hidden_size": self.hidden_size,
                 "max_positions": self.max_positions, "layer_norm_eps": self.layer_norm_eps,
-                "dropout_rate": self.dropout_rate, "freeze_word_embeddings": self.freeze_word_embeddings}
+                "dropout_rate": self.dropout_rate, "freeze_word_embeddings": self.freeze_word_embeddings,
+                "word_dtype": self.word_dtype}
 
 
 class TransformerBlock(tf_keras.layers.Layer, tfmot.sparsity.keras.PrunableLayer):
