@@ -6,7 +6,8 @@
 Each model is called through its raw-text `serving_default` (what `nlp2prod serve` and TF Serving run), the
 tokenizer included: the single-text p50 at about 4, 16 and 64 pieces and the batch-32 throughput of 16-piece
 texts, in interleaved rounds (every model in turn, every round) so that drift on a shared machine hits them
-alike; each ratio is the median of the per-round ratios to the first model. Sizes are the SavedModel's own
+alike; each ratio is the median of the per-round ratios to the first model. Accuracy: the `label` output on the
+hand-written out-of-corpus set (data/out_of_corpus, every language), where the model has one. Sizes: the SavedModel's own
 bytes on disk, without the edge exports a pushed version carries in assets.extra/exports.
 """
 
@@ -17,7 +18,7 @@ import os
 import statistics
 import sys
 import time
-from typing import Dict, List, Sequence
+from typing import Dict, List, Optional, Sequence
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -26,6 +27,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import export_measure  # noqa: E402
 import machine  # noqa: E402
+from data import out_of_corpus  # noqa: E402
 from latency_profile import LENGTHS, text_of  # noqa: E402
 
 DEFAULT_OUTPUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results", "savedmodel_compare.md")
@@ -49,6 +51,22 @@ class ServedGraph:
     def probabilities(self, texts: Sequence[str]):
         outputs = self._signature(**{self._input: self._tf.constant(list(texts))})
         return {name: value.numpy() for name, value in outputs.items()}
+
+    def out_of_corpus_accuracy(self) -> Optional[Dict[str, float]]:
+        """Accuracy of the `label` output per language of the out-of-corpus set and "all" (None without one)."""
+        if "label" not in self._signature.structured_outputs:
+            return None
+        sentences = out_of_corpus.load()
+        predicted = []
+        for start in range(0, len(sentences), BATCH):
+            batch = sentences[start:start + BATCH]
+            predicted += [label.decode() for label in self.probabilities([s.text for s in batch])["label"]]
+        right: Dict[str, List[bool]] = {}
+        for sentence, label in zip(sentences, predicted):
+            right.setdefault(sentence.lang, []).append(label == sentence.label)
+        accuracy = {lang: sum(values) / len(values) for lang, values in sorted(right.items())}
+        accuracy["all"] = sum(label == s.label for s, label in zip(sentences, predicted)) / len(sentences)
+        return accuracy
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -83,6 +101,7 @@ def measure(models: Dict[str, ServedGraph], calls: int, rounds: int, duration: f
     first = names[0]
     return {name: {
         "bytes": models[name].bytes, "load_s": round(models[name].load_seconds, 2),
+        "out_of_corpus": models[name].out_of_corpus_accuracy(),
         "single": {n: statistics.median(single[n][name]) for n in LENGTHS},
         "single_rounds": {n: single[n][name] for n in LENGTHS},
         "single_vs_first": {n: round(statistics.median(a / b for a, b in zip(single[n][name], single[n][first])), 3)
@@ -104,6 +123,13 @@ def render(results: Dict[str, Dict], facts: Dict[str, str], command: str, paths:
         cells = " | ".join(f"{r['single'][n]:.2f} ({r['single_vs_first'][n]:.2f}x)" for n in LENGTHS)
         lines.append(f"| {name} | {r['bytes'] / 1e6:.1f} | {r['load_s']} | {cells} | "
                      f"{r['batch32_texts_per_s']:.1f} ({r['vs_first']:.2f}x) |")
+    accuracies = {name: r["out_of_corpus"] for name, r in results.items() if r["out_of_corpus"]}
+    if accuracies:
+        languages = next(iter(accuracies.values()))
+        lines += ["", "Out-of-corpus accuracy (`label` output, data/out_of_corpus):", "",
+                  "| language | " + " | ".join(accuracies) + " |", "|---|" + "---:|" * len(accuracies)]
+        lines += [f"| {lang} | " + " | ".join(f"{a.get(lang, float('nan')):.3f}" for a in accuracies.values()) + " |"
+                  for lang in languages]
     lines += ["", "Per round:", ""]
     for name, r in results.items():
         rounds = "; ".join(f"{n} pieces: {', '.join(str(v) for v in r['single_rounds'][n])} ms" for n in LENGTHS)
