@@ -62,7 +62,7 @@ def run_fn(fn_args) -> None:
     report = dict(trained.report, encoder=encoder)
     size = export.saved_model_bytes(fn_args.serving_model_dir)
     removed = trained.report["vocabulary"].get("removed_embedding_bytes", 0)
-    # The removed rows are raw float32 in the variables file, so adding them back gives the untrimmed size.
+    # The removed rows counted at float32 (an upper bound when the embedding is exported as int8).
     report["saved_model_bytes"] = {"exported": size, "untrimmed_estimate": size + removed}
     artifact_reports.write(fn_args.model_run_dir, artifact_reports.TRAINING_REPORT, report)
     logging.info("exported %s (%d bytes); eval %s", fn_args.serving_model_dir, size, report["eval"]["overall"])
