@@ -65,7 +65,8 @@ class ServedGraph:
         for sentence, label in zip(sentences, predicted):
             right.setdefault(sentence.lang, []).append(label == sentence.label)
         accuracy = {lang: sum(values) / len(values) for lang, values in sorted(right.items())}
-        accuracy["all"] = sum(label == s.label for s, label in zip(sentences, predicted)) / len(sentences)
+        hits = [hit for values in right.values() for hit in values]
+        accuracy["all"] = sum(hits) / len(hits)
         return accuracy
 
 

@@ -112,14 +112,19 @@ def _output_in(model: tf_keras.Model, layer) -> tf.Tensor:
 
 def bfloat16_copy(model: tf_keras.Model) -> tf_keras.Model:
     """The same classifier (weights copied) with every transformer block's kernels stored as bfloat16."""
-    def convert(layer):
-        if isinstance(layer, TransformerBlock):
-            return TransformerBlock.from_config({**layer.get_config(), "kernel_dtype": "bfloat16"})
-        return layer.__class__.from_config(layer.get_config())
-    copy = tf_keras.models.clone_model(model, clone_function=convert)
+    copy = _clone_with(model, TransformerBlock, kernel_dtype="bfloat16")
     for target, source in zip(copy.weights, model.weights):
         target.assign(tf.cast(source, target.dtype))
     return copy
+
+
+def _clone_with(model: tf_keras.Model, layer_class: type, **config) -> tf_keras.Model:
+    """A fresh copy of `model`'s architecture (new, unset weights) with `config` overriding the config of every
+    `layer_class` layer."""
+    def convert(layer):
+        overrides = config if isinstance(layer, layer_class) else {}
+        return layer.__class__.from_config({**layer.get_config(), **overrides})
+    return tf_keras.models.clone_model(model, clone_function=convert)
 
 
 def quantize_rows(matrix: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
@@ -133,12 +138,7 @@ def int8_word_embedding_copy(model: tf_keras.Model) -> tf_keras.Model:
     """The same classifier (weights copied) with its word embedding stored as int8 rows and a scale per row."""
     if model.get_layer("embeddings").word_dtype == "int8":
         raise ValueError("the word embedding is int8 already: quantizing it again would lose its scales")
-
-    def convert(layer):
-        if isinstance(layer, TokenEmbeddings):
-            return TokenEmbeddings.from_config({**layer.get_config(), "word_dtype": "int8"})
-        return layer.__class__.from_config(layer.get_config())
-    copy = tf_keras.models.clone_model(model, clone_function=convert)
+    copy = _clone_with(model, TokenEmbeddings, word_dtype="int8")
     for layer in model.layers:
         target = copy.get_layer(layer.name)
         if not isinstance(layer, TokenEmbeddings):
