@@ -41,6 +41,8 @@ VARIANTS = {
     "gentle": {"bfloat16_kernels": True},
     "full": {"trainable_layers": None, "epochs": 1, "learning_rate": 5e-5, "train_steps": 60,
              "trim_vocabulary": False},
+    "examples-trained": {"trainable_layers": None, "epochs": 1, "learning_rate": 5e-5, "train_steps": 60,
+                         "trim_vocabulary": False, "label_example_repeats": 5},
 }
 
 
@@ -83,7 +85,7 @@ def run_variant(name: str, overrides: Dict[str, object], corpus, json_dir: str,
     import tensorflow as tf
 
     from benchmarks.model_corpus import Preprocessing, transformed_examples
-    from data import out_of_corpus
+    from data import label_examples, out_of_corpus
     from components.trainer.trainer_module import reference_rows
     from data.bundled import BUNDLED_LABELS, BUNDLED_LANGUAGES
     from models.classifier import candidates, datasets, label_prior
@@ -104,12 +106,15 @@ def run_variant(name: str, overrides: Dict[str, object], corpus, json_dir: str,
     recipe = Recipe(**overrides)
     descriptions = transformed_examples(label_prior.description_rows(recipe.label_prior_template, BUNDLED_LABELS),
                                         preprocessing)
+    examples = transformed_examples([(s.text, s.label, s.lang) for s in label_examples.load(BUNDLED_LABELS)],
+                                    preprocessing)
     started = time.time()
     trained = train_classifier(load_checkpoint(E5_SMALL), transformed_examples(train, preprocessing),
                                transformed_examples(evaluation, preprocessing), BUNDLED_LABELS,
                                recipe, prefix_ids=prefix, test_sets=test_sets,
                                reference_ids=datasets.all_piece_ids(language_examples),
-                               language_examples=language_examples, label_descriptions=descriptions)
+                               language_examples=language_examples, label_descriptions=descriptions,
+                               label_examples=examples)
     report = dict(trained.report, variant=name, overrides=overrides, wall_seconds=round(time.time() - started, 1),
                   load_average=list(os.getloadavg()))
     os.makedirs(json_dir, exist_ok=True)

@@ -26,8 +26,12 @@ def _baseline(run: Dict) -> Dict:
 
 
 def _strength(run: Dict, candidate: str) -> str:
+    """The prior's strength, and the label-example head's weight where the run had one."""
     entry = run.get("label_prior", {}).get("candidates", {}).get(candidate)
-    return f"{entry['strength']:g}" if entry else "–"
+    if not entry:
+        return "–"
+    weight = entry.get("example_weight")
+    return f"{entry['strength']:g}" + (f", label-example head weight {weight:g}" if weight is not None else "")
 
 
 def language_table(run: Dict) -> List[str]:

@@ -138,6 +138,9 @@ class ModelConfig:
     # space) embedded by the encoder; logits add strength × cosine, the strength chosen on the held-out languages.
     label_prior: bool = _Recipe.label_prior
     label_prior_template: str = _Recipe.label_prior_template
+    # The hand-written label examples (data/label_examples) for the configured labels: a second head beside the
+    # corpus head, its weight chosen with the prior's strength on the held-out languages and the examples' 5 folds.
+    label_examples: bool = _Recipe.label_examples
     # Mixes of the frozen and fine-tuned weights tried after fine-tuning, the best on the held-out languages kept.
     weight_mixes: Tuple[float, ...] = _Recipe.weight_mixes
     train_steps: Optional[int] = _Recipe.train_steps  # cap on fine-tuning steps; None: whole epochs

@@ -94,8 +94,9 @@ def _print_generalization(summary: Dict[str, object]) -> None:
     rows: List[List[object]] = [[name, "yes" if row["trained_on"] else "no", row["examples"], row["pushed"],
                                  row["frozen_encoder"]] for name, row in sorted(summary["per_language"].items())]
     rows += [[name, "", "", row["pushed"], row["frozen_encoder"]] for name, row in sorted(summary["groups"].items())]
-    prior = summary.get("label_prior_strength")
-    with_prior = f", label prior strength {prior:g}" if prior else ""
+    prior, weight = summary.get("label_prior_strength"), summary.get("label_example_weight")
+    with_prior = (f", label prior strength {prior:g}" if prior else "") + (
+        f", label-example head weight {weight:g}" if weight else "")
     print(f"\nOn text outside training (accuracy; pushed = {summary['candidate']}{with_prior}):")
     print_table(rows, ["language (set)", "trained on", "rows", "pushed", "frozen e5 + linear head"])
     for failure in summary.get("fine_tuned_failures", []):

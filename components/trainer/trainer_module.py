@@ -6,7 +6,8 @@ recipe itself lives in `models.classifier`. custom_config (built by the pipeline
    "languages": config.data.languages}
 Besides the train and eval splits, every candidate is measured on the `holdout` split (rows of
 data.holdout_languages, never trained on; found beside the eval split when the Examples have it) and on the
-out-of-corpus set (data/out_of_corpus, the configured labels only), tokenized by Transform's own layer.
+out-of-corpus set (data/out_of_corpus, the configured labels only), tokenized by Transform's own layer; the
+label examples (data/label_examples, the configured labels only) feed the label prior's example head.
 Outputs: the SavedModel in `serving_model_dir` and `training_report.json` in `model_run_dir` (the candidates
 on every set and which one was kept and why, pruning and trimming gates, `<unk>` rates per language, sizes,
 timing and real-token share, and `warm_start`: whether training started from the latest blessed model).
@@ -21,7 +22,7 @@ import tensorflow as tf
 import tensorflow_text  # noqa: F401  (the transform graph holds TF Text ops; register them before loading it)
 import tensorflow_transform as tft
 
-from data import out_of_corpus, reference_text
+from data import label_examples, out_of_corpus, reference_text
 from data.splits import HOLDOUT
 from models import artifact_reports, features
 from models.encoder.sources import load_checkpoint
@@ -55,9 +56,11 @@ def run_fn(fn_args) -> None:
     language_examples = _transformed(transform_output, reference) if reference else None
     reference_ids = (datasets.all_piece_ids(language_examples) if language_examples is not None else ())
     descriptions = _transformed(transform_output, label_prior.description_rows(recipe.label_prior_template, labels))
+    examples = [(s.text, s.label, s.lang) for s in label_examples.load(labels)]
     trained = train_classifier(checkpoint, train, evaluation, labels, recipe, blessed_model_dir=fn_args.base_model,
                                prefix_ids=prefix_ids, test_sets=test_sets, reference_ids=reference_ids,
-                               language_examples=language_examples, label_descriptions=descriptions)
+                               language_examples=language_examples, label_descriptions=descriptions,
+                               label_examples=_transformed(transform_output, examples) if examples else None)
     _export(trained, transform_output, labels, fn_args.serving_model_dir)
     report = dict(trained.report, encoder=encoder)
     size = export.saved_model_bytes(fn_args.serving_model_dir)

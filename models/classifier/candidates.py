@@ -96,4 +96,5 @@ def generalization_summary(training_report: Mapping[str, object]) -> Dict[str, o
     chosen = training_report.get("chosen", {})
     return {"candidate": chosen.get("candidate"), "fine_tuned_failures": chosen.get("fine_tuned_failures", []),
             "label_prior_strength": training_report.get("label_prior", {}).get("pushed_strength"),
+            "label_example_weight": training_report.get("label_prior", {}).get("pushed_example_weight"),
             "per_language": rows, "groups": groups}

@@ -40,7 +40,8 @@ def train_classifier(checkpoint: EncoderCheckpoint, train_examples: tf.data.Data
                      test_sets: Optional[Mapping[str, tf.data.Dataset]] = None,
                      reference_ids: Sequence[int] = (),
                      language_examples: Optional[tf.data.Dataset] = None,
-                     label_descriptions: Optional[tf.data.Dataset] = None) -> TrainedClassifier:
+                     label_descriptions: Optional[tf.data.Dataset] = None,
+                     label_examples: Optional[tf.data.Dataset] = None) -> TrainedClassifier:
     """Fits the frozen-encoder candidate, fine-tunes gently, and keeps each step only where it generalizes.
 
     Candidates are measured on the same sets (eval split, held-out languages, `test_sets`): the fine-tuned
@@ -65,11 +66,15 @@ def train_classifier(checkpoint: EncoderCheckpoint, train_examples: tf.data.Data
         otherwise fitted on the corpus languages alone.
       label_descriptions: one example per label, in label order, describing it (`label_prior.description_text`):
         turns the label prior on (`label_prior`); None keeps it off.
+      label_examples: hand-written examples per label (`data.label_examples`), the prior's example head (with
+        the label prior and `recipe.label_examples` on); None: no example head.
 
     Raises:
       datasets.TrainingDataError: an empty split or a label id outside the label list.
     """
     tf_keras.utils.set_random_seed(recipe.seed)
+    if label_examples is not None and recipe.label_examples and recipe.label_example_repeats:
+        train_examples = train_examples.concatenate(label_examples.repeat(recipe.label_example_repeats))
     train_ids, train_labels = datasets.piece_ids_and_labels(train_examples)
     eval_ids, eval_labels = datasets.piece_ids_and_labels(eval_examples)
     _check_labels(train_labels, len(labels), "train")
@@ -84,7 +89,8 @@ def train_classifier(checkpoint: EncoderCheckpoint, train_examples: tf.data.Data
             if recipe.warm_start else {"used": False, "reason": "model.warm_start is off"})
     tuning = Tuning.start(model, recipe, data, train_examples, sets, prefix_ids, fit_probe=not warm["used"],
                           language_examples=language_examples,
-                          label_descriptions=label_descriptions if recipe.label_prior else None)
+                          label_descriptions=label_descriptions if recipe.label_prior else None,
+                          label_examples=label_examples if recipe.label_examples else None)
     trained_languages = sorted(set(tuning.languages_of("train")))
     frozen, frozen_head_only = tuning.evaluate_sets()
     dense = tuning.fine_tune()
@@ -135,8 +141,10 @@ def _label_prior_report(tuning: Tuning, chosen: str, recipe: Recipe) -> Dict[str
     if not tuning.label_prior:
         return {"used": False, "reason": "model.label_prior is off" if not recipe.label_prior
                 else "no label descriptions were given"}
+    pushed = tuning.label_prior.get(chosen, {})
     return {"used": True, "template": recipe.label_prior_template, "candidates": tuning.label_prior,
-            "pushed_strength": tuning.label_prior.get(chosen, {}).get("strength")}
+            "label_examples": tuning.label_example_count, "pushed_strength": pushed.get("strength"),
+            "pushed_example_weight": pushed.get("example_weight")}
 
 
 def _fit_language_head(tuning: Tuning, trained_languages: Sequence[str]):

@@ -28,6 +28,7 @@ from models.classifier.training import ClassifierTrainer, FitResult, evaluate, f
 TRAIN = "train"
 LANGUAGE_REFERENCE = "language_reference"
 LABEL_DESCRIPTIONS = "label_descriptions"
+LABEL_EXAMPLES = "label_examples"
 _EVAL_BATCH = 64
 
 
@@ -56,11 +57,13 @@ class Tuning:
     def start(cls, model: tf_keras.Model, recipe: Recipe, data, train_examples: tf.data.Dataset,
               sets: Mapping[str, tf.data.Dataset], prefix_ids: Sequence[int], fit_probe: bool,
               language_examples: Optional[tf.data.Dataset] = None,
-              label_descriptions: Optional[tf.data.Dataset] = None) -> "Tuning":
+              label_descriptions: Optional[tf.data.Dataset] = None,
+              label_examples: Optional[tf.data.Dataset] = None) -> "Tuning":
         """Caches the frozen part (gentle mode), fits the linear probe and its label prior, and keeps its weights.
 
         `language_examples` (reference text, label ids unused) only feed `language_features` for the language head.
-        `label_descriptions` (one example per label, in label order) turn the label prior on.
+        `label_descriptions` (one example per label, in label order) turn the label prior on; `label_examples`
+        (hand-written sentences per label) add its example head.
         """
         blocks = len(classifier_lib.transformer_blocks(model))
         gentle = recipe.trainable_layers is not None and recipe.freeze_embeddings
@@ -71,6 +74,8 @@ class Tuning:
             tuning._extra[LANGUAGE_REFERENCE] = language_examples
         if label_descriptions is not None:
             tuning._extra[LABEL_DESCRIPTIONS] = label_descriptions
+            if label_examples is not None:
+                tuning._extra[LABEL_EXAMPLES] = label_examples
         if gentle:
             tuning._build_caches()
         if fit_probe and recipe.linear_probe:
@@ -93,13 +98,11 @@ class Tuning:
         """Classification reports of the current weights on every set: (with the label prior as set, with the
         head alone), from one pass over each set."""
         layer = label_prior.prior_layer(self.model)
-        vectors, strength = layer.label_vectors.numpy(), float(layer.strength.numpy())
         with_prior, head_alone = {}, {}
         for name in self.sets:
             logits, pooled, labels, languages = self._prior_inputs(*self._set_batches(name))
-            prior = strength * (label_prior.normalized(pooled) @ vectors.T)
-            with_prior[name] = classification_report(labels, np.argmax(logits + prior, axis=1), languages,
-                                                     self.data.num_classes)
+            with_prior[name] = classification_report(labels, np.argmax(layer.apply(logits, pooled), axis=1),
+                                                     languages, self.data.num_classes)
             head_alone[name] = classification_report(labels, np.argmax(logits, axis=1), languages,
                                                      self.data.num_classes)
         return with_prior, head_alone
@@ -153,20 +156,36 @@ class Tuning:
         return candidates.HELD_OUT if candidates.HELD_OUT in self.sets else candidates.EVAL
 
     def choose_label_prior(self, candidate: str, announce: bool = True) -> float:
-        """Reads the label vectors from the current encoder and sets the strength that does best on the
-        selection set (logged when `announce`); no label descriptions: the prior stays off. Returns the selection
-        set's accuracy."""
+        """Reads the label vectors (and fits the example head) from the current encoder and sets the strength
+        and example weight that score best (`label_prior.choose`; logged when `announce`); no label descriptions:
+        the prior stays off. Returns the score (the selection set's accuracy, or its mean with the examples')."""
         logits, pooled, labels, _ = self._prior_inputs(*self._set_batches(self._selection_set))
         if LABEL_DESCRIPTIONS not in self._extra:
             return float(np.mean(np.argmax(logits, axis=1) == labels))
         vectors = self._prior_inputs(self.model, self._example_batches(self._extra[LABEL_DESCRIPTIONS]))[1]
-        strength, table = label_prior.choose_strength(logits, pooled, vectors, labels)
-        label_prior.prior_layer(self.model).set_prior(vectors, strength)
-        self.label_prior[candidate] = label_prior.report_entry(strength, table, self._selection_set)
+        examples = (self._prior_inputs(self.model, self._example_batches(self._extra[LABEL_EXAMPLES]))[:3]
+                    if LABEL_EXAMPLES in self._extra else None)
+        choice = label_prior.choose((logits, pooled, labels), vectors, examples, self._fit_example_head)
+        label_prior.prior_layer(self.model).set_prior(vectors, choice.strength, choice.example_head)
+        self.label_prior[candidate] = label_prior.report_entry(choice, self._selection_set)
         if announce:
-            progress.log.info("label prior (%s): strength %g chosen on %s (accuracy %.3f at 0, %.3f chosen)",
-                              candidate, strength, self._selection_set, table["0"], table[f"{strength:g}"])
-        return table[f"{strength:g}"]
+            examples_part = ("" if choice.examples_accuracy is None else
+                             f", label examples' 5-fold accuracy {choice.examples_accuracy:.3f}")
+            progress.log.info("label prior (%s): strength %g, label-example weight %g, chosen on %s (accuracy "
+                              "%.3f%s)", candidate, choice.strength, choice.example_weight, self._selection_set,
+                              choice.selection_accuracy, examples_part)
+        return choice.score
+
+    def _fit_example_head(self, pooled: np.ndarray, labels: np.ndarray):
+        kernel, bias, _ = classifier_lib.fit_linear_head(pooled, labels, datasets.class_weights(labels,
+                                                                                              self.data.num_classes),
+                                                         self.data.num_classes)
+        return kernel, bias
+
+    @property
+    def label_example_count(self) -> int:
+        """The label examples the prior's example head is fitted on (0: none given)."""
+        return len(datasets.languages(self._extra[LABEL_EXAMPLES])) if LABEL_EXAMPLES in self._extra else 0
 
     def _set_batches(self, name: str):
         """(model, batches, whether the batches hold cached hidden states) to run over one set."""

@@ -10,7 +10,7 @@ from models.classifier.tuning import mixed_weights
 from tiny_model import FAST_RECIPE, LABELS, split_datasets, write_transformed
 
 
-def test_strength_zero_leaves_the_head_logits_and_a_strength_adds_scaled_cosines():
+def test_strength_zero_leaves_the_head_logits_and_a_strength_adds_scaled_cosines_and_the_example_head():
     layer = label_prior.LabelPrior(2, 3)
     logits = tf.constant([[1.0, -1.0], [0.5, 0.5]])
     pooled = tf.constant([[3.0, 0.0, 0.0], [0.0, 0.0, 2.0]])
@@ -18,8 +18,19 @@ def test_strength_zero_leaves_the_head_logits_and_a_strength_adds_scaled_cosines
     layer.set_prior(np.array([[2.0, 0.0, 0.0], [0.0, 1.0, 1.0]]), 10.0)
     cosine = np.array([[1.0, 0.0], [0.0, np.sqrt(0.5)]])
     np.testing.assert_allclose(layer([logits, pooled]).numpy(), logits.numpy() + 10.0 * cosine, rtol=1e-6)
+    kernel, bias = np.arange(6, dtype=np.float32).reshape(3, 2), np.array([0.5, -0.5], np.float32)
+    layer.set_prior(np.array([[2.0, 0.0, 0.0], [0.0, 1.0, 1.0]]), 10.0, (kernel, bias))
+    expected = logits.numpy() + 10.0 * cosine + pooled.numpy() @ kernel + bias
+    np.testing.assert_allclose(layer([logits, pooled]).numpy(), expected, rtol=1e-6)
+    np.testing.assert_allclose(layer.apply(logits.numpy(), pooled.numpy()), expected, rtol=1e-6)
     layer.turn_off()
     np.testing.assert_allclose(layer([logits, pooled]).numpy(), logits.numpy())
+
+
+def _one_hot_head(pooled, labels):
+    """A stand-in example-head fit: the class means of the rows given, as a linear head."""
+    means = np.stack([pooled[labels == k].mean(axis=0) for k in range(3)])
+    return means.T * 10.0, np.zeros(3)
 
 
 def test_the_strength_that_fixes_a_wrong_head_is_chosen_and_a_useless_prior_stays_off():
@@ -27,13 +38,37 @@ def test_the_strength_that_fixes_a_wrong_head_is_chosen_and_a_useless_prior_stay
     labels = np.array([0, 1, 2, 0, 1, 2])
     pooled = vectors[labels] + 0.01
     wrong_head = np.roll(np.eye(3)[labels], 1, axis=1) * 2.0  # always one label off, margin 2
-    strength, table = label_prior.choose_strength(wrong_head, pooled, vectors, labels)
-    assert table["0"] == 0.0 and table[f"{strength:g}"] == 1.0
-    assert strength == min(s for s in label_prior.STRENGTHS if s > 2.0)  # the smallest that wins
+    choice = label_prior.choose((wrong_head, pooled, labels), vectors)
+    assert choice.scores["0/0"] == 0.0 and choice.score == 1.0 and choice.example_weight == 0.0
+    assert choice.strength == min(s for s in label_prior.STRENGTHS if s > 2.0)  # the smallest that wins
+    assert choice.example_head is None and choice.examples_accuracy is None
     right_head = np.eye(3)[labels] * 5.0
     random_pooled = np.random.default_rng(0).normal(size=pooled.shape)
-    strength, table = label_prior.choose_strength(right_head, random_pooled, vectors, labels)
-    assert strength == 0.0 and table["0"] == 1.0
+    choice = label_prior.choose((right_head, random_pooled, labels), vectors)
+    assert choice.strength == 0.0 and choice.scores["0/0"] == 1.0
+
+
+def test_label_examples_get_weight_where_they_and_the_selection_rows_disagree_with_the_corpus_head():
+    rng = np.random.default_rng(1)
+    centres = np.eye(3, 4, dtype=np.float32) * 3.0
+    labels = np.tile([0, 1, 2], 10)
+    pooled = centres[labels] + rng.normal(scale=0.1, size=(30, 4))
+    corpus_head = np.roll(np.eye(3)[labels], 1, axis=1) * 2.0  # the corpus taught each label one off
+    useless_vectors = np.zeros((3, 4), np.float32)
+    choice = label_prior.choose((corpus_head, pooled, labels), useless_vectors,
+                                (corpus_head, pooled, labels), _one_hot_head)
+    assert choice.example_weight > 0 and choice.score == 1.0
+    assert choice.selection_accuracy == 1.0 and choice.examples_accuracy == 1.0
+    kernel, bias = _one_hot_head(pooled, labels)
+    np.testing.assert_allclose(choice.example_head[0], kernel * choice.example_weight)
+    assert set(choice.scores) == {label_prior.key(w, s) for w in label_prior.EXAMPLE_WEIGHTS
+                                  for s in label_prior.STRENGTHS}
+    right_head = np.eye(3)[labels] * 5.0  # the corpus head is right: the examples are not needed
+    choice = label_prior.choose((right_head, pooled, labels), useless_vectors, (right_head, pooled, labels),
+                                _one_hot_head)
+    assert choice.example_weight == 0.0 and choice.example_head is None and choice.score == 1.0
+    with pytest.raises(ValueError, match="head fit function"):
+        label_prior.choose((right_head, pooled, labels), useless_vectors, (right_head, pooled, labels))
 
 
 def test_a_description_template_must_name_the_label():
@@ -53,32 +88,41 @@ def test_training_chooses_a_prior_per_candidate_on_the_held_out_language_and_the
     rows = label_prior.description_rows("{label}", LABELS)
     descriptions = datasets.read_examples([write_transformed(tiny_corpus, rows, str(tmp_path / "labels.gz"))],
                                           tiny_corpus.transformed_spec)
+    # Label examples: the English training rows again, 5 folds' worth (the tiny corpus has no other text).
+    examples = english[0][0] if trainable_layers is None else None
     recipe = Recipe(**dict(FAST_RECIPE, epochs=1, target_sparsity=0.0, trim_vocabulary=False,
                            trainable_layers=trainable_layers))
     trained = train_classifier(tiny_corpus.checkpoint, english[0][0], english[1][0], LABELS, recipe,
                                test_sets={candidates.HELD_OUT: english[0][1].concatenate(english[1][1])},
-                               label_descriptions=descriptions)
+                               label_descriptions=descriptions, label_examples=examples)
     prior = trained.report["label_prior"]
     assert prior["used"] and set(prior["candidates"]) == {"frozen_encoder", "fine_tuned"}
+    assert prior["label_examples"] == (len(datasets.languages(examples)) if examples is not None else 0)
     for entry in prior["candidates"].values():
         assert entry["selected_on"] == candidates.HELD_OUT
         assert entry["strength"] in label_prior.STRENGTHS
-        assert entry["accuracy_by_strength"][f"{entry['strength']:g}"] == max(entry["accuracy_by_strength"].values())
+        scores = entry["score_by_weight_and_strength"]
+        assert scores[label_prior.key(entry["example_weight"], entry["strength"])] == max(scores.values())
+        assert (entry["label_examples_accuracy"] is None) == (examples is None)
     mix = trained.report["weight_mix"]
     assert set(mix["accuracy_by_mix"]) == {"0.5", "0.75", "1"} and mix["selected_on"] == candidates.HELD_OUT
     assert mix["accuracy_by_mix"][f"{mix['chosen']:g}"] == max(mix["accuracy_by_mix"].values())
-    assert prior["candidates"]["fine_tuned"]["accuracy_by_strength"][f"{prior['candidates']['fine_tuned']['strength']:g}"] \
+    tuned = prior["candidates"]["fine_tuned"]
+    assert tuned["score_by_weight_and_strength"][label_prior.key(tuned["example_weight"], tuned["strength"])] \
         == mix["accuracy_by_mix"][f"{mix['chosen']:g}"]
     chosen = trained.report["chosen"]["candidate"]
     assert prior["pushed_strength"] == prior["candidates"][chosen]["strength"]
+    assert prior["pushed_example_weight"] == prior["candidates"][chosen]["example_weight"]
     layer = label_prior.prior_layer(trained.model)
     assert float(layer.strength.numpy()) == prior["pushed_strength"]
+    assert (np.abs(layer.example_kernel.numpy()).sum() > 0) == (prior["pushed_example_weight"] > 0)
     np.testing.assert_allclose(np.linalg.norm(layer.label_vectors.numpy(), axis=1), 1.0, rtol=1e-5)
     ids, mask, _, _ = next(iter(datasets.batches(evaluation, 8, np.arange(tiny_corpus.checkpoint.config.vocab_size))))
     inputs = {"input_ids": ids, "input_mask": mask}
     head, pooled = label_prior.inputs_model(trained.model)(inputs)
-    expected = head.numpy() + prior["pushed_strength"] * (label_prior.normalized(pooled.numpy())
-                                                           @ layer.label_vectors.numpy().T)
+    expected = (head.numpy() + prior["pushed_strength"] * (label_prior.normalized(pooled.numpy())
+                                                            @ layer.label_vectors.numpy().T)
+                + pooled.numpy() @ layer.example_kernel.numpy() + layer.example_bias.numpy())
     np.testing.assert_allclose(trained.model(inputs).numpy(), expected, rtol=1e-4, atol=1e-4)
 
 
