@@ -69,7 +69,8 @@ setuptools.setup(
     packages=setuptools.find_packages(include=["pipeline*", "components*", "models*", "serving*", "data*",
                                                "nlp2prod*", "gateway*", "monitoring*", "edge*"]),
     # gateway.ui: the web interface's templates, static files and message catalogs ship in the package.
-    package_data={"": ["*.yaml", "*.jsonl", "*.json", "*.txt", "*.pbtxt"], "data": ["out_of_corpus/*.jsonl", "label_examples/*.jsonl"],
+    package_data={"": ["*.yaml", "*.jsonl", "*.json", "*.txt", "*.pbtxt"],
+                  "data": ["out_of_corpus/*.jsonl", "label_examples/*.jsonl"],
                   "gateway.ui": ["templates/*.html", "static/*.js", "static/*.css", "static/*.svg", "messages/*.json"]},
     include_package_data=True,
     # A serving host installs `nlp2prod[serving]` only: no TFX, no Beam; a device `nlp2prod[edge]`: no TensorFlow.

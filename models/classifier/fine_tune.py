@@ -73,8 +73,6 @@ def train_classifier(checkpoint: EncoderCheckpoint, train_examples: tf.data.Data
       datasets.TrainingDataError: an empty split or a label id outside the label list.
     """
     tf_keras.utils.set_random_seed(recipe.seed)
-    if label_examples is not None and recipe.label_examples and recipe.label_example_repeats:
-        train_examples = train_examples.concatenate(label_examples.repeat(recipe.label_example_repeats))
     train_ids, train_labels = datasets.piece_ids_and_labels(train_examples)
     eval_ids, eval_labels = datasets.piece_ids_and_labels(eval_examples)
     _check_labels(train_labels, len(labels), "train")

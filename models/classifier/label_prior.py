@@ -9,7 +9,7 @@ food."), scaled by a strength:
     logits = head(pooled) + strength · normalize(pooled) · normalize(label_vectors)ᵀ
 
 `strength` 0 is the plain classifier. The strength is chosen per candidate on a set of rows the model was not
-trained on (the held-out languages when there are any, else the eval split) by `choose_strength`, and the
+trained on (the held-out languages when there are any, else the eval split) by `choose`, and the
 label vectors are re-read from the candidate's own encoder (`label_vectors`), so the prior lives inside the
 served graph and every export of it.
 
@@ -109,7 +109,8 @@ def normalized(vectors: np.ndarray) -> np.ndarray:
     return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
 
 
-Rows = Tuple[np.ndarray, np.ndarray, np.ndarray]  # (head logits without the prior [N, K], pooled [N, H], label ids [N])
+# (head logits without the prior [N, K], pooled embeddings [N, H], label ids [N])
+Rows = Tuple[np.ndarray, np.ndarray, np.ndarray]
 HeadFit = Callable[[np.ndarray, np.ndarray], Tuple[np.ndarray, np.ndarray]]  # (pooled, labels) → (kernel, bias)
 
 

@@ -65,8 +65,6 @@ class Recipe:
     # Hand-written sentences per label that say what it means (data/label_examples), fitted as a second head and
     # weighted with the prior: the corpus's topics are what its files hold, a user's are what the names mean.
     label_examples: bool = True
-    # How many times the label examples also join the training rows (0: they feed the example head only).
-    label_example_repeats: int = 0
     train_steps: Optional[int] = 60
     seed: int = 13
     warm_start: bool = False
@@ -86,7 +84,6 @@ _RULES: List[Rule] = [
     ("weight_mixes", lambda v: len(v) > 0 and all(0.0 < m <= 1.0 for m in v),
      "one or more mixes in (0, 1] (1: the fine-tuned weights as trained)"),
     ("ffn_recovery_steps", lambda v: v >= 0, ">= 0"),
-    ("label_example_repeats", lambda v: v >= 0, ">= 0 (0: the label examples are not training rows)"),
     ("learning_rate", lambda v: v > 0, "> 0"),
     ("batch_size", lambda v: v > 0, "> 0"),
     ("epochs", lambda v: v > 0, "> 0"),
