@@ -91,9 +91,9 @@ def step_table(runs: List[Dict]) -> List[str]:
         if "reports" in vocabulary:
             row(name, f"then vocabulary trimmed to {vocabulary['planned_rows']} rows (kept: {vocabulary['trimmed']})",
                 _with_groups(vocabulary["reports"], run))
-        if "bfloat16_kernels" in run:
-            row(name, f"then bfloat16 kernels (kept: {run['bfloat16_kernels']['kept']})",
-                _with_groups(run["bfloat16_kernels"]["reports"], run))
+        for step, title in (("bfloat16_kernels", "bfloat16 kernels"), ("int8_word_embedding", "int8 word embedding")):
+            if step in run:
+                row(name, f"then {title} (kept: {run[step]['kept']})", _with_groups(run[step]["reports"], run))
         lines.append(f"| {name} | **pushed: {run['chosen']['candidate']}** | " + " | ".join(
             _pushed_cells(run["pushed"])) + " |")
     return lines

@@ -159,6 +159,7 @@ class Tuning:
         """Reads the label vectors (and fits the example head) from the current encoder and sets the strength
         and example weight that score best (`label_prior.choose`; logged when `announce`); no label descriptions:
         the prior stays off. Returns the score (the selection set's accuracy, or its mean with the examples')."""
+        started = time.time()
         logits, pooled, labels, _ = self._prior_inputs(*self._set_batches(self._selection_set))
         if LABEL_DESCRIPTIONS not in self._extra:
             return float(np.mean(np.argmax(logits, axis=1) == labels))
@@ -168,6 +169,7 @@ class Tuning:
         choice = label_prior.choose((logits, pooled, labels), vectors, examples, self._fit_example_head)
         label_prior.prior_layer(self.model).set_prior(vectors, choice.strength, choice.example_head)
         self.label_prior[candidate] = label_prior.report_entry(choice, self._selection_set)
+        self.seconds["label_prior"] = round(self.seconds.get("label_prior", 0.0) + time.time() - started, 1)
         if announce:
             examples_part = ("" if choice.examples_accuracy is None else
                              f", label examples' 5-fold accuracy {choice.examples_accuracy:.3f}")
