@@ -30,7 +30,7 @@ import tf_keras
 
 from models import progress
 from models.encoder.checkpoint import EncoderCheckpoint
-from models.classifier import candidates, datasets, structured_pruning, vocabulary_trim
+from models.classifier import candidates, datasets, label_prior, structured_pruning, vocabulary_trim
 from models.classifier import classifier as classifier_lib
 from models.classifier.recipe import Recipe
 from models.classifier.training import ClassifierTrainer, fit
@@ -50,7 +50,11 @@ def prune(model: tf_keras.Model, data, recipe: Recipe, sets: Mapping[str, tf.dat
     step_callback.on_train_begin()
     trainer = ClassifierTrainer(prunable, recipe.learning_rate, total, data.weights,
                                 before_step=lambda: step_callback.on_train_batch_begin(batch=-1))
+    prior = label_prior.prior_layer(model)  # shared by the prunable copy
+    chosen_prior = prior.get_weights()
+    prior.turn_off()  # the head trains alone, as in fine-tuning; the prior chosen for this model comes back after
     result = fit(trainer, data.train, data.evaluation, data.num_classes, recipe.pruning_epochs, patience=0)
+    prior.set_weights(chosen_prior)
     step_callback.on_epoch_end(batch=-1)
     stripped = classifier_lib.strip_pruning(prunable)
     identity = np.arange(model.get_layer("embeddings").vocab_size, dtype=np.int32)

