@@ -54,6 +54,7 @@ def run(args: argparse.Namespace, export_dir: str) -> Dict[str, object]:
     tf.config.threading.set_intra_op_parallelism_threads(THREADS)
     tf.config.threading.set_inter_op_parallelism_threads(1)
     import model_corpus
+    from models.classifier.candidates import EVAL
     from models.export import accuracy
     from models.export.settings import ExportSettings
     from models.export.source import load_source
@@ -77,7 +78,7 @@ def run(args: argparse.Namespace, export_dir: str) -> Dict[str, object]:
     results = {}
     for name, candidate in candidates.items():
         probabilities = reference if candidate is saved_model else candidate.probabilities(texts)
-        measured = accuracy.per_language(reference, probabilities, label_ids, languages)
+        measured = accuracy.per_set(reference, probabilities, label_ids, languages, [EVAL] * len(rows))
         precision = getattr(candidate, "precision", "float32")
         results[name] = {
             "bytes": candidate.bytes, "load_s": candidate.load_seconds,

@@ -158,7 +158,7 @@ def throughput_rounds(candidates: Dict[str, object], texts: Sequence[str], batch
 
 
 def result_line(result: Dict[str, object]) -> str:
-    overall = result["accuracy"]["overall"]
+    overall = result["accuracy"]["eval"]["overall"]
     return (f"{result['bytes'] / 1e6:.1f} MB, load {result['load_s']:.2f} s, p50 {result['p50_ms']} ms, "
             f"batch-32 {result['batch32_texts_per_s']} texts/s, macro-F1 {overall['macro_f1']}, "
             f"agreement {overall['agreement']}, gate: {result['gate']}")

@@ -15,7 +15,7 @@ def _table(headers: List[str], rows: List[List[object]]) -> List[str]:
 def _main_table(results: Dict[str, Dict], saved_model: Dict) -> List[str]:
     rows = []
     for name, r in results.items():
-        overall = r["accuracy"]["overall"]
+        overall = r["accuracy"]["eval"]["overall"]
         rows.append([name, f"{r['bytes'] / 1e6:.1f}", f"{r['bytes'] / saved_model['bytes']:.2f}×",
                      f"{r['load_s']:.2f}", r["p50_ms"],
                      f"{r['batch32_texts_per_s']} ({' / '.join(str(v) for v in r['batch32_rounds'])})",
@@ -29,9 +29,9 @@ def _main_table(results: Dict[str, Dict], saved_model: Dict) -> List[str]:
 def _language_table(results: Dict[str, Dict], languages: List[str]) -> List[str]:
     rows = []
     for lang in languages + ["overall"]:
-        row: List[object] = [lang, results[next(iter(results))]["accuracy"][lang]["examples"]]
+        row: List[object] = [lang, results[next(iter(results))]["accuracy"]["eval"][lang]["examples"]]
         for r in results.values():
-            values = r["accuracy"][lang]
+            values = r["accuracy"]["eval"][lang]
             row.append(f"{values['macro_f1']} / {values['agreement']}")
         rows.append(row)
     return _table(["language", "texts"] + [f"{name}: F1 / agree" for name in results], rows)

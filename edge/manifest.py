@@ -10,7 +10,9 @@ manifest.json:
     labels          label names, index = output column
     tokenizer       {file, kind: "sentencepiece", bytes, sha256, max_seq_length, bos_id, eos_id, pad_id}
     inputs          [input_ids, input_mask] (int64 [N, L], L ≤ max_seq_length); output: probabilities [N, K]
-    artefacts       {name: {file, runtime, precision, bytes, sha256, accuracy}} of the shipped artefacts
+    artefacts       {name: {file, runtime, precision, bytes, sha256, accuracy}} of the shipped artefacts; accuracy is
+                    the export gate's {gate set: {language or "overall": {examples, agreement, max_prob_delta,
+                    macro_f1, accuracy, and the SavedModel's reference_macro_f1, reference_accuracy}}}
     refused         {name: reason} of the artefacts that failed conversion or the accuracy gate
 """
 

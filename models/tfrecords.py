@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from typing import Iterable, Iterator
+from typing import Iterable, Iterator, Mapping
 
 import tensorflow as tf
 
@@ -42,3 +42,10 @@ def string_value(example: tf.train.Example, key: str) -> str:
     if feature is None or not feature.bytes_list.value:
         return ""
     return feature.bytes_list.value[0].decode("utf-8", "replace")
+
+
+def text_example(values: Mapping[str, str]) -> tf.train.Example:
+    """A tf.Example of string features (UTF-8 bytes, one value each): the raw rows' format."""
+    feature = {key: tf.train.Feature(bytes_list=tf.train.BytesList(value=[value.encode("utf-8", "replace")]))
+               for key, value in values.items()}
+    return tf.train.Example(features=tf.train.Features(feature=feature))

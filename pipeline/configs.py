@@ -190,7 +190,7 @@ class ExportConfig:
     int8_smooth_alpha: float = _ExportSettings.int8_smooth_alpha
     int8_outlier_share: float = _ExportSettings.int8_outlier_share  # per_token: channels kept in float
     calibration_texts: int = _ExportSettings.calibration_texts  # training texts for SmoothQuant's ranges
-    max_texts_per_language: int = _ExportSettings.max_texts_per_language  # 0: the whole eval split
+    max_texts_per_language: int = _ExportSettings.max_texts_per_language  # per set; 0: every gate text
     batch_size: int = _ExportSettings.batch_size
     threads: int = _ExportSettings.threads
 

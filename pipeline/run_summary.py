@@ -65,21 +65,26 @@ def _print_metrics(metrics: Dict[str, Dict]) -> None:
 
 
 def _print_exports(exports: Dict[str, Dict], version_dir: str) -> None:
-    """Shipped edge artefacts (size, worst per-language agreement) and the reasons others were not shipped."""
+    """Shipped edge artefacts (size, top-1 agreement per gate set, the lowest set and language) and the reasons
+    others were not shipped."""
     shipped, refused = exports.get("artefacts") or {}, exports.get("refused") or {}
     if not shipped and not refused:
         return
+    sets = list(dict.fromkeys(name for entry in shipped.values() for name in entry.get("accuracy", {})))
     rows: List[List[object]] = []
     for name, entry in sorted(shipped.items()):
-        languages = {lang: values for lang, values in entry.get("accuracy", {}).items() if lang != "overall"}
-        worst = min(languages.items(), key=lambda item: item[1]["agreement"], default=("", {}))
+        gate = entry.get("accuracy", {})
+        languages = [(f"{gate_set} {lang}", values["agreement"]) for gate_set, measured in gate.items()
+                     for lang, values in measured.items() if lang != "overall"]
+        worst = min(languages, key=lambda item: item[1], default=("", ""))
         recipe = f" ({entry['int8_recipe']})" if entry.get("int8_recipe") else ""
-        rows.append([name + recipe, f"{entry['bytes'] / 1e6:.1f} MB", entry.get("accuracy", {}).get(
-            "overall", {}).get("agreement", ""), f"{worst[0]} {worst[1].get('agreement', '')}".strip()])
+        rows.append([name + recipe, f"{entry['bytes'] / 1e6:.1f} MB"]
+                    + [gate.get(gate_set, {}).get("overall", {}).get("agreement", "") for gate_set in sets]
+                    + [f"{worst[0]} {worst[1]}".strip()])
     if rows:
         print(f"\nEdge exports in {os.path.join(version_dir, exports.get('folder', ''))} "
-              f"(nlp2prod edge predict --model {version_dir} TEXT...):")
-        print_table(rows, ["artefact", "size", "top-1 agreement", "lowest language"])
+              f"(nlp2prod edge predict --model {version_dir} TEXT...), top-1 agreement with the SavedModel:")
+        print_table(rows, ["artefact", "size"] + sets + ["lowest set and language"])
     for name, entry in sorted(shipped.items()):
         for recipe, reason in sorted((entry.get("refused_recipes") or {}).items()):
             print(f"  {name}: recipe {recipe} not shipped: {reason}")

@@ -16,6 +16,7 @@ import tensorflow as tf
 
 from data.input_format import GROUP, RawRow, fold_language, parse_file
 from data.splits import HOLDOUT
+from models import tfrecords
 from models.features import LABEL, LANG, SPLITS, TEXT
 
 SOURCE = "source"
@@ -24,18 +25,13 @@ INGEST_DETAIL = "ingest_detail"
 SPAN_PATTERN = "span-{SPAN}/*"
 
 
-def _bytes_feature(value: str) -> tf.train.Feature:
-    return tf.train.Feature(bytes_list=tf.train.BytesList(value=[value.encode("utf-8", "replace")]))
-
-
 def row_to_example(row: RawRow) -> tf.train.Example:
     """One row as a tf.Example; `text` is always present (possibly empty), `group` defaults to the text."""
     values = {TEXT: row.text, LABEL: row.label, LANG: row.lang, SOURCE: row.source, GROUP: row.group or row.text}
     if row.problem:
         values[INGEST_PROBLEM] = row.problem
         values[INGEST_DETAIL] = row.detail
-    features = {key: _bytes_feature(value) for key, value in values.items()}
-    return tf.train.Example(features=tf.train.Features(feature=features))
+    return tfrecords.text_example(values)
 
 
 def split_names(holdout_languages: Sequence[str]) -> List[str]:

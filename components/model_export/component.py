@@ -61,10 +61,11 @@ class ModelExport(base_component.BaseComponent):
           model: the candidate (Trainer's `model`).
           model_blessing: the Evaluator's blessing of it.
           infra_blessing: the ServingCheck's blessing of it.
-          examples: raw examples (text, label, lang); `example_split` is what the accuracy gate runs on.
+          examples: raw examples (text, label, lang); the gate runs on `example_split`, the holdout split (when
+            present) and the out-of-corpus sentences.
           labels: label names in label_id order.
           settings: the fields of `models.export.settings.ExportSettings` (RunConfig.export).
-          example_split: the split the gate measures on.
+          example_split: the eval split of the gate.
         """
         super().__init__(spec=ModelExportSpec(
             model=model, model_blessing=model_blessing, infra_blessing=infra_blessing, examples=examples,

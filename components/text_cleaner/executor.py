@@ -34,10 +34,7 @@ def _rows(examples: types.Artifact) -> List[Row]:
 
 
 def _example(row: Row) -> tf.train.Example:
-    values = {TEXT: row.cleaned, LABEL: row.label, LANG: row.lang}
-    feature = {key: tf.train.Feature(bytes_list=tf.train.BytesList(value=[value.encode("utf-8")]))
-               for key, value in values.items()}
-    return tf.train.Example(features=tf.train.Features(feature=feature))
+    return tfrecords.text_example({TEXT: row.cleaned, LABEL: row.label, LANG: row.lang})
 
 
 def _write_jsonl(path: str, records) -> None:

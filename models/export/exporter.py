@@ -1,10 +1,11 @@
 """export_model: convert a SavedModel to every configured artefact, gate each one, keep what passed.
 
 The folder it writes is `edge.manifest`'s contract: manifest.json, tokenizer.model and the shipped artefacts.
-Every artefact is measured through `edge.runtime` (the edge's own tokenizer and runtimes) on raw eval texts, so
-the gate covers tokenization, the input prefix and the vocabulary remap as a device would run them. The eval
-texts run in length order (batches pad few positions), the SavedModel once for all artefacts, and an artefact
-whose measured part already fails its gate is not run on the rest of the split.
+Every artefact is measured through `edge.runtime` (the edge's own tokenizer and runtimes) on raw texts of the
+gate sets (the eval split, the held-out-language split, the out-of-corpus sentences: `EvalRow.gate_set`), so
+the gate covers tokenization, the input prefix and the vocabulary remap as a device would run them, per set and
+language. The texts run in length order (batches pad few positions), the SavedModel once for all artefacts,
+and an artefact whose measured part already fails its gate is not run on the rest of the texts.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from edge import manifest as contract
 from edge.runtime import EdgeModel, load_backend
 from edge.tokenizer import PieceTokenizer
 from models import progress
+from models.classifier.candidates import EVAL
 from models.export import accuracy, converters
 from models.export.settings import ExportSettings
 from models.export.source import ExportSource, ExportSourceError, load_source
@@ -34,12 +36,19 @@ _GATE_CHUNK_BATCHES = 8
 
 @dataclasses.dataclass(frozen=True)
 class EvalRow:
-    """One eval text: its serialized raw tf.Example (for transform_features), text, label id and language."""
+    """One gate text: its serialized raw tf.Example (for transform_features), text, label id, language and the
+    evaluation set it belongs to (`models.classifier.candidates`: eval, held_out_language, out_of_corpus)."""
 
     serialized: bytes
     text: str
     label_id: int
     lang: str
+    gate_set: str = EVAL
+
+    @property
+    def group(self) -> str:
+        """Its set and language, as the gate names them: "out_of_corpus de"."""
+        return f"{self.gate_set} {self.lang}"
 
 
 def export_model(saved_model_dir: str, out_dir: str, rows: Sequence[EvalRow], labels: Sequence[str],
@@ -47,8 +56,9 @@ def export_model(saved_model_dir: str, out_dir: str, rows: Sequence[EvalRow], la
                  calibration_texts: Sequence[str] = ()) -> Dict[str, object]:
     """Writes the gated exports of a SavedModel into `out_dir` and returns the manifest written there.
 
-    `rows` are the eval texts every artefact is gated on; `calibration_texts` (training texts, none of them in
-    `rows`) give the per_token int8 recipe its SmoothQuant ranges; without them it quantizes unsmoothed.
+    `rows` are the texts every artefact is gated on, per set and language; `calibration_texts` (training texts,
+    none of them in `rows`) give the per_token int8 recipe its SmoothQuant ranges; without them it quantizes
+    unsmoothed.
 
     A conversion error or a failed gate refuses that artefact only (its reason in manifest["refused"]); a
     SavedModel the exporter cannot read at all, or whose tokenizer ids differ from the edge tokenizer's,
@@ -59,7 +69,7 @@ def export_model(saved_model_dir: str, out_dir: str, rows: Sequence[EvalRow], la
     manifest["refused"].update({name: "unknown export format" for name in settings.formats
                                 if name not in contract.ARTEFACTS})
     formats = [name for name in settings.formats if name in contract.ARTEFACTS]
-    problem = "" if rows else "no eval texts to gate on"
+    problem = "" if rows else "no texts to gate on"
     try:
         source = load_source(saved_model_dir)
         tokenizer = _write_tokenizer(source, out_dir, manifest)
@@ -90,14 +100,14 @@ def write_manifest(out_dir: str, manifest: Dict[str, object]) -> None:
 
 
 def select_rows(rows: Sequence[EvalRow], per_language: int) -> List[EvalRow]:
-    """The first `per_language` rows of each language (all when 0), in their order."""
+    """The first `per_language` rows of each language of each set (all when 0), in their order."""
     if per_language <= 0:
         return list(rows)
     counts: Dict[str, int] = {}
     kept = []
     for row in rows:
-        counts[row.lang] = counts.get(row.lang, 0) + 1
-        if counts[row.lang] <= per_language:
+        counts[row.group] = counts.get(row.group, 0) + 1
+        if counts[row.group] <= per_language:
             kept.append(row)
     return kept
 
@@ -119,15 +129,15 @@ def _write_tokenizer(source: ExportSource, out_dir: str, manifest: Dict[str, obj
 
 def _tokenizer_parity(source: ExportSource, tokenizer: PieceTokenizer, rows: Sequence[EvalRow],
                       batch_size: int) -> str:
-    """'' when the edge tokenizer packs every eval text exactly as the SavedModel's transform_features does."""
+    """'' when the edge tokenizer packs every gate text exactly as the SavedModel's transform_features does."""
     expected_ids, expected_mask = source.transformed_ids([row.serialized for row in rows], batch_size)
     ids, mask = tokenizer.pack([row.text for row in rows], length=source.max_seq_length)
     differs = np.flatnonzero(((ids != expected_ids) | (mask != expected_mask)).any(axis=1))
     if not len(differs):
         return ""
     first = rows[int(differs[0])]
-    return (f"tokenizer parity: {len(differs)} of {len(rows)} eval texts get other ids from the edge tokenizer "
-            f"than from the SavedModel (first: {first.lang} {first.text[:40]!r})")
+    return (f"tokenizer parity: {len(differs)} of {len(rows)} gate texts get other ids from the edge tokenizer "
+            f"than from the SavedModel (first: {first.group} {first.text[:40]!r})")
 
 
 def calibration_feeds(tokenizer: PieceTokenizer, texts: Sequence[str], batch_size: int) -> List[Dict[str, np.ndarray]]:
@@ -182,15 +192,16 @@ def _write_and_gate(name: str, write: Callable[[str], object], path: str, runtim
     candidate, stopped = _candidate_probabilities(model, reference, rows, precision, settings)
     if stopped:
         return _removed(path, stopped)
-    measured = accuracy.per_language(reference, candidate, [r.label_id for r in rows], [r.lang for r in rows])
+    measured = accuracy.per_set(reference, candidate, [r.label_id for r in rows], [r.lang for r in rows],
+                                [r.gate_set for r in rows])
     failures = accuracy.gate_failures(precision, measured, settings)
     if failures:
         return _removed(path, "accuracy gate: " + "; ".join(failures))
     manifest["artefacts"][name] = dict(contract.file_entry(path), runtime=runtime, precision=precision,
                                        accuracy=measured, **details)
-    overall = measured["overall"]
-    progress.log.info("export %s: shipped, %.1f MB, agreement %.4f, max |Δprob| %.3g", name,
-                      os.path.getsize(path) / 1e6, overall["agreement"], overall["max_prob_delta"])
+    progress.log.info("export %s: shipped, %.1f MB; %s", name, os.path.getsize(path) / 1e6, "; ".join(
+        f"{gate_set} agreement {values[accuracy.OVERALL]['agreement']:.4f}, max |Δprob| "
+        f"{values[accuracy.OVERALL]['max_prob_delta']:.3g}" for gate_set, values in measured.items()))
     return ""
 
 
@@ -198,14 +209,14 @@ def _candidate_probabilities(model: EdgeModel, reference: np.ndarray, rows: Sequ
                              settings: ExportSettings) -> Tuple[Optional[np.ndarray], str]:
     """The artefact's probabilities of every row, measured in chunks of `_GATE_CHUNK_BATCHES` batches; or None
     and the reason as soon as the measured part shows that the gate cannot pass (a refused artefact is not run on
-    the rest of the split: its reason says how far it got)."""
-    texts, languages = [row.text for row in rows], [row.lang for row in rows]
-    totals = collections.Counter(languages)
+    the rest of the texts: its reason says how far it got)."""
+    texts, groups = [row.text for row in rows], [row.group for row in rows]
+    totals = collections.Counter(groups)
     step = settings.batch_size * _GATE_CHUNK_BATCHES
     measured = np.zeros((0, reference.shape[1]), np.float32)
     for start in range(0, len(texts), step):
         measured = np.concatenate([measured, model.probabilities(texts[start:start + step])])
-        reason = accuracy.certain_failure(precision, reference, measured, languages, totals, settings)
+        reason = accuracy.certain_failure(precision, reference, measured, groups, totals, settings)
         if reason and len(measured) < len(texts):
             return None, f"accuracy gate: stopped after {len(measured)} of {len(texts)} texts: {reason}"
     return measured, ""

@@ -10,11 +10,13 @@ from tfx.types import standard_artifacts
 from components.model_export.component import ModelExports
 from components.model_export.executor import NOT_BLESSED, Executor as ExportExecutor, calibration_texts
 from components.version_pusher.executor import Executor as PushExecutor
+from data import out_of_corpus
 from edge import manifest as contract
 from edge.runtime import EdgeModel
 from tiny_model import LABELS, export_untrained, write_raw_examples
 
 FORMATS = ("onnx_fp32", "tflite_int8")
+HOLDOUT_ROWS = [("fußball tor", "sports", "de"), ("brot und käse", "food", "de"), ("geld bank", "money", "de")]
 
 
 @pytest.fixture(scope="module")
@@ -22,7 +24,7 @@ def model_dir(tiny_corpus, tmp_path_factory):
     return export_untrained(tiny_corpus, tmp_path_factory.mktemp("candidate") / "model")
 
 
-def _inputs(tmp_path, model_dir, corpus, blessed, splits=("train", "eval")):
+def _inputs(tmp_path, model_dir, corpus, blessed, splits=("train", "eval", "holdout")):
     model = standard_artifacts.Model()
     model.uri = str(tmp_path / "model")
     os.makedirs(model.uri, exist_ok=True)
@@ -31,7 +33,7 @@ def _inputs(tmp_path, model_dir, corpus, blessed, splits=("train", "eval")):
     examples.uri, examples.split_names = str(tmp_path / "examples"), json.dumps(list(splits))
     for split in splits:
         os.makedirs(os.path.join(examples.uri, f"Split-{split}"))
-        rows = corpus.eval_rows if split == "eval" else corpus.train_rows
+        rows = {"eval": corpus.eval_rows, "holdout": HOLDOUT_ROWS}.get(split, corpus.train_rows)
         write_raw_examples(rows, os.path.join(examples.uri, f"Split-{split}", "data.gz"))
     blessings = {"model_blessing": standard_artifacts.ModelBlessing(), "infra_blessing": standard_artifacts.InfraBlessing()}
     for key, blessing in blessings.items():
@@ -71,7 +73,10 @@ def test_blessed_model_is_pushed_with_its_gated_exports(model_dir, tiny_corpus, 
     for name, entry in recorded["artefacts"].items():
         path = os.path.join(version, contract.EXPORTS_DIR, entry["file"])
         assert entry["bytes"] == os.path.getsize(path) and entry["sha256"] == contract.sha256_of(path)
-        assert set(entry["accuracy"]) == {"en", "it", "overall"}
+        gate = entry["accuracy"]  # the Trainer's three evaluation sets, per language
+        assert set(gate["eval"]) == {"en", "it", "overall"} and set(gate["held_out_language"]) == {"de", "overall"}
+        assert set(gate["out_of_corpus"]) - {"overall"} == set(out_of_corpus.languages())
+        assert gate["out_of_corpus"]["overall"]["examples"] == 6 * len(out_of_corpus.languages())  # capped per set
         model = EdgeModel.load(version, name)
         assert [p.label in LABELS for p in model.predict(["pizza bread", "calcio gol"])] == [True, True]
     assert sorted(os.listdir(os.path.join(version, contract.EXPORTS_DIR))) == sorted(

@@ -23,6 +23,11 @@ def tiny_saved_model(trained_tiny, tiny_corpus, tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def eval_rows(tiny_corpus):
-    """Every eval text of the tiny corpus, plus an empty text and one longer than max_seq_length."""
+    """Every eval text of the tiny corpus, plus an empty text, one longer than max_seq_length and three rows of
+    the out-of-corpus gate set."""
     rows = list(tiny_corpus.eval_rows) + [("", "food", "en"), (" ".join(["formaggio pasta"] * 20), "food", "it")]
-    return [EvalRow(raw_example(text, label, lang), text, LABELS.index(label), lang) for text, label, lang in rows]
+    rows = [EvalRow(raw_example(text, label, lang), text, LABELS.index(label), lang) for text, label, lang in rows]
+    written = [("pasta al forno stasera 🍝", "food", "it"), ("who won the match??", "sports", "en"),
+               ("pane e formaggio", "food", "it")]
+    return rows + [EvalRow(raw_example(text, label, lang), text, LABELS.index(label), lang, "out_of_corpus")
+                   for text, label, lang in written]

@@ -30,7 +30,8 @@ def test_edge_tokenizer_ids_equal_the_savedmodel_ids_on_every_eval_text(tiny_sav
     ids, mask = tokenizer.pack([row.text for row in eval_rows], length=source.max_seq_length)
     np.testing.assert_array_equal(ids, expected_ids)
     np.testing.assert_array_equal(mask, expected_mask)
-    assert mask[-1].all(), "the long text fills max_seq_length (truncated like the SavedModel)"
+    longest = max(range(len(eval_rows)), key=lambda i: len(eval_rows[i].text))
+    assert mask[longest].all(), "the long text fills max_seq_length (truncated like the SavedModel)"
 
 
 def test_ids_signature_applies_prefix_and_remap_like_serving_default(tiny_saved_model, eval_rows):
@@ -68,15 +69,18 @@ def test_shipped_artefacts_meet_their_gate_in_every_language(exported, eval_rows
     _, manifest = exported
     settings = ExportSettings()
     for name, entry in manifest["artefacts"].items():
-        languages = {lang for lang in entry["accuracy"] if lang != "overall"}
-        assert languages == {row.lang for row in eval_rows}
-        for lang in languages:
-            values = entry["accuracy"][lang]
-            if entry["precision"] == "int8":
-                assert values["agreement"] >= settings.int8_min_agreement, (name, lang)
-                assert values["reference_macro_f1"] - values["macro_f1"] <= settings.int8_max_macro_f1_drop + 1e-9
-            else:
-                assert values["agreement"] == 1.0 and values["max_prob_delta"] <= settings.float_max_prob_delta
+        assert set(entry["accuracy"]) == {row.gate_set for row in eval_rows} == {"eval", "out_of_corpus"}
+        for gate_set, measured in entry["accuracy"].items():
+            languages = {lang for lang in measured if lang != "overall"}
+            assert languages == {row.lang for row in eval_rows if row.gate_set == gate_set}
+            metric = accuracy.quality_metric(gate_set)
+            for lang in languages:
+                values = measured[lang]
+                if entry["precision"] == "int8":
+                    assert values["agreement"] >= settings.int8_min_agreement, (name, gate_set, lang)
+                    assert values[f"reference_{metric}"] - values[metric] <= settings.int8_max_macro_f1_drop + 1e-9
+                else:
+                    assert values["agreement"] == 1.0 and values["max_prob_delta"] <= settings.float_max_prob_delta
 
 
 def test_edge_model_reproduces_savedmodel_probabilities_from_raw_text(exported, tiny_saved_model, eval_rows):
@@ -136,14 +140,33 @@ def test_certain_failure_bounds_agreement_by_the_texts_still_to_come():
     settings = ExportSettings()
     reference = np.eye(3, dtype=np.float32)[[0, 1, 2, 0]]
     flipped = np.eye(3, dtype=np.float32)[[1]]
-    totals = {"en": 100, "it": 2}
+    en, it = "eval en", "out_of_corpus it"
+    totals = {en: 100, it: 2}
     # One disagreement in 100 English texts: 0.99 is still reachable for int8, not for float.
-    assert accuracy.certain_failure("int8", reference, flipped, ["en", "it"], totals, settings) == ""
-    assert "en: top-1 agreement at most 0.9900" in accuracy.certain_failure("float32", reference, flipped,
-                                                                            ["en", "it"], totals, settings)
-    # One disagreement in 2 Italian texts: at most 0.5.
-    assert "it: top-1 agreement at most 0.5000" in accuracy.certain_failure("int8", reference, flipped,
-                                                                            ["it", "en"], totals, settings)
+    assert accuracy.certain_failure("int8", reference, flipped, [en, it], totals, settings) == ""
+    assert "eval en: top-1 agreement at most 0.9900" in accuracy.certain_failure("float32", reference, flipped,
+                                                                                 [en, it], totals, settings)
+    # One disagreement in 2 Italian out-of-corpus texts: at most 0.5.
+    assert "out_of_corpus it: top-1 agreement at most 0.5000" in accuracy.certain_failure(
+        "int8", reference, flipped, [it, en], totals, settings)
+
+
+def test_int8_gate_reads_macro_f1_on_the_eval_split_and_accuracy_on_the_other_sets():
+    """Per set and language: two of four out-of-corpus answers go wrong while they agree on the eval split."""
+    labels = np.array([0, 1, 0, 1, 0, 1, 0, 1])
+    reference = np.eye(2, dtype=np.float32)[labels]
+    candidate = reference.copy()
+    candidate[[4, 5]] = np.eye(2, dtype=np.float32)[[1, 0]]  # wrong on two out-of-corpus texts
+    sets = ["eval"] * 4 + ["out_of_corpus"] * 4
+    measured = accuracy.per_set(reference, candidate, labels, ["de"] * 8, sets)
+    assert list(measured) == ["eval", "out_of_corpus"]
+    assert measured["eval"]["de"]["agreement"] == 1.0 and measured["out_of_corpus"]["de"]["accuracy"] == 0.5
+    assert measured["out_of_corpus"]["de"]["reference_accuracy"] == 1.0
+    assert measured["out_of_corpus"]["overall"]["examples"] == 4
+    failures = accuracy.gate_failures("int8", measured, ExportSettings(int8_min_agreement=0.0))
+    assert failures == ["out_of_corpus de: accuracy 0.5000 is 0.5000 below the SavedModel's 1.0000 (allowed 0.01)"]
+    strict = accuracy.gate_failures("float32", measured, ExportSettings())
+    assert [line.split(":")[0] for line in strict] == ["out_of_corpus de"] * 2  # agreement and |Δprob|
 
 
 def test_int8_recipes_are_tried_in_order_and_every_failure_is_named(tiny_saved_model, eval_rows, tmp_path):
