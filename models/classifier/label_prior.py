@@ -117,7 +117,8 @@ HeadFit = Callable[[np.ndarray, np.ndarray], Tuple[np.ndarray, np.ndarray]]  # (
 @dataclasses.dataclass(frozen=True)
 class Choice:
     """The strength and example weight chosen, the example head times its weight (None: weight 0 or no
-    examples), and the score of every (weight, strength) tried, keyed "weight/strength"."""
+    examples), the score of every (weight, strength) tried, keyed "weight/strength", and the selection-accuracy
+    bound they competed under."""
 
     strength: float
     example_weight: float
@@ -125,6 +126,7 @@ class Choice:
     scores: Dict[str, float]
     selection_accuracy: float
     examples_accuracy: Optional[float]
+    min_selection_accuracy: Optional[float] = None  # the bound the pairs competed under (None: none)
 
     @property
     def score(self) -> float:
@@ -137,11 +139,14 @@ def key(weight: float, strength: float) -> str:
 
 def choose(selection: Rows, label_vectors: np.ndarray, examples: Optional[Rows] = None,
            fit_head: Optional[HeadFit] = None, strengths: Sequence[float] = STRENGTHS,
-           weights: Sequence[float] = EXAMPLE_WEIGHTS, folds: int = EXAMPLE_FOLDS) -> Choice:
+           weights: Sequence[float] = EXAMPLE_WEIGHTS, folds: int = EXAMPLE_FOLDS,
+           min_selection_accuracy: Optional[float] = None) -> Choice:
     """The (example weight, strength) with the best score (ties: the smaller weight, then the smaller strength).
 
     The score is the selection rows' accuracy, or with `examples` (and `fit_head`, which fits a linear head on
-    pooled embeddings) the mean of that and the examples' `folds`-fold accuracy.
+    pooled embeddings) the mean of that and the examples' `folds`-fold accuracy. With `min_selection_accuracy`,
+    only the pairs whose selection accuracy reaches it compete (all of them when none does): a candidate that
+    must not fall below another's accuracy on the selection set is tuned within that bound.
 
     Args:
       selection: rows the model was not trained on (held-out languages, else the eval split).
@@ -150,6 +155,7 @@ def choose(selection: Rows, label_vectors: np.ndarray, examples: Optional[Rows] 
       fit_head: fits the example head; required with `examples`.
       strengths, weights: the grid tried.
       folds: the examples' folds (row i in fold i mod folds).
+      min_selection_accuracy: the selection accuracy a pair must reach to compete, or None.
     """
     use_examples = examples is not None and len(examples[2]) >= folds
     if use_examples and fit_head is None:
@@ -181,12 +187,15 @@ def choose(selection: Rows, label_vectors: np.ndarray, examples: Optional[Rows] 
                 scores[name] = round((selection_scores[name] + example_scores[name]) / 2, 4)
             else:
                 scores[name] = round(selection_scores[name], 4)
-    best = max(scores.values())
-    weight, strength = min((w, s) for w in weights for s in strengths if scores[key(w, s)] >= best)
+    competing = [name for name in scores if min_selection_accuracy is None
+                 or round(selection_scores[name], 4) >= round(min_selection_accuracy, 4)] or list(scores)
+    best = max(scores[name] for name in competing)
+    weight, strength = min((w, s) for w in weights for s in strengths
+                           if key(w, s) in competing and scores[key(w, s)] >= best)
     name = key(weight, strength)
     example_head = (head[0] * weight, head[1] * weight) if use_examples and weight else None
     return Choice(strength, weight, example_head, scores, round(selection_scores[name], 4),
-                  round(example_scores[name], 4) if use_examples else None)
+                  round(example_scores[name], 4) if use_examples else None, min_selection_accuracy)
 
 
 def _rows_of(rows: Rows, mask: np.ndarray) -> Rows:
@@ -212,4 +221,5 @@ def report_entry(choice: Choice, selected_on: str) -> Dict[str, object]:
     """The training report's record of one candidate's prior."""
     return {"strength": choice.strength, "example_weight": choice.example_weight, "selected_on": selected_on,
             "selection_accuracy": choice.selection_accuracy, "label_examples_accuracy": choice.examples_accuracy,
+            "min_selection_accuracy": choice.min_selection_accuracy,
             "score_by_weight_and_strength": dict(choice.scores)}

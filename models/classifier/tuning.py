@@ -134,20 +134,32 @@ class Tuning:
         """Weight-space ensembling of the frozen and the fine-tuned model (WiSE-FT, Wortsman et al. 2022: the
         mix keeps more of what the pretrained encoder knows outside the training distribution): every mix of
         `recipe.weight_mixes` (1 = fine-tuned as trained) with its own label prior is scored on the selection set,
-        and the best is kept (ties: the more fine-tuned)."""
+        and the best is kept (ties: the more fine-tuned). The prior is chosen within the gate the candidate
+        must pass (`fine_tuned_floor`)."""
         model, tuned = self._trained_model(), self._trained_model().get_weights()
-        scores = {}
+        scores, floor = {}, self.fine_tuned_floor
         for mix in sorted(set(self.recipe.weight_mixes) | {1.0}):
             model.set_weights(mixed_weights(self._frozen_weights, tuned, mix))
-            scores[mix] = self.choose_label_prior("fine_tuned", announce=False)
+            scores[mix] = self.choose_label_prior("fine_tuned", announce=False, floor=floor)
         chosen = max(mix for mix, value in scores.items() if value >= max(scores.values()))
         model.set_weights(mixed_weights(self._frozen_weights, tuned, chosen))
-        self.choose_label_prior("fine_tuned")
+        self.choose_label_prior("fine_tuned", floor=floor)
         self.weight_mix = {"chosen": chosen, "selected_on": self._selection_set,
-                           "accuracy_by_mix": {f"{mix:g}": round(value, 4) for mix, value in scores.items()}}
+                           "score_by_mix": {f"{mix:g}": round(value, 4) for mix, value in scores.items()}}
         if len(scores) > 1:
-            progress.log.info("weight mix: %g of the fine-tuning kept (accuracy on %s: %s)", chosen,
-                              self._selection_set, ", ".join(f"{m:g} → {v:.3f}" for m, v in scores.items()))
+            progress.log.info("weight mix: %g of the fine-tuning kept (score on %s%s: %s)", chosen,
+                              self._selection_set, " and the label examples" if LABEL_EXAMPLES in self._extra
+                              else "", ", ".join(f"{m:g} → {v:.3f}" for m, v in scores.items()))
+
+    @property
+    def fine_tuned_floor(self) -> Optional[float]:
+        """The selection accuracy the fine-tuned candidate's prior must reach: the frozen candidate's, when the
+        selection set is the held-out languages, on which `candidates.fine_tuned_failures` compares the two
+        (None: no such bound, or no frozen candidate's prior to compare with)."""
+        frozen = self.label_prior.get("frozen_encoder")
+        if self._selection_set != candidates.HELD_OUT or not frozen:
+            return None
+        return frozen["selection_accuracy"]
 
     @property
     def _selection_set(self) -> str:
@@ -155,10 +167,11 @@ class Tuning:
         else the eval split."""
         return candidates.HELD_OUT if candidates.HELD_OUT in self.sets else candidates.EVAL
 
-    def choose_label_prior(self, candidate: str, announce: bool = True) -> float:
+    def choose_label_prior(self, candidate: str, announce: bool = True, floor: Optional[float] = None) -> float:
         """Reads the label vectors (and fits the example head) from the current encoder and sets the strength
-        and example weight that score best (`label_prior.choose`; logged when `announce`); no label descriptions:
-        the prior stays off. Returns the score (the selection set's accuracy, or its mean with the examples')."""
+        and example weight that score best (`label_prior.choose`, among those reaching `floor` on the selection
+        set when any does; logged when `announce`); no label descriptions: the prior stays off. Returns the score
+        (the selection set's accuracy, or its mean with the examples')."""
         started = time.time()
         logits, pooled, labels, _ = self._prior_inputs(*self._set_batches(self._selection_set))
         if LABEL_DESCRIPTIONS not in self._extra:
@@ -166,16 +179,18 @@ class Tuning:
         vectors = self._prior_inputs(self.model, self._example_batches(self._extra[LABEL_DESCRIPTIONS]))[1]
         examples = (self._prior_inputs(self.model, self._example_batches(self._extra[LABEL_EXAMPLES]))[:3]
                     if LABEL_EXAMPLES in self._extra else None)
-        choice = label_prior.choose((logits, pooled, labels), vectors, examples, self._fit_example_head)
+        choice = label_prior.choose((logits, pooled, labels), vectors, examples, self._fit_example_head,
+                                    min_selection_accuracy=floor)
         label_prior.prior_layer(self.model).set_prior(vectors, choice.strength, choice.example_head)
         self.label_prior[candidate] = label_prior.report_entry(choice, self._selection_set)
         self.seconds["label_prior"] = round(self.seconds.get("label_prior", 0.0) + time.time() - started, 1)
         if announce:
             examples_part = ("" if choice.examples_accuracy is None else
                              f", label examples' 5-fold accuracy {choice.examples_accuracy:.3f}")
+            bound = "" if floor is None else f", at least the frozen candidate's {floor:.3f} asked"
             progress.log.info("label prior (%s): strength %g, label-example weight %g, chosen on %s (accuracy "
-                              "%.3f%s)", candidate, choice.strength, choice.example_weight, self._selection_set,
-                              choice.selection_accuracy, examples_part)
+                              "%.3f%s%s)", candidate, choice.strength, choice.example_weight, self._selection_set,
+                              choice.selection_accuracy, bound, examples_part)
         return choice.score
 
     def _fit_example_head(self, pooled: np.ndarray, labels: np.ndarray):

@@ -71,6 +71,28 @@ def test_label_examples_get_weight_where_they_and_the_selection_rows_disagree_wi
         label_prior.choose((right_head, pooled, labels), useless_vectors, (right_head, pooled, labels))
 
 
+def test_a_selection_accuracy_floor_keeps_the_choice_within_the_gate_the_candidate_must_pass():
+    """Examples at B_k mean label k; two selection rows sit at B_(k+1) labelled k (the corpus's view): any example
+    weight gains the examples and loses those two rows. The floor decides which of the two the choice keeps."""
+    rng = np.random.default_rng(2)
+    a_centres, b_centres = np.eye(3, 6) * 3.0, np.roll(np.eye(3, 6), 3, axis=1) * 3.0
+    labels = np.array([0, 1, 2, 0, 1, 2, 0, 1, 0, 1])
+    pooled = np.concatenate([a_centres[labels[:8]], b_centres[(labels[8:] + 1) % 3]])
+    selection = (np.eye(3)[labels] * 2.0, pooled, labels)  # the corpus head is right on every selection row
+    example_labels = np.tile([0, 1, 2], 10)
+    examples = (np.roll(np.eye(3)[example_labels], 1, axis=1) * 2.0,
+                b_centres[example_labels] + rng.normal(scale=0.1, size=(30, 6)), example_labels)
+    vectors = np.zeros((3, 6), np.float32)
+    free = label_prior.choose(selection, vectors, examples, _one_hot_head)
+    assert free.example_weight > 0 and free.selection_accuracy == 0.8 and free.examples_accuracy == 1.0
+    assert free.min_selection_accuracy is None
+    bounded = label_prior.choose(selection, vectors, examples, _one_hot_head, min_selection_accuracy=1.0)
+    assert bounded.example_weight == 0.0 and bounded.selection_accuracy == 1.0
+    assert bounded.score < free.score and bounded.min_selection_accuracy == 1.0
+    out_of_reach = label_prior.choose(selection, vectors, examples, _one_hot_head, min_selection_accuracy=1.01)
+    assert (out_of_reach.example_weight, out_of_reach.strength) == (free.example_weight, free.strength)
+
+
 def test_a_description_template_must_name_the_label():
     assert label_prior.description_text("This text is about {label}.", "customer_service") == \
         "This text is about customer service."
@@ -98,18 +120,24 @@ def test_training_chooses_a_prior_per_candidate_on_the_held_out_language_and_the
     prior = trained.report["label_prior"]
     assert prior["used"] and set(prior["candidates"]) == {"frozen_encoder", "fine_tuned"}
     assert prior["label_examples"] == (len(datasets.languages(examples)) if examples is not None else 0)
+    frozen = prior["candidates"]["frozen_encoder"]
+    # The fine-tuned candidate's prior competes within the gate: at least the frozen one's held-out accuracy.
+    assert frozen["min_selection_accuracy"] is None
+    assert prior["candidates"]["fine_tuned"]["min_selection_accuracy"] == frozen["selection_accuracy"]
     for entry in prior["candidates"].values():
         assert entry["selected_on"] == candidates.HELD_OUT
         assert entry["strength"] in label_prior.STRENGTHS
         scores = entry["score_by_weight_and_strength"]
-        assert scores[label_prior.key(entry["example_weight"], entry["strength"])] == max(scores.values())
+        floor = entry["min_selection_accuracy"]
+        if floor is None or entry["selection_accuracy"] < floor:  # unbounded, or no pair reached the floor
+            assert scores[label_prior.key(entry["example_weight"], entry["strength"])] == max(scores.values())
         assert (entry["label_examples_accuracy"] is None) == (examples is None)
     mix = trained.report["weight_mix"]
-    assert set(mix["accuracy_by_mix"]) == {"0.5", "0.75", "1"} and mix["selected_on"] == candidates.HELD_OUT
-    assert mix["accuracy_by_mix"][f"{mix['chosen']:g}"] == max(mix["accuracy_by_mix"].values())
+    assert set(mix["score_by_mix"]) == {"0.5", "0.75", "1"} and mix["selected_on"] == candidates.HELD_OUT
+    assert mix["score_by_mix"][f"{mix['chosen']:g}"] == max(mix["score_by_mix"].values())
     tuned = prior["candidates"]["fine_tuned"]
     assert tuned["score_by_weight_and_strength"][label_prior.key(tuned["example_weight"], tuned["strength"])] \
-        == mix["accuracy_by_mix"][f"{mix['chosen']:g}"]
+        == mix["score_by_mix"][f"{mix['chosen']:g}"]
     chosen = trained.report["chosen"]["candidate"]
     assert prior["pushed_strength"] == prior["candidates"][chosen]["strength"]
     assert prior["pushed_example_weight"] == prior["candidates"][chosen]["example_weight"]
