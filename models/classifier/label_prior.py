@@ -132,6 +132,12 @@ class Choice:
     def score(self) -> float:
         return self.scores[key(self.example_weight, self.strength)]
 
+    @property
+    def within_bound(self) -> bool:
+        """Whether the chosen pair reaches `min_selection_accuracy` (True without one)."""
+        return self.min_selection_accuracy is None or \
+            self.selection_accuracy >= round(self.min_selection_accuracy, 4)
+
 
 def key(weight: float, strength: float) -> str:
     return f"{weight:g}/{strength:g}"

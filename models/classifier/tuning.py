@@ -135,21 +135,25 @@ class Tuning:
         mix keeps more of what the pretrained encoder knows outside the training distribution): every mix of
         `recipe.weight_mixes` (1 = fine-tuned as trained) with its own label prior is scored on the selection set,
         and the best is kept (ties: the more fine-tuned). The prior is chosen within the gate the candidate
-        must pass (`fine_tuned_floor`)."""
+        must pass (`fine_tuned_floor`), and a mix whose prior is within it beats one whose prior is not."""
         model, tuned = self._trained_model(), self._trained_model().get_weights()
-        scores, floor = {}, self.fine_tuned_floor
+        choices, floor = {}, self.fine_tuned_floor
         for mix in sorted(set(self.recipe.weight_mixes) | {1.0}):
             model.set_weights(mixed_weights(self._frozen_weights, tuned, mix))
-            scores[mix] = self.choose_label_prior("fine_tuned", announce=False, floor=floor)
-        chosen = max(mix for mix, value in scores.items() if value >= max(scores.values()))
+            choices[mix] = self.choose_label_prior("fine_tuned", announce=False, floor=floor)
+        rank = {mix: (choice.within_bound, choice.score) for mix, choice in choices.items()}
+        chosen = max(mix for mix in rank if rank[mix] >= max(rank.values()))
         model.set_weights(mixed_weights(self._frozen_weights, tuned, chosen))
         self.choose_label_prior("fine_tuned", floor=floor)
         self.weight_mix = {"chosen": chosen, "selected_on": self._selection_set,
-                           "score_by_mix": {f"{mix:g}": round(value, 4) for mix, value in scores.items()}}
-        if len(scores) > 1:
+                           "score_by_mix": {f"{mix:g}": round(c.score, 4) for mix, c in choices.items()},
+                           "within_bound_by_mix": {f"{mix:g}": c.within_bound for mix, c in choices.items()}}
+        if len(choices) > 1:
             progress.log.info("weight mix: %g of the fine-tuning kept (score on %s%s: %s)", chosen,
                               self._selection_set, " and the label examples" if LABEL_EXAMPLES in self._extra
-                              else "", ", ".join(f"{m:g} → {v:.3f}" for m, v in scores.items()))
+                              else "", ", ".join(f"{m:g} → {c.score:.3f}" + ("" if c.within_bound else
+                                                                             " below the frozen candidate")
+                                                 for m, c in choices.items()))
 
     @property
     def fine_tuned_floor(self) -> Optional[float]:
@@ -167,15 +171,17 @@ class Tuning:
         else the eval split."""
         return candidates.HELD_OUT if candidates.HELD_OUT in self.sets else candidates.EVAL
 
-    def choose_label_prior(self, candidate: str, announce: bool = True, floor: Optional[float] = None) -> float:
+    def choose_label_prior(self, candidate: str, announce: bool = True,
+                           floor: Optional[float] = None) -> label_prior.Choice:
         """Reads the label vectors (and fits the example head) from the current encoder and sets the strength
         and example weight that score best (`label_prior.choose`, among those reaching `floor` on the selection
-        set when any does; logged when `announce`); no label descriptions: the prior stays off. Returns the score
-        (the selection set's accuracy, or its mean with the examples')."""
+        set when any does; logged when `announce`); no label descriptions: the prior stays off. Returns the choice
+        (without descriptions: strength 0 scored on the selection set's accuracy)."""
         started = time.time()
         logits, pooled, labels, _ = self._prior_inputs(*self._set_batches(self._selection_set))
         if LABEL_DESCRIPTIONS not in self._extra:
-            return float(np.mean(np.argmax(logits, axis=1) == labels))
+            accuracy = round(float(np.mean(np.argmax(logits, axis=1) == labels)), 4)
+            return label_prior.Choice(0.0, 0.0, None, {label_prior.key(0.0, 0.0): accuracy}, accuracy, None)
         vectors = self._prior_inputs(self.model, self._example_batches(self._extra[LABEL_DESCRIPTIONS]))[1]
         examples = (self._prior_inputs(self.model, self._example_batches(self._extra[LABEL_EXAMPLES]))[:3]
                     if LABEL_EXAMPLES in self._extra else None)
@@ -191,7 +197,7 @@ class Tuning:
             progress.log.info("label prior (%s): strength %g, label-example weight %g, chosen on %s (accuracy "
                               "%.3f%s%s)", candidate, choice.strength, choice.example_weight, self._selection_set,
                               choice.selection_accuracy, bound, examples_part)
-        return choice.score
+        return choice
 
     def _fit_example_head(self, pooled: np.ndarray, labels: np.ndarray):
         kernel, bias, _ = classifier_lib.fit_linear_head(pooled, labels, datasets.class_weights(labels,
